@@ -19,10 +19,15 @@ LABELS: tuple[Label, ...] = ("negative", "neutral", "positive")
 
 @dataclass(frozen=True, slots=True)
 class SentimentInput:
-    """A text and the brand the label should be about (``None``: the text's overall sentiment)."""
+    """A text and the brand the label should be about (``None``: the text's overall sentiment).
+
+    ``aliases`` are the other spellings of the target the text may use (``Сбер``, ``SberBank``); a backend
+    that locates the target in the text uses them beside ``target`` itself.
+    """
 
     text: str
     target: str | None = None
+    aliases: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
