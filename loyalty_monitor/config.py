@@ -1,0 +1,209 @@
+"""``loyalty.toml``: one file, validated by typed models, with errors that name the key path.
+
+Each package owns the model of its own section (``collectors.settings``, ``alerts.settings``,
+``dashboard.settings``); this module composes them, reads the file and turns validation failures into a
+:class:`ConfigError` such as ``sources.vk.base_url: Field required``.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from alerts.settings import AlertsSettings
+from collectors.settings import SourceSettings
+from dashboard.settings import DashboardSettings
+
+__all__ = [
+    "BrandSettings",
+    "Config",
+    "ConfigError",
+    "SentimentSettings",
+    "StorageSettings",
+    "load_config",
+    "parse_config",
+]
+
+DEFAULT_DB_URL = "sqlite:///loyalty.db"
+
+
+class ConfigError(ValueError):
+    """The configuration cannot be used; the message names the file and the key path."""
+
+
+class StorageSettings(BaseModel):
+    """Where mentions live. SQLite is the embedded default; ``postgresql+psycopg://...`` works too."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    url: str = DEFAULT_DB_URL
+
+
+class SentimentSettings(BaseModel):
+    """Which model tags mentions: ``default`` (shipped, offline), ``hf:<repo id>`` or a local directory."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    model: str = "default"
+    model_dir: str = "models"
+    batch_size: int = Field(default=256, ge=1, le=65536)
+
+
+class BrandSettings(BaseModel):
+    """A brand we watch. ``own = true`` marks ours; the rest are competitors.
+
+    ``exclusions`` are phrases that contain an alias but do not mean the brand ("альфа-версия").
+    ``people`` are names (the CEO, spokespeople) whose mention in a complaint means escalation.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1)
+    aliases: list[str] = Field(default_factory=list)
+    own: bool = False
+    exclusions: list[str] = Field(default_factory=list)
+    people: list[str] = Field(default_factory=list)
+
+    def all_names(self) -> list[str]:
+        """The name and aliases, the name first, without repeats."""
+        seen: dict[str, None] = {self.name: None}
+        for alias in self.aliases:
+            seen.setdefault(alias, None)
+        return list(seen)
+
+
+class DisplaySettings(BaseModel):
+    """How people see times and text: the zone dates are shown in, and the interface language."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    timezone: str = "Europe/Moscow"
+    language: str = Field(default="ru", pattern="^(ru|en)$")
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r} (use an IANA name such as Europe/Moscow)") from exc
+        return value
+
+
+class PipelineSettings(BaseModel):
+    """Queue sizes and batching: bounded so a fast source cannot outrun the model and exhaust memory."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    queue_size: int = Field(default=2000, ge=1)
+    tag_batch_size: int = Field(default=512, ge=1)
+    flush_interval_s: float = Field(default=0.5, gt=0)
+
+
+class Config(BaseModel):
+    """The whole ``loyalty.toml``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    storage: StorageSettings = Field(default_factory=StorageSettings)
+    sentiment: SentimentSettings = Field(default_factory=SentimentSettings)
+    display: DisplaySettings = Field(default_factory=DisplaySettings)
+    pipeline: PipelineSettings = Field(default_factory=PipelineSettings)
+    brands: list[BrandSettings] = Field(default_factory=list)
+    sources: dict[str, SourceSettings] = Field(default_factory=dict)
+    alerts: AlertsSettings = Field(default_factory=AlertsSettings)
+    dashboard: DashboardSettings = Field(default_factory=DashboardSettings)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _typed_sources(cls, data: Any) -> Any:
+        """Validate each ``[sources.<name>]`` with the settings model its collector registered."""
+        if not isinstance(data, Mapping) or not isinstance(data.get("sources"), Mapping):
+            return data
+        from collectors.registry import settings_model
+
+        sources: dict[str, Any] = {}
+        errors: list[str] = []
+        for name, table in data["sources"].items():
+            try:
+                model = settings_model(name)
+            except KeyError as exc:
+                errors.append(f"sources.{name}: {exc.args[0]}")
+                continue
+            try:
+                sources[name] = model.model_validate(table)
+            except ValidationError as exc:
+                errors.extend(_format_errors(exc, prefix=f"sources.{name}"))
+        if errors:
+            raise ConfigError("; ".join(errors))
+        return {**data, "sources": sources}
+
+    @model_validator(mode="after")
+    def _brand_names_unique(self) -> Config:
+        names = [b.name for b in self.brands]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"brand names must be unique; repeated: {', '.join(dupes)}")
+        return self
+
+    def own_brands(self) -> list[BrandSettings]:
+        """Our brands (``own = true``)."""
+        return [b for b in self.brands if b.own]
+
+    def brand(self, name: str) -> BrandSettings:
+        """The brand called ``name``; ``KeyError`` naming it when there is none."""
+        for brand in self.brands:
+            if brand.name == name:
+                return brand
+        raise KeyError(f"no brand named {name!r} in the config")
+
+
+def _format_errors(exc: ValidationError, prefix: str = "") -> list[str]:
+    out = []
+    for err in exc.errors():
+        path = ".".join(str(p) for p in err["loc"])
+        if prefix:
+            path = f"{prefix}.{path}" if path else prefix
+        msg = err["msg"]
+        if err["type"] == "extra_forbidden":
+            msg = "unknown key"
+        out.append(f"{path or '(top level)'}: {msg}")
+    return out
+
+
+def parse_config(data: Mapping[str, Any], origin: str = "<config>") -> Config:
+    """Validate a parsed TOML mapping; every problem is reported with its key path."""
+    try:
+        return Config.model_validate(dict(data))
+    except ConfigError as exc:
+        raise ConfigError(f"{origin}: {exc}") from None
+    except ValidationError as exc:
+        nested = [e for e in exc.errors() if isinstance(e.get("ctx", {}).get("error"), ConfigError)]
+        if nested:
+            raise ConfigError(f"{origin}: {nested[0]['ctx']['error']}") from None
+        raise ConfigError(f"{origin}: " + "; ".join(_format_errors(exc))) from None
+
+
+def load_config(path: str | Path | None, db_url: str | None = None) -> Config:
+    """Read ``path`` (or use defaults when ``None``) and apply a ``--db`` override."""
+    if path is None:
+        config = Config()
+    else:
+        p = Path(path)
+        try:
+            text = p.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise ConfigError(f"{p}: no such config file (create one with `loyalty-monitor init`)") from None
+        try:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{p}: not valid TOML: {exc}") from None
+        config = parse_config(data, origin=str(p))
+    if db_url:
+        config = config.model_copy(update={"storage": StorageSettings(url=db_url)})
+    return config

@@ -1,0 +1,230 @@
+"""Tables. Times are stored as timezone-aware UTC (:class:`UTCDateTime` refuses naive values).
+
+Alembic migrations under ``storage/migrations`` create these tables; the ORM classes here are the one
+description of the schema that code reads.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+__all__ = [
+    "Alert",
+    "AlertDelivery",
+    "Base",
+    "Cursor",
+    "EngagementSnapshot",
+    "MentionBrand",
+    "MentionRow",
+    "SourceHealth",
+    "UTCDateTime",
+]
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A datetime column that only accepts aware values and always returns aware UTC.
+
+    SQLite has no time zones, so values are normalised to UTC on the way in and tagged UTC on the way out;
+    PostgreSQL stores ``timestamptz``.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError(f"naive datetime {value.isoformat()} refused: store timezone-aware UTC")
+        value = value.astimezone(UTC)
+        if dialect.name == "sqlite":
+            return value.replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {datetime: UTCDateTime, dict[str, Any]: JSON}
+
+
+ID = BigInteger().with_variant(Integer, "sqlite")
+
+
+class MentionRow(Base):
+    """One stored mention, unique by (source, external_id).
+
+    ``text_hash`` is the hash of the normalised text: reposts and near-identical copies share it, and only
+    the first stored copy (``duplicate_of`` is NULL) counts towards the index; copies add their reach.
+    ``tagged_at`` is NULL until brand matching and sentiment have run, so a killed process re-tags what it
+    had stored but not finished.
+    """
+
+    __tablename__ = "mentions"
+    __table_args__ = (
+        UniqueConstraint("source", "external_id", name="uq_mentions_source_external_id"),
+        Index("ix_mentions_published_at", "published_at"),
+        Index("ix_mentions_text_hash", "text_hash"),
+        Index("ix_mentions_untagged", "tagged_at"),
+        Index("ix_mentions_channel_published", "channel", "published_at"),
+    )
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True, autoincrement=True)
+    source: Mapped[str] = mapped_column(String(64))
+    external_id: Mapped[str] = mapped_column(String(255))
+    channel: Mapped[str] = mapped_column(String(64))
+    place: Mapped[str | None] = mapped_column(String(255))
+    url: Mapped[str | None] = mapped_column(Text)
+    author: Mapped[str | None] = mapped_column(String(255))
+    author_reach: Mapped[int | None] = mapped_column(BigInteger)
+    text: Mapped[str] = mapped_column(Text)
+    text_hash: Mapped[str] = mapped_column(String(32))
+    duplicate_of: Mapped[int | None] = mapped_column(ID, ForeignKey("mentions.id", ondelete="SET NULL"))
+    parent_external_id: Mapped[str | None] = mapped_column(String(255))
+    published_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    collected_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    tagged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    likes: Mapped[int | None] = mapped_column(BigInteger)
+    reposts: Mapped[int | None] = mapped_column(BigInteger)
+    comments: Mapped[int | None] = mapped_column(BigInteger)
+    views: Mapped[int | None] = mapped_column(BigInteger)
+    engagement_updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    handled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    raw: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class MentionBrand(Base):
+    """A mention linked to a brand it names, with the sentiment toward that brand.
+
+    ``label`` is the model's, ``model_version`` the model that made it; ``corrected_label`` is a person's
+    correction, which wins in the index and becomes training data. ``counted`` mirrors "not a duplicate" so
+    index queries need no join.
+    """
+
+    __tablename__ = "mention_brands"
+    __table_args__ = (
+        Index("ix_mention_brands_brand_channel_time", "brand", "channel", "published_at"),
+        Index("ix_mention_brands_time", "published_at"),
+    )
+
+    mention_id: Mapped[int] = mapped_column(
+        ID, ForeignKey("mentions.id", ondelete="CASCADE"), primary_key=True
+    )
+    brand: Mapped[str] = mapped_column(String(128), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(64))
+    published_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    label: Mapped[str] = mapped_column(String(16))
+    score: Mapped[float] = mapped_column(Float)
+    model_version: Mapped[str] = mapped_column(String(128))
+    corrected_label: Mapped[str | None] = mapped_column(String(16))
+    corrected_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    counted: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class EngagementSnapshot(Base):
+    """Counters of a mention at one moment: growth between snapshots is what resonance is about."""
+
+    __tablename__ = "engagement_snapshots"
+    __table_args__ = (Index("ix_engagement_mention_time", "mention_id", "observed_at"),)
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True, autoincrement=True)
+    mention_id: Mapped[int] = mapped_column(ID, ForeignKey("mentions.id", ondelete="CASCADE"))
+    observed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    likes: Mapped[int | None] = mapped_column(BigInteger)
+    reposts: Mapped[int | None] = mapped_column(BigInteger)
+    comments: Mapped[int | None] = mapped_column(BigInteger)
+    views: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class Cursor(Base):
+    """Where a collector stopped for one query, committed with the page it belongs to."""
+
+    __tablename__ = "cursors"
+
+    source: Mapped[str] = mapped_column(String(64), primary_key=True)
+    query: Mapped[str] = mapped_column(String(512), primary_key=True)
+    value: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class SourceHealth(Base):
+    """Each source's last success and last failure, for ``status`` and the dashboard."""
+
+    __tablename__ = "source_health"
+
+    source: Mapped[str] = mapped_column(String(64), primary_key=True)
+    last_success_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
+    auth_failed: Mapped[bool] = mapped_column(Boolean, default=False)
+    mentions_total: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class Alert(Base):
+    """A resonance alert. Updates bump ``version`` instead of opening a new alert for the same story."""
+
+    __tablename__ = "alerts"
+    __table_args__ = (Index("ix_alerts_key_state", "dedup_key", "state"),)
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True, autoincrement=True)
+    dedup_key: Mapped[str] = mapped_column(String(255))
+    rule: Mapped[str] = mapped_column(String(64))
+    brand: Mapped[str] = mapped_column(String(128))
+    channel: Mapped[str | None] = mapped_column(String(64))
+    severity: Mapped[str] = mapped_column(String(16))
+    state: Mapped[str] = mapped_column(String(16), default="open")
+    title: Mapped[str] = mapped_column(Text)
+    details: Mapped[dict[str, Any]] = mapped_column(JSON)
+    mention_ids: Mapped[dict[str, Any]] = mapped_column(JSON)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    triggered_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    muted_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class AlertDelivery(Base):
+    """The outbox: one row per (alert version, destination), delivered exactly once by its idempotency key."""
+
+    __tablename__ = "alert_deliveries"
+    __table_args__ = (
+        UniqueConstraint("idempotency_key", name="uq_alert_deliveries_key"),
+        Index("ix_alert_deliveries_pending", "state", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True, autoincrement=True)
+    alert_id: Mapped[int] = mapped_column(ID, ForeignKey("alerts.id", ondelete="CASCADE"))
+    alert_version: Mapped[int] = mapped_column(Integer)
+    destination: Mapped[str] = mapped_column(String(128))
+    idempotency_key: Mapped[str] = mapped_column(String(255))
+    state: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -1,0 +1,465 @@
+"""The store: idempotent writes of mentions, tags, cursors and source health.
+
+Collectors hand over pages; :meth:`Store.save_page` writes the page's mentions and its cursor in one
+transaction, so a process killed between pages resumes after the last committed one with nothing lost and
+nothing stored twice. Tagging (brand links and sentiment) is a second step that marks ``tagged_at``; mentions
+stored but not yet tagged are picked up again by :meth:`Store.untagged` after a restart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Engine, and_, create_engine, event, func, select, tuple_, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
+from sqlalchemy.pool import StaticPool
+
+from loyalty_monitor.mention import Mention
+from storage import migrate
+from storage.schema import Cursor, EngagementSnapshot, MentionBrand, MentionRow, SourceHealth
+from storage.textnorm import text_hash
+
+__all__ = ["BrandLabel", "PendingMention", "Store", "TaggedMention", "create_db_engine", "now_utc"]
+
+_COUNTERS = ("likes", "reposts", "comments", "views")
+
+
+def now_utc() -> datetime:
+    """The current time, aware UTC."""
+    return datetime.now(UTC)
+
+
+def create_db_engine(url: str) -> Engine:
+    """An engine for ``url``; SQLite gets WAL, a busy timeout and enforced foreign keys."""
+    if url.startswith("sqlite"):
+        memory = url in ("sqlite://", "sqlite:///:memory:")
+        engine = create_engine(
+            url,
+            connect_args={"timeout": 30, "check_same_thread": False},
+            poolclass=StaticPool if memory else None,
+        )
+
+        @event.listens_for(engine, "connect")
+        def _pragmas(dbapi_conn: Any, _record: Any) -> None:
+            cur = dbapi_conn.cursor()
+            if not memory:
+                cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA busy_timeout=30000")
+            cur.close()
+
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+@dataclass(frozen=True, slots=True)
+class PendingMention:
+    """A stored mention that still needs brand matching and sentiment."""
+
+    id: int
+    text: str
+    channel: str
+    published_at: datetime
+    counted: bool
+
+
+@dataclass(frozen=True, slots=True)
+class BrandLabel:
+    """The sentiment toward one brand a mention names."""
+
+    brand: str
+    label: str
+    score: float
+    model_version: str
+
+
+@dataclass(frozen=True, slots=True)
+class TaggedMention:
+    """The outcome of tagging one pending mention (no links: it named no configured brand)."""
+
+    mention: PendingMention
+    links: Sequence[BrandLabel]
+
+
+def _row(m: Mention, collected_at: datetime) -> dict[str, Any]:
+    return {
+        "source": m.source,
+        "external_id": m.external_id,
+        "channel": m.channel,
+        "place": m.place,
+        "url": m.url,
+        "author": m.author,
+        "author_reach": m.author_reach,
+        "text": m.text,
+        "text_hash": text_hash(m.text),
+        "parent_external_id": m.parent_external_id,
+        "published_at": m.published_at,
+        "collected_at": m.collected_at or collected_at,
+        "likes": m.likes,
+        "reposts": m.reposts,
+        "comments": m.comments,
+        "views": m.views,
+        "raw": m.raw or None,
+    }
+
+
+class Store:
+    """All reads and writes the pipeline, CLI and collectors need, on SQLite or PostgreSQL."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    @classmethod
+    def open(cls, url: str, *, migrate_schema: bool = True) -> Store:
+        """Connect to ``url`` and bring its schema up to date."""
+        store = cls(create_db_engine(url))
+        if migrate_schema:
+            migrate.upgrade(store.engine)
+        return store
+
+    def close(self) -> None:
+        """Release pooled connections."""
+        self.engine.dispose()
+
+    @property
+    def dialect(self) -> str:
+        """``sqlite`` or ``postgresql``."""
+        return self.engine.dialect.name
+
+    # -- mentions -------------------------------------------------------------------------------------
+
+    def _insert(self) -> Any:
+        if self.dialect == "postgresql":
+            return postgresql.insert(MentionRow)
+        return sqlite.insert(MentionRow)
+
+    def save_page(
+        self,
+        source: str,
+        query: str | None,
+        mentions: Sequence[Mention],
+        cursor: str | None = None,
+    ) -> list[int]:
+        """Store ``mentions`` (idempotent by source and external id) and the cursor, atomically.
+
+        Returns the ids of mentions that were new. Mentions already stored get their engagement counters
+        refreshed instead, and a snapshot of the counters when they changed.
+        """
+        with self.engine.begin() as conn:
+            new_ids = self._upsert(conn, mentions)
+            if query is not None and cursor is not None:
+                self._set_cursor(conn, source, query, cursor)
+        return new_ids
+
+    def upsert_mentions(self, mentions: Sequence[Mention]) -> list[int]:
+        """Store mentions without a cursor (imports, the demo); returns the ids of new ones."""
+        return self.save_page("", None, mentions)
+
+    def _upsert(self, conn: Connection, mentions: Sequence[Mention]) -> list[int]:
+        if not mentions:
+            return []
+        now = now_utc()
+        # The last copy of a repeated id in one page wins, as it is the freshest.
+        unique: dict[tuple[str, str], Mention] = {(m.source, m.external_id): m for m in mentions}
+        rows = [_row(m, now) for m in unique.values()]
+        stmt = self._insert().on_conflict_do_nothing(index_elements=["source", "external_id"])
+        inserted = conn.execute(
+            stmt.returning(MentionRow.id, MentionRow.source, MentionRow.external_id), rows
+        ).all()
+        new_keys = {(r.source, r.external_id) for r in inserted}
+        new_ids = [r.id for r in inserted]
+        existing = [m for k, m in unique.items() if k not in new_keys]
+        if existing:
+            self._refresh_counters(conn, existing, now)
+        if new_ids:
+            self._mark_duplicates(conn, new_ids, {row["text_hash"] for row in rows})
+        return sorted(new_ids)
+
+    def _mark_duplicates(self, conn: Connection, new_ids: list[int], hashes: set[str]) -> None:
+        firsts: dict[str, int] = {}
+        for chunk in _chunks(sorted(hashes), 500):
+            q = (
+                select(MentionRow.text_hash, func.min(MentionRow.id))
+                .where(MentionRow.text_hash.in_(chunk))
+                .group_by(MentionRow.text_hash)
+            )
+            firsts.update({h: i for h, i in conn.execute(q).all()})
+        pairs: list[dict[str, Any]] = []
+        for chunk in _chunks(new_ids, 500):
+            for mid, h in conn.execute(
+                select(MentionRow.id, MentionRow.text_hash).where(MentionRow.id.in_(chunk))
+            ).all():
+                if firsts[h] != mid:
+                    pairs.append({"mid": mid, "dup": firsts[h]})
+        if pairs:
+            from sqlalchemy import bindparam
+
+            conn.execute(
+                update(MentionRow)
+                .where(MentionRow.id == bindparam("mid"))
+                .values(duplicate_of=bindparam("dup"))
+                .execution_options(synchronize_session=False),
+                pairs,
+            )
+
+    def _refresh_counters(self, conn: Connection, mentions: Iterable[Mention], now: datetime) -> None:
+        keyed = {(m.source, m.external_id): m for m in mentions}
+        for chunk in _chunks(list(keyed), 400):
+            stored = conn.execute(
+                select(MentionRow.id, MentionRow.source, MentionRow.external_id, *_counter_cols()).where(
+                    tuple_(MentionRow.source, MentionRow.external_id).in_(chunk)
+                )
+            ).all()
+            for row in stored:
+                m = keyed[(row.source, row.external_id)]
+                fresh = {c: getattr(m, c) for c in _COUNTERS if getattr(m, c) is not None}
+                if not fresh or all(getattr(row, c) == v for c, v in fresh.items()):
+                    continue
+                conn.execute(
+                    update(MentionRow)
+                    .where(MentionRow.id == row.id)
+                    .values(**fresh, engagement_updated_at=now)
+                )
+                conn.execute(
+                    EngagementSnapshot.__table__.insert(),
+                    {"mention_id": row.id, "observed_at": now, **{c: getattr(m, c) for c in _COUNTERS}},
+                )
+
+    def update_engagement(
+        self,
+        source: str,
+        external_id: str,
+        counters: dict[str, int | None],
+        observed_at: datetime | None = None,
+    ) -> bool:
+        """Record fresh counters for a stored mention; ``False`` when it is not stored."""
+        observed = observed_at or now_utc()
+        values = {c: counters.get(c) for c in _COUNTERS if counters.get(c) is not None}
+        with self.engine.begin() as conn:
+            mid = conn.execute(
+                select(MentionRow.id).where(
+                    and_(MentionRow.source == source, MentionRow.external_id == external_id)
+                )
+            ).scalar_one_or_none()
+            if mid is None:
+                return False
+            if values:
+                conn.execute(
+                    update(MentionRow)
+                    .where(MentionRow.id == mid)
+                    .values(**values, engagement_updated_at=observed)
+                )
+            conn.execute(
+                EngagementSnapshot.__table__.insert(),
+                {"mention_id": mid, "observed_at": observed, **{c: counters.get(c) for c in _COUNTERS}},
+            )
+        return True
+
+    def recent_mentions(self, source: str, since: datetime) -> list[tuple[str, datetime]]:
+        """(external id, published_at) of a source's mentions published after ``since``: refresh candidates."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(MentionRow.external_id, MentionRow.published_at)
+                .where(and_(MentionRow.source == source, MentionRow.published_at >= since))
+                .order_by(MentionRow.published_at.desc())
+            ).all()
+        return [(r[0], r[1]) for r in rows]
+
+    # -- tagging --------------------------------------------------------------------------------------
+
+    def untagged(self, limit: int = 1000) -> list[PendingMention]:
+        """Stored mentions not yet tagged, oldest first."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(
+                    MentionRow.id,
+                    MentionRow.text,
+                    MentionRow.channel,
+                    MentionRow.published_at,
+                    MentionRow.duplicate_of,
+                )
+                .where(MentionRow.tagged_at.is_(None))
+                .order_by(MentionRow.id)
+                .limit(limit)
+            ).all()
+        return [PendingMention(r.id, r.text, r.channel, r.published_at, r.duplicate_of is None) for r in rows]
+
+    def pending_by_ids(self, ids: Sequence[int]) -> list[PendingMention]:
+        """The untagged mentions among ``ids``."""
+        out: list[PendingMention] = []
+        with self.engine.connect() as conn:
+            for chunk in _chunks(list(ids), 500):
+                rows = conn.execute(
+                    select(
+                        MentionRow.id,
+                        MentionRow.text,
+                        MentionRow.channel,
+                        MentionRow.published_at,
+                        MentionRow.duplicate_of,
+                    ).where(and_(MentionRow.id.in_(chunk), MentionRow.tagged_at.is_(None)))
+                ).all()
+                out.extend(
+                    PendingMention(r.id, r.text, r.channel, r.published_at, r.duplicate_of is None)
+                    for r in rows
+                )
+        return out
+
+    def save_tags(self, tagged: Sequence[TaggedMention]) -> None:
+        """Store brand links with sentiment and mark the mentions tagged, in one transaction."""
+        if not tagged:
+            return
+        now = now_utc()
+        links = [
+            {
+                "mention_id": t.mention.id,
+                "brand": link.brand,
+                "channel": t.mention.channel,
+                "published_at": t.mention.published_at,
+                "label": link.label,
+                "score": link.score,
+                "model_version": link.model_version,
+                "counted": t.mention.counted,
+            }
+            for t in tagged
+            for link in t.links
+        ]
+        ins: Any = (
+            postgresql.insert(MentionBrand) if self.dialect == "postgresql" else sqlite.insert(MentionBrand)
+        )
+        with self.engine.begin() as conn:
+            if links:
+                conn.execute(ins.on_conflict_do_nothing(index_elements=["mention_id", "brand"]), links)
+            for chunk in _chunks([t.mention.id for t in tagged], 500):
+                conn.execute(update(MentionRow).where(MentionRow.id.in_(chunk)).values(tagged_at=now))
+
+    def correct_label(self, mention_id: int, brand: str, label: str) -> None:
+        """A person's correction: wins in the index and becomes training data."""
+        if label not in ("negative", "neutral", "positive"):
+            raise ValueError(f"label must be negative, neutral or positive, not {label!r}")
+        with self.engine.begin() as conn:
+            res = conn.execute(
+                update(MentionBrand)
+                .where(and_(MentionBrand.mention_id == mention_id, MentionBrand.brand == brand))
+                .values(corrected_label=label, corrected_at=now_utc())
+            )
+            if res.rowcount == 0:
+                raise KeyError(f"mention {mention_id} is not linked to brand {brand!r}")
+
+    def corrections(self) -> list[tuple[str, str, str]]:
+        """(text, label, target brand) for every corrected label: a team's own training data."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(MentionRow.text, MentionBrand.corrected_label, MentionBrand.brand)
+                .join(MentionBrand, MentionBrand.mention_id == MentionRow.id)
+                .where(MentionBrand.corrected_label.is_not(None))
+                .order_by(MentionBrand.corrected_at)
+            ).all()
+        return [(r[0], r[1], r[2]) for r in rows]
+
+    def mark_handled(self, mention_id: int, handled: bool = True) -> None:
+        """Mark a mention answered or dealt with (or undo it)."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(MentionRow)
+                .where(MentionRow.id == mention_id)
+                .values(handled_at=now_utc() if handled else None)
+            )
+
+    # -- cursors --------------------------------------------------------------------------------------
+
+    def get_cursor(self, source: str, query: str) -> str | None:
+        """The cursor stored for (source, query), if any."""
+        with self.engine.connect() as conn:
+            return conn.execute(
+                select(Cursor.value).where(and_(Cursor.source == source, Cursor.query == query))
+            ).scalar_one_or_none()
+
+    def set_cursor(self, source: str, query: str, value: str) -> None:
+        """Store a cursor on its own (a page with no mentions still moves it)."""
+        with self.engine.begin() as conn:
+            self._set_cursor(conn, source, query, value)
+
+    def _set_cursor(self, conn: Connection, source: str, query: str, value: str) -> None:
+        ins: Any = postgresql.insert(Cursor) if self.dialect == "postgresql" else sqlite.insert(Cursor)
+        now = now_utc()
+        conn.execute(
+            ins.values(source=source, query=query, value=value, updated_at=now).on_conflict_do_update(
+                index_elements=["source", "query"], set_={"value": value, "updated_at": now}
+            )
+        )
+
+    # -- source health --------------------------------------------------------------------------------
+
+    def record_success(self, source: str, mentions: int = 0) -> None:
+        """A poll of ``source`` worked: clear its failure streak."""
+        self._health(source, success=True, mentions=mentions)
+
+    def record_failure(self, source: str, error: str, *, auth: bool = False) -> None:
+        """A poll of ``source`` failed with ``error`` (already free of secrets)."""
+        self._health(source, success=False, error=error, auth=auth)
+
+    def _health(
+        self, source: str, *, success: bool, mentions: int = 0, error: str | None = None, auth: bool = False
+    ) -> None:
+        now = now_utc()
+        with self.engine.begin() as conn:
+            row = conn.execute(select(SourceHealth).where(SourceHealth.source == source)).first()
+            if row is None:
+                conn.execute(
+                    SourceHealth.__table__.insert(),
+                    {
+                        "source": source,
+                        "consecutive_failures": 0,
+                        "auth_failed": False,
+                        "mentions_total": 0,
+                    },
+                )
+            values: dict[str, Any]
+            if success:
+                values = {
+                    "last_success_at": now,
+                    "consecutive_failures": 0,
+                    "auth_failed": False,
+                    "mentions_total": SourceHealth.mentions_total + mentions,
+                }
+            else:
+                values = {
+                    "last_error_at": now,
+                    "last_error": error,
+                    "consecutive_failures": SourceHealth.consecutive_failures + 1,
+                    "auth_failed": auth,
+                }
+            conn.execute(update(SourceHealth).where(SourceHealth.source == source).values(**values))
+
+    def source_health(self) -> list[SourceHealth]:
+        """Every source's health row."""
+        from sqlalchemy.orm import Session
+
+        with Session(self.engine) as session:
+            rows = list(session.scalars(select(SourceHealth).order_by(SourceHealth.source)))
+            session.expunge_all()
+        return rows
+
+    def counts(self) -> dict[str, int]:
+        """Totals for ``status``: mentions, tagged, untagged, brand links."""
+        with self.engine.connect() as conn:
+            total = conn.execute(select(func.count()).select_from(MentionRow)).scalar_one()
+            untagged = conn.execute(
+                select(func.count()).select_from(MentionRow).where(MentionRow.tagged_at.is_(None))
+            ).scalar_one()
+            links = conn.execute(select(func.count()).select_from(MentionBrand)).scalar_one()
+        return {"mentions": total, "untagged": untagged, "brand_links": links}
+
+
+def _counter_cols() -> list[Any]:
+    return [getattr(MentionRow, c) for c in _COUNTERS]
+
+
+def _chunks(items: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
