@@ -261,7 +261,7 @@ class Store:
         return True
 
     def recent_mentions(self, source: str, since: datetime) -> list[tuple[str, datetime]]:
-        """(external id, published_at) of a source's mentions published after ``since``: refresh candidates."""
+        """(external id, published_at) of the source's mentions since ``since``: refresh candidates."""
         with self.engine.connect() as conn:
             rows = conn.execute(
                 select(MentionRow.external_id, MentionRow.published_at)
