@@ -1,15 +1,234 @@
-"""The ``loyalty-monitor`` command line: one group, with each package contributing its own commands."""
+"""The ``loyalty-monitor`` command line.
+
+Every command takes ``--config FILE`` and ``--db URL`` (which overrides ``storage.url``). Errors a user can fix
+(a bad config key, an unloadable model, an unreachable database) end with a one-line message naming
+what was wrong and exit code 2, not a traceback.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import sys
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
 import click
+
+from loyalty_monitor.config import Config, ConfigError, load_config
 
 __all__ = ["main"]
 
+F = TypeVar("F", bound=Callable[..., Any])
+
+EXAMPLE_CONFIG = Path(__file__).with_name("example_config.toml")
+
+
+def common_options(func: F) -> F:
+    """``--config`` and ``--db`` for every command."""
+    func = click.option(
+        "--db", "db_url", metavar="URL", envvar="LOYALTY_DB", help="Database URL; overrides storage.url."
+    )(func)
+    func = click.option(
+        "--config",
+        "config_path",
+        metavar="FILE",
+        type=click.Path(dir_okay=False, path_type=Path),
+        envvar="LOYALTY_CONFIG",
+        help="Config file (default: ./loyalty.toml when it exists).",
+    )(func)
+    return func
+
+
+def get_config(config_path: Path | None, db_url: str | None) -> Config:
+    """Load the config or exit with the validation message."""
+    if config_path is None and Path("loyalty.toml").exists():
+        config_path = Path("loyalty.toml")
+    try:
+        return load_config(config_path, db_url)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def parse_when(value: str | None, tz: str = "UTC") -> datetime | None:
+    """A date or datetime from the command line; naive values are in the display time zone."""
+    if value is None:
+        return None
+    from zoneinfo import ZoneInfo
+
+    try:
+        dt = datetime.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(
+            f"{value!r} is not an ISO date like 2026-11-01 or 2026-11-01T09:00"
+        ) from None
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=ZoneInfo(tz))
+    return dt.astimezone(UTC)
+
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-def main() -> None:
+@click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
+def main(verbose: int) -> None:
     """Brand loyalty monitor for Russian-speaking social media."""
+    level = logging.WARNING - 10 * min(verbose, 2)
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+@main.command()
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path), default=Path("loyalty.toml"))
+@click.option("--force", is_flag=True, help="Overwrite an existing file.")
+def init(path: Path, force: bool) -> None:
+    """Write a commented example config to PATH (default ./loyalty.toml)."""
+    if path.exists() and not force:
+        raise click.ClickException(f"{path} exists; pass --force to overwrite it")
+    path.write_text(EXAMPLE_CONFIG.read_text(encoding="utf-8"), encoding="utf-8")
+    click.echo(f"wrote {path}; edit brands and sources, then run `loyalty-monitor run --config {path}`")
+
+
+@main.command()
+@common_options
+@click.option("--once", is_flag=True, help="Poll every source once, tag, alert and exit.")
+@click.option("--since", metavar="DATE", help="Backfill history back to DATE (ISO).")
+def run(config_path: Path | None, db_url: str | None, once: bool, since: str | None) -> None:
+    """Live monitoring: collect, tag, store, alert, until SIGINT/SIGTERM."""
+    from loyalty_monitor.service import run_monitor
+
+    config = get_config(config_path, db_url)
+    stats = asyncio.run(run_monitor(config, once=once, since=parse_when(since, config.display.timezone)))
+    click.echo(stats)
+
+
+@main.command()
+@common_options
+@click.option("--once", is_flag=True, default=True, help="Poll every source once (the only mode).")
+@click.option("--since", metavar="DATE", help="Backfill history back to DATE (ISO).")
+def collect(config_path: Path | None, db_url: str | None, once: bool, since: str | None) -> None:
+    """Poll every enabled source once, then tag and store what was found."""
+    from loyalty_monitor.service import run_monitor
+
+    config = get_config(config_path, db_url)
+    stats = asyncio.run(run_monitor(config, once=True, since=parse_when(since, config.display.timezone)))
+    click.echo(stats)
+
+
+@main.command()
+@common_options
+def status(config_path: Path | None, db_url: str | None) -> None:
+    """Per-source health, totals and alert delivery state."""
+    from loyalty_monitor.service import status_report
+
+    config = get_config(config_path, db_url)
+    click.echo(status_report(config))
+
+
+@main.command("import")
+@common_options
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def import_(config_path: Path | None, db_url: str | None, file: Path) -> None:
+    """Import CSV/JSONL mentions from other tools; bad rows are reported with line numbers."""
+    from loyalty_monitor.service import import_file
+
+    config = get_config(config_path, db_url)
+    report = asyncio.run(import_file(config, file))
+    for err in report.errors:
+        click.echo(f"{file}:{err}", err=True)
+    click.echo(f"imported {report.new} new, {report.seen} already stored, {len(report.errors)} bad rows")
+    if report.errors:
+        sys.exit(1)
+
+
+@main.command()
+@common_options
+@click.argument("what", type=click.Choice(["mentions", "index", "alerts"]))
+@click.option("--format", "fmt", type=click.Choice(["csv", "jsonl"]), default="csv", show_default=True)
+@click.option("--excel", is_flag=True, help="UTF-8 with BOM and ';' separator, for Excel.")
+@click.option("--brand", "brands", multiple=True, help="Only this brand (repeatable).")
+@click.option("--channel", "channels", multiple=True, help="Only this channel (repeatable).")
+@click.option("--since", metavar="DATE", help="From this date (ISO, display time zone).")
+@click.option("--until", metavar="DATE", help="Up to this date, exclusive.")
+@click.option(
+    "-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="File (default stdout)."
+)
+def export(
+    config_path: Path | None,
+    db_url: str | None,
+    what: str,
+    fmt: str,
+    excel: bool,
+    brands: tuple[str, ...],
+    channels: tuple[str, ...],
+    since: str | None,
+    until: str | None,
+    output: Path | None,
+) -> None:
+    """Export mentions, the daily index or alerts as CSV or JSONL."""
+    from loyalty_monitor.export import write_rows
+    from loyalty_monitor.service import export_rows
+
+    config = get_config(config_path, db_url)
+    tz = config.display.timezone
+    rows, columns = export_rows(
+        config, what, list(brands), list(channels), parse_when(since, tz), parse_when(until, tz)
+    )
+    encoding = "utf-8-sig" if excel and fmt == "csv" else "utf-8"
+    if output is None:
+        stream = open(sys.stdout.fileno(), "w", encoding=encoding, newline="", closefd=False)  # noqa: SIM115
+    else:
+        stream = output.open("w", encoding=encoding, newline="")
+    with stream:
+        n = write_rows(stream, rows, columns, fmt, excel=excel)  # type: ignore[arg-type]
+    if output is not None:
+        click.echo(f"wrote {n} rows to {output}", err=True)
+
+
+@main.command()
+@common_options
+def dashboard(config_path: Path | None, db_url: str | None) -> None:
+    """Open the Streamlit dashboard (binds 127.0.0.1 unless configured otherwise)."""
+    import subprocess
+
+    from dashboard.launch import command
+
+    config = get_config(config_path, db_url)
+    argv = command(config_path, config.storage.url, config.dashboard)
+    raise SystemExit(subprocess.call(argv))
+
+
+@main.command()
+@common_options
+@click.option(
+    "--dir",
+    "workdir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("loyalty-demo"),
+    show_default=True,
+    help="Where the demo config and database go.",
+)
+@click.option("--no-dashboard", is_flag=True, help="Replay everything at full speed and exit.")
+@click.option(
+    "--speed",
+    type=float,
+    default=600.0,
+    show_default=True,
+    help="Live replay clock: stream seconds per real second.",
+)
+@click.option("--seed", type=int, default=7, show_default=True)
+def demo(
+    config_path: Path | None,
+    db_url: str | None,
+    workdir: Path,
+    no_dashboard: bool,
+    speed: float,
+    seed: int,
+) -> None:
+    """Replay a realistic synthetic stream through the real model, then open the dashboard."""
+    from loyalty_monitor.replay import run_demo
+
+    summary = run_demo(workdir, db_url=db_url, dashboard=not no_dashboard, speed=speed, seed=seed)
+    click.echo(summary)
 
 
 def _register() -> None:

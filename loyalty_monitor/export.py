@@ -1,0 +1,190 @@
+"""CSV and JSONL export of mentions, the index and alerts, shared by the CLI and the dashboard.
+
+``excel=True`` writes what Russian analysts' Excel opens correctly by double-click: UTF-8 with a BOM and
+``;`` as the separator. In that mode cells that Excel would run as a formula (starting with ``=``, ``+``,
+``-``, ``@``) are prefixed with ``'``, because mention text is written by strangers.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import and_, func, select
+
+from storage.schema import MentionBrand, MentionRow
+from storage.store import Store
+
+__all__ = ["MENTION_COLUMNS", "mention_rows", "render", "write_rows"]
+
+Format = Literal["csv", "jsonl"]
+
+MENTION_COLUMNS: tuple[str, ...] = (
+    "mention_id",
+    "published_at",
+    "brand",
+    "channel",
+    "source",
+    "place",
+    "label",
+    "score",
+    "model_label",
+    "model_version",
+    "corrected",
+    "author",
+    "author_reach",
+    "likes",
+    "reposts",
+    "comments",
+    "views",
+    "duplicate_of",
+    "handled",
+    "url",
+    "text",
+    "external_id",
+)
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def mention_rows(
+    store: Store,
+    *,
+    brands: Sequence[str] | None = None,
+    channels: Sequence[str] | None = None,
+    labels: Sequence[str] | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    search: str | None = None,
+    tz: str = "UTC",
+    limit: int | None = None,
+) -> list[dict[str, Any]]:
+    """One row per (mention, brand) link, newest first, times in ``tz`` with their offset."""
+    zone = ZoneInfo(tz)
+    effective = func.coalesce(MentionBrand.corrected_label, MentionBrand.label)
+    q = (
+        select(
+            MentionRow.id,
+            MentionBrand.published_at,
+            MentionBrand.brand,
+            MentionBrand.channel,
+            MentionRow.source,
+            MentionRow.place,
+            effective.label("label"),
+            MentionBrand.score,
+            MentionBrand.label.label("model_label"),
+            MentionBrand.model_version,
+            MentionBrand.corrected_label,
+            MentionRow.author,
+            MentionRow.author_reach,
+            MentionRow.likes,
+            MentionRow.reposts,
+            MentionRow.comments,
+            MentionRow.views,
+            MentionRow.duplicate_of,
+            MentionRow.handled_at,
+            MentionRow.url,
+            MentionRow.text,
+            MentionRow.external_id,
+        )
+        .join(MentionRow, MentionRow.id == MentionBrand.mention_id)
+        .order_by(MentionBrand.published_at.desc(), MentionRow.id.desc(), MentionBrand.brand)
+    )
+    conds = []
+    if brands:
+        conds.append(MentionBrand.brand.in_(list(brands)))
+    if channels:
+        conds.append(MentionBrand.channel.in_(list(channels)))
+    if labels:
+        conds.append(effective.in_(list(labels)))
+    if since is not None:
+        conds.append(MentionBrand.published_at >= since)
+    if until is not None:
+        conds.append(MentionBrand.published_at < until)
+    if search:
+        conds.append(func.lower(MentionRow.text).contains(search.lower(), autoescape=True))
+    if conds:
+        q = q.where(and_(*conds))
+    if limit is not None:
+        q = q.limit(limit)
+    with store.engine.connect() as conn:
+        result = conn.execute(q).all()
+    rows = []
+    for r in result:
+        rows.append(
+            {
+                "mention_id": r.id,
+                "published_at": r.published_at.astimezone(zone).isoformat(),
+                "brand": r.brand,
+                "channel": r.channel,
+                "source": r.source,
+                "place": r.place,
+                "label": r.label,
+                "score": round(r.score, 4),
+                "model_label": r.model_label,
+                "model_version": r.model_version,
+                "corrected": r.corrected_label is not None,
+                "author": r.author,
+                "author_reach": r.author_reach,
+                "likes": r.likes,
+                "reposts": r.reposts,
+                "comments": r.comments,
+                "views": r.views,
+                "duplicate_of": r.duplicate_of,
+                "handled": r.handled_at is not None,
+                "url": r.url,
+                "text": r.text,
+                "external_id": r.external_id,
+            }
+        )
+    return rows
+
+
+def _cell(value: Any, excel: bool) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return repr(value)
+    text = str(value)
+    if excel and text.startswith(_FORMULA_START):
+        return "'" + text
+    return text
+
+
+def write_rows(
+    out: io.TextIOBase | Any,
+    rows: Iterable[Mapping[str, Any]],
+    columns: Sequence[str],
+    fmt: Format = "csv",
+    *,
+    excel: bool = False,
+) -> int:
+    """Write ``rows`` to a text stream; returns how many. Excel mode needs the stream opened with utf-8-sig."""
+    n = 0
+    if fmt == "jsonl":
+        for row in rows:
+            out.write(json.dumps({c: row.get(c) for c in columns}, ensure_ascii=False, default=str) + "\n")
+            n += 1
+        return n
+    writer = csv.writer(out, delimiter=";" if excel else ",", lineterminator="\r\n" if excel else "\n")
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow([_cell(row.get(c), excel) for c in columns])
+        n += 1
+    return n
+
+
+def render(
+    rows: Iterable[Mapping[str, Any]], columns: Sequence[str], fmt: Format = "csv", *, excel: bool = False
+) -> bytes:
+    """The whole export as bytes (the dashboard's download button), with the BOM in Excel mode."""
+    buf = io.StringIO()
+    write_rows(buf, rows, columns, fmt, excel=excel)
+    return buf.getvalue().encode("utf-8-sig" if excel and fmt == "csv" else "utf-8")
