@@ -1,6 +1,7 @@
 """The ``loyalty-monitor`` command line.
 
-Every command takes ``--config FILE`` and ``--db URL`` (which overrides ``storage.url``). Errors a user can fix
+Every command takes ``--config FILE`` and ``--db URL`` (which overrides ``storage.url``).
+Errors a user can fix
 (a bad config key, an unloadable model, an unreachable database) end with a one-line message naming
 what was wrong and exit code 2, not a traceback.
 """

@@ -166,7 +166,7 @@ def write_rows(
     *,
     excel: bool = False,
 ) -> int:
-    """Write ``rows`` to a text stream; returns how many. Excel mode needs the stream opened with utf-8-sig."""
+    """Write ``rows`` to a text stream; returns how many. Excel mode wants a utf-8-sig stream."""
     n = 0
     if fmt == "jsonl":
         for row in rows:
