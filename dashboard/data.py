@@ -1,0 +1,494 @@
+"""Every database read the dashboard makes, in one module.
+
+The dashboard must paint in under two seconds with a million mentions, so the heavy lifting is a handful of
+``GROUP BY`` queries that return a few thousand rows; pandas only reshapes them. ``loyalty_index`` and
+``alerts`` are growing their own query functions; when they land, the bodies here are the one place to swap.
+
+Days are the user's days: a mention at 23:30 UTC belongs to the next day in Moscow. SQLite has no time zones,
+so the bucket expression applies the zone's UTC offset, switching offsets at each DST transition inside the
+range (a ``CASE`` over the transitions), which keeps the grouping in SQL and exact.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pandas as pd
+from sqlalchemy import (
+    ColumnElement,
+    Engine,
+    and_,
+    case,
+    func,
+    literal_column,
+    or_,
+    select,
+    text,
+)
+
+from storage.schema import Alert, AlertDelivery, MentionBrand, MentionRow, SourceHealth
+
+__all__ = [
+    "LABELS",
+    "MIN_SUPPORT",
+    "Filters",
+    "alerts_frame",
+    "brand_channel_index",
+    "channels",
+    "distinct_brands",
+    "export_mentions",
+    "feed",
+    "freshness",
+    "index_frame",
+    "mention_detail",
+    "safe_url",
+    "share_of_voice",
+    "source_health_frame",
+    "summary",
+    "volume_frame",
+    "wilson_index",
+]
+
+LABELS = ("negative", "neutral", "positive")
+MIN_SUPPORT = 10
+"""Below this many positive + negative mentions a point's index is flagged ``low_support``."""
+_Z = 1.96
+
+
+@dataclass(frozen=True, slots=True)
+class Filters:
+    """What the user picked. Times are aware UTC; ``until`` is exclusive. Empty tuples mean "all"."""
+
+    since: datetime
+    until: datetime
+    brands: tuple[str, ...] = ()
+    channels: tuple[str, ...] = ()
+    sentiments: tuple[str, ...] = ()
+    search: str = ""
+    tz: str = "UTC"
+    handled: str = "all"
+    """``all``, ``open`` (not handled yet) or ``handled``."""
+
+
+def _effective_label() -> ColumnElement[Any]:
+    """A person's correction wins over the model's label."""
+    return func.coalesce(MentionBrand.corrected_label, MentionBrand.label)
+
+
+def _link_conditions(f: Filters) -> list[ColumnElement[bool]]:
+    conds: list[ColumnElement[bool]] = [
+        MentionBrand.published_at >= f.since,
+        MentionBrand.published_at < f.until,
+    ]
+    if f.brands:
+        conds.append(MentionBrand.brand.in_(f.brands))
+    if f.channels:
+        conds.append(MentionBrand.channel.in_(f.channels))
+    return conds
+
+
+def _offset_segments(tz: ZoneInfo, since: datetime, until: datetime) -> list[tuple[datetime | None, int]]:
+    """(segment end in UTC, offset in minutes) for each stretch of constant UTC offset in the range."""
+    start = since.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+    end = until.astimezone(UTC)
+    if end - start > timedelta(days=3 * 366):
+        start = end - timedelta(days=3 * 366)
+    def offset(at: datetime) -> int:
+        delta = at.astimezone(tz).utcoffset() or timedelta(0)
+        return int(delta.total_seconds() // 60)
+
+    segments: list[tuple[datetime | None, int]] = []
+    current = offset(start)
+    at = start
+    while at < end:
+        nxt = at + timedelta(hours=1)
+        off = offset(nxt)
+        if off != current:
+            segments.append((nxt, current))
+            current = off
+        at = nxt
+    segments.append((None, current))
+    return segments
+
+
+def _local_bucket(engine: Engine, f: Filters, bucket: str) -> ColumnElement[str]:
+    """``YYYY-MM-DD`` (or ``YYYY-MM-DD HH:00``) of ``published_at`` in the user's zone, computed in SQL."""
+    col = MentionBrand.published_at
+    if engine.dialect.name == "postgresql":
+        pg_fmt = "YYYY-MM-DD" if bucket == "day" else "YYYY-MM-DD HH24:00"
+        return func.to_char(func.timezone(f.tz, col), pg_fmt)
+    fmt = "%Y-%m-%d" if bucket == "day" else "%Y-%m-%d %H:00"
+    segments = _offset_segments(ZoneInfo(f.tz), f.since, f.until)
+
+    def shifted(minutes: int) -> ColumnElement[str]:
+        return func.strftime(fmt, col, f"{minutes:+d} minutes")
+
+    if len(segments) == 1:
+        return shifted(segments[0][1])
+    whens = [(col < boundary, shifted(off)) for boundary, off in segments if boundary is not None]
+    return case(*whens, else_=shifted(segments[-1][1]))
+
+
+def summary(engine: Engine, f: Filters, bucket: str = "day") -> pd.DataFrame:
+    """Counted links per (brand, channel, local bucket, effective label): the one scan behind every chart.
+
+    Duplicates (``counted`` false) are left out, as the index counts each story once.
+    """
+    label = _effective_label().label("label")
+    bkt = _local_bucket(engine, f, bucket).label("bucket")
+    q = (
+        select(MentionBrand.brand, MentionBrand.channel, bkt, label, func.count().label("n"))
+        .where(MentionBrand.counted.is_(True), *_link_conditions(f))
+        .group_by(MentionBrand.brand, MentionBrand.channel, literal_column("bucket"), literal_column("label"))
+    )
+    with engine.connect() as conn:
+        rows = conn.execute(q).all()
+    df = pd.DataFrame(rows, columns=["brand", "channel", "bucket", "label", "n"])
+    df["n"] = df["n"].astype("int64")
+    return df
+
+
+def wilson_index(positive: pd.Series, negative: pd.Series) -> pd.DataFrame:
+    """Index ``(P - N) / (P + N)`` with a 95 % Wilson interval, mapped from the share of positives.
+
+    ``index = 2p - 1`` where ``p = P / (P + N)``, so the Wilson bounds of ``p`` give the index bounds; the
+    interval stays inside [-1, 1] and is honest about small counts, which a normal approximation is not.
+    """
+    pos = positive.astype("float64")
+    neg = negative.astype("float64")
+    n = pos + neg
+    safe_n = n.where(n > 0)
+    p = pos / safe_n
+    z2 = _Z * _Z
+    centre = (p + z2 / (2 * safe_n)) / (1 + z2 / safe_n)
+    half = (_Z / (1 + z2 / safe_n)) * ((p * (1 - p) / safe_n + z2 / (4 * safe_n * safe_n)) ** 0.5)
+    return pd.DataFrame(
+        {
+            "index": 2 * p - 1,
+            "ci_low": 2 * (centre - half) - 1,
+            "ci_high": 2 * (centre + half) - 1,
+            "low_support": n < MIN_SUPPORT,
+        },
+        index=positive.index,
+    )
+
+
+def _pivot_labels(df: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    if df.empty:
+        return pd.DataFrame(columns=[*keys, *LABELS])
+    wide = df.pivot_table(index=keys, columns="label", values="n", aggfunc="sum", fill_value=0)
+    for lab in LABELS:
+        if lab not in wide.columns:
+            wide[lab] = 0
+    wide = wide[list(LABELS)].reset_index()
+    wide.columns.name = None
+    return wide
+
+
+def index_frame(summary_df: pd.DataFrame) -> pd.DataFrame:
+    """Loyalty index per brand and bucket, over the channels in the summary, with its interval."""
+    wide = _pivot_labels(summary_df, ["brand", "bucket"])
+    if wide.empty:
+        return wide.assign(index=[], ci_low=[], ci_high=[], low_support=[])
+    return pd.concat([wide, wilson_index(wide["positive"], wide["negative"])], axis=1)
+
+
+def brand_channel_index(summary_df: pd.DataFrame) -> pd.DataFrame:
+    """Loyalty index per brand and channel over the whole range: the heatmap."""
+    wide = _pivot_labels(summary_df, ["brand", "channel"])
+    if wide.empty:
+        return wide.assign(index=[], ci_low=[], ci_high=[], low_support=[])
+    return pd.concat([wide, wilson_index(wide["positive"], wide["negative"])], axis=1)
+
+
+def volume_frame(summary_df: pd.DataFrame) -> pd.DataFrame:
+    """Mentions per bucket and label, all selected brands together: the stacked volume chart."""
+    if summary_df.empty:
+        return pd.DataFrame(columns=["bucket", "label", "n"])
+    return summary_df.groupby(["bucket", "label"], as_index=False)["n"].sum()
+
+
+def share_of_voice(summary_df: pd.DataFrame) -> pd.DataFrame:
+    """Each brand's share of all counted mentions in the range."""
+    if summary_df.empty:
+        return pd.DataFrame(columns=["brand", "n", "share"])
+    per = summary_df.groupby("brand", as_index=False)["n"].sum()
+    per["share"] = per["n"] / per["n"].sum()
+    return per.sort_values("n", ascending=False, ignore_index=True)
+
+
+def _loose_distinct(engine: Engine, table: str, column: str) -> list[str]:
+    """Distinct values of an indexed column by hopping the index (``MIN(x) WHERE x > prev``).
+
+    A plain ``SELECT DISTINCT`` reads every row; this reads one index entry per value, which keeps the
+    filter lists instant at a million mentions.
+    """
+    sql = text(
+        f"WITH RECURSIVE d(v) AS ("  # noqa: S608 - table and column are module constants, not input
+        f" SELECT MIN({column}) FROM {table}"
+        f" UNION ALL SELECT (SELECT MIN({column}) FROM {table} WHERE {column} > d.v) FROM d WHERE d.v IS NOT NULL"
+        f") SELECT v FROM d WHERE v IS NOT NULL"
+    )
+    with engine.connect() as conn:
+        return [str(r[0]) for r in conn.execute(sql)]
+
+
+def distinct_brands(engine: Engine) -> list[str]:
+    """Brands present in the data (config brands are added by the caller)."""
+    return _loose_distinct(engine, "mention_brands", "brand")
+
+
+def channels(engine: Engine) -> list[str]:
+    """Channels present in the data."""
+    return _loose_distinct(engine, "mentions", "channel")
+
+
+def _search_condition(engine: Engine, search: str) -> ColumnElement[bool]:
+    """Case-insensitive substring search that also works for Cyrillic on SQLite.
+
+    SQLite's ``LIKE`` folds only ASCII case, so the typed text, its lower case, its capitalised and upper
+    case forms are tried; PostgreSQL gets ``ILIKE``. ``%`` and ``_`` typed by the user are literal.
+    """
+    escaped = search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    if engine.dialect.name == "postgresql":
+        return MentionRow.text.ilike(f"%{escaped}%", escape="\\")
+    variants = dict.fromkeys([escaped, escaped.lower(), escaped.capitalize(), escaped.upper()])
+    return or_(*(MentionRow.text.like(f"%{v}%", escape="\\") for v in variants))
+
+
+_FEED_COLUMNS = (
+    "id",
+    "published_at",
+    "brand",
+    "channel",
+    "source",
+    "place",
+    "author",
+    "author_reach",
+    "likes",
+    "reposts",
+    "comments",
+    "views",
+    "label",
+    "model_label",
+    "corrected_label",
+    "handled_at",
+    "counted",
+    "url",
+    "text",
+)
+
+
+def _feed_query(engine: Engine, f: Filters) -> Any:
+    label = _effective_label()
+    conds = _link_conditions(f)
+    if f.sentiments:
+        conds.append(label.in_(f.sentiments))
+    if f.search.strip():
+        conds.append(_search_condition(engine, f.search.strip()))
+    if f.handled == "open":
+        conds.append(MentionRow.handled_at.is_(None))
+    elif f.handled == "handled":
+        conds.append(MentionRow.handled_at.is_not(None))
+    return (
+        select(
+            MentionRow.id,
+            MentionBrand.published_at,
+            MentionBrand.brand,
+            MentionBrand.channel,
+            MentionRow.source,
+            MentionRow.place,
+            MentionRow.author,
+            MentionRow.author_reach,
+            MentionRow.likes,
+            MentionRow.reposts,
+            MentionRow.comments,
+            MentionRow.views,
+            label.label("label"),
+            MentionBrand.label.label("model_label"),
+            MentionBrand.corrected_label,
+            MentionRow.handled_at,
+            MentionBrand.counted,
+            MentionRow.url,
+            MentionRow.text,
+        )
+        .join(MentionRow, MentionRow.id == MentionBrand.mention_id)
+        .where(and_(*conds))
+        .order_by(MentionBrand.published_at.desc(), MentionBrand.mention_id.desc())
+    )
+
+
+def safe_url(url: object) -> str | None:
+    """Only ``http(s)`` links are shown: a ``javascript:`` URL from a scraped page must never be clickable."""
+    if not isinstance(url, str):
+        return None
+    stripped = url.strip()
+    return stripped if stripped.lower().startswith(("http://", "https://")) else None
+
+
+def _frame(rows: Sequence[Any], columns: Sequence[str]) -> pd.DataFrame:
+    df = pd.DataFrame(rows, columns=list(columns))
+    if "url" in df.columns:
+        df["url"] = df["url"].map(safe_url)
+    return df
+
+
+def feed(engine: Engine, f: Filters, limit: int) -> pd.DataFrame:
+    """The newest ``limit`` brand links that pass the filters (a mention naming two brands shows twice)."""
+    with engine.connect() as conn:
+        rows = conn.execute(_feed_query(engine, f).limit(limit)).all()
+    return _frame(rows, _FEED_COLUMNS)
+
+
+def export_mentions(engine: Engine, f: Filters, limit: int) -> pd.DataFrame:
+    """The current feed view without the display limit (up to ``limit`` rows), for the CSV download."""
+    return feed(engine, f, limit)
+
+
+def mention_detail(engine: Engine, mention_id: int) -> pd.DataFrame:
+    """One mention with all its brand links, for the correction panel."""
+    q = (
+        select(
+            MentionRow.id,
+            MentionBrand.published_at,
+            MentionBrand.brand,
+            MentionBrand.channel,
+            MentionRow.source,
+            MentionRow.place,
+            MentionRow.author,
+            MentionRow.author_reach,
+            MentionRow.likes,
+            MentionRow.reposts,
+            MentionRow.comments,
+            MentionRow.views,
+            _effective_label().label("label"),
+            MentionBrand.label.label("model_label"),
+            MentionBrand.corrected_label,
+            MentionRow.handled_at,
+            MentionBrand.counted,
+            MentionRow.url,
+            MentionRow.text,
+        )
+        .join(MentionRow, MentionRow.id == MentionBrand.mention_id)
+        .where(MentionRow.id == mention_id)
+        .order_by(MentionBrand.brand)
+    )
+    with engine.connect() as conn:
+        rows = conn.execute(q).all()
+    return _frame(rows, _FEED_COLUMNS)
+
+
+def freshness(engine: Engine) -> dict[str, datetime | None]:
+    """How fresh the data is: the newest mention's time, the last stored mention and the last poll.
+
+    Each is an indexed lookup (newest ``published_at``, highest id, ``source_health``), never a table scan,
+    because this runs on every live refresh.
+    """
+    with engine.connect() as conn:
+        newest = conn.execute(
+            select(MentionRow.published_at).order_by(MentionRow.published_at.desc()).limit(1)
+        ).scalar_one_or_none()
+        stored = conn.execute(
+            select(MentionRow.collected_at).order_by(MentionRow.id.desc()).limit(1)
+        ).scalar_one_or_none()
+        polled = conn.execute(select(func.max(SourceHealth.last_success_at))).scalar_one_or_none()
+    if polled is not None and polled.tzinfo is None:  # func.max bypasses the column type on SQLite
+        polled = _parse_utc(polled)
+    elif isinstance(polled, str):
+        polled = _parse_utc(polled)
+    return {"newest_mention": newest, "last_stored": stored, "last_poll": polled}
+
+
+def _parse_utc(value: Any) -> datetime:
+    parsed = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+def source_health_frame(engine: Engine) -> pd.DataFrame:
+    """Each source's last success, last error and failure streak."""
+    cols = [
+        "source",
+        "last_success_at",
+        "last_error_at",
+        "last_error",
+        "consecutive_failures",
+        "auth_failed",
+        "mentions_total",
+    ]
+    with engine.connect() as conn:
+        rows = conn.execute(select(*(getattr(SourceHealth, c) for c in cols)).order_by(SourceHealth.source))
+        return pd.DataFrame(rows.all(), columns=cols)
+
+
+def alerts_frame(engine: Engine, f: Filters, now: datetime) -> pd.DataFrame:
+    """Alerts triggered in the range for the selected brands, with their state and delivery summary.
+
+    The shown state is what a person needs: ``muted`` while ``muted_until`` is in the future, otherwise the
+    stored state (``open``/``acknowledged``/...). Delivery is summarised per alert over its current version.
+    """
+    conds: list[ColumnElement[bool]] = [Alert.triggered_at >= f.since, Alert.triggered_at < f.until]
+    if f.brands:
+        conds.append(Alert.brand.in_(f.brands))
+    q = (
+        select(
+            Alert.id,
+            Alert.triggered_at,
+            Alert.brand,
+            Alert.channel,
+            Alert.rule,
+            Alert.severity,
+            Alert.state,
+            Alert.muted_until,
+            Alert.acknowledged_at,
+            Alert.title,
+            Alert.version,
+        )
+        .where(and_(*conds))
+        .order_by(Alert.triggered_at.desc())
+        .limit(500)
+    )
+    cols = [
+        "id",
+        "triggered_at",
+        "brand",
+        "channel",
+        "rule",
+        "severity",
+        "state",
+        "muted_until",
+        "acknowledged_at",
+        "title",
+        "version",
+    ]
+    with engine.connect() as conn:
+        rows = conn.execute(q).all()
+        df = pd.DataFrame(rows, columns=cols)
+        if df.empty:
+            return df.assign(delivery=[])
+        dq = (
+            select(AlertDelivery.alert_id, AlertDelivery.alert_version, AlertDelivery.state, func.count())
+            .where(AlertDelivery.alert_id.in_([int(i) for i in df["id"]]))
+            .group_by(AlertDelivery.alert_id, AlertDelivery.alert_version, AlertDelivery.state)
+        )
+        deliveries = conn.execute(dq).all()
+    versions = dict(zip(df["id"], df["version"], strict=True))
+    per_alert: dict[int, dict[str, int]] = {}
+    for alert_id, version, state, n in deliveries:
+        if versions.get(alert_id) == version:
+            per_alert.setdefault(int(alert_id), {})[str(state)] = int(n)
+    df["delivery"] = [
+        ", ".join(f"{s} {n}" for s, n in sorted(per_alert.get(int(i), {}).items())) for i in df["id"]
+    ]
+
+    def shown_state(row: pd.Series) -> str:
+        muted = row["muted_until"]
+        if muted is not None and not pd.isna(muted) and muted > now:
+            return "muted"
+        return str(row["state"])
+
+    df["state"] = df.apply(shown_state, axis=1)
+    return df

@@ -1,0 +1,41 @@
+"""The command line that starts the dashboard, for ``loyalty-monitor dashboard``.
+
+Built here so the CLI does not need to know Streamlit's flags, and so the bind address always comes from the
+settings (127.0.0.1 by default) rather than Streamlit's own default of every interface.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from dashboard.settings import DashboardSettings
+
+__all__ = ["APP_PATH", "command"]
+
+APP_PATH = Path(__file__).with_name("app.py")
+
+
+def command(config_path: str | Path | None, db_url: str | None, settings: DashboardSettings) -> list[str]:
+    """``streamlit run dashboard/app.py`` argv: bind address, port, no telemetry, then the app's options."""
+    argv = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(APP_PATH),
+        "--server.address",
+        settings.host,
+        "--server.port",
+        str(settings.port),
+        "--server.headless",
+        "true",
+        "--browser.gatherUsageStats",
+        "false",
+        "--",
+    ]
+    if config_path is not None:
+        argv += ["--config", str(config_path)]
+    if db_url:
+        argv += ["--db", db_url]
+    return argv
