@@ -3,7 +3,7 @@
 Prints one line per figure. Targets on 2 cores: >= 1,500 mentions/s end to end with the default model,
 >= 20,000 mentions/s store-only, index query <= 300 ms over 1M stored mentions.
 
-    python bench/pipeline.py                      # SQLite; PostgreSQL too when LOYALTY_BENCH_POSTGRES_URL is set
+    python bench/pipeline.py    # SQLite; PostgreSQL too when LOYALTY_BENCH_POSTGRES_URL is set
     python bench/pipeline.py --n 20000 --index-n 200000   # a quicker run
 """
 
