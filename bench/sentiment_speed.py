@@ -1,0 +1,190 @@
+"""Throughput and peak memory of the sentiment backends on generated brand-mention texts.
+
+    python bench/sentiment_speed.py                 # fast default model and a tiny local HF model
+    python bench/sentiment_speed.py --backend fast --n 20000 --threads 2
+
+Texts are generated from templates (brands written the many ways people write them, opinions, hashtags,
+links, emoji), from one-line tweets to multi-sentence VK posts, so no dataset text is needed. Each backend
+runs in its own process so its peak RSS is its own. Load time is measured separately from throughput.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+BRANDS = [
+    ("Сбер", ["Сбер", "Сбербанк", "сбербанка", "@sberbank", "#сбер", "СБЕР"]),
+    ("ВТБ", ["ВТБ", "втб24", "ВТБ банк", "в ВТБ"]),
+    ("Тинькофф", ["Тинькофф", "тиньку", "Тинькоффа", "#tinkoff"]),
+    ("Альфа-Банк", ["Альфа-Банк", "альфабанк", "Альфы", "альфа банка"]),
+    ("МТС", ["МТС", "мтс", "@ru_mts", "#МТС"]),
+    ("Билайн", ["Билайн", "билайна", "beeline", "#билайн"]),
+    ("Мегафон", ["Мегафон", "мегафона", "МегаФоне", "@megafonru"]),
+    ("Теле2", ["Теле2", "tele2", "Теле 2", "теле2"]),
+    ("Ростелеком", ["Ростелеком", "ростелекома", "РТК"]),
+]
+POS = [
+    "спасибо {b}, всё решили за пять минут",
+    "{b} просто лучшие, перевела маму тоже",
+    "наконец-то нормальная связь у {b} на даче))",
+    "приложение {b} стало удобнее, респект",
+    "кэшбэк от {b} пришёл, приятно 😊",
+    "поддержка {b} реально помогла, девушка Анна молодец",
+    "перешёл в {b} и ни разу не пожалел",
+]
+NEG = [
+    "{b} опять списал деньги за непонятную подписку!!!",
+    "третий день нет интернета, {b}, вы издеваетесь?",
+    "ушла из {b}, сервис ужасный",
+    "в отделении {b} очередь на два часа, одно окно работает",
+    "{b} заблокировал карту без объяснений 😡",
+    "звоню в {b} уже час, никто не берёт трубку",
+    "больше никогда не свяжусь с {b}",
+]
+NEU = [
+    "{b} запустил новый тариф с безлимитом",
+    "кто-нибудь знает, как отключить услугу в {b}?",
+    "{b} сообщил о результатах за третий квартал",
+    "офис {b} на Ленина переехал",
+    "{b} повышает ставки по вкладам с понедельника",
+    "в {b} сегодня день открытых дверей",
+    "какой тариф у {b} для интернета посоветуете?",
+]
+FILLER = [
+    "Вообще-то я долго выбирала.",
+    "Живу в Казани, если что.",
+    "Муж говорит, что я придираюсь.",
+    "Пишу уже второй раз.",
+    "Ладно, посмотрим что будет дальше.",
+    "Кстати, погода сегодня отличная.",
+    "Кто сталкивался — отпишитесь в комментах.",
+    "Номер договора могу прислать в личку.",
+]
+TAILS = ["", "", " https://t.co/AbC123xyz", " #отзыв", " )))", " !!!", " 👍", " 🤬", " #связь", " ..."]
+
+
+def generate(n: int, seed: int = 7) -> list[tuple[str, str]]:
+    """``n`` (text, target) pairs: tweets (one clause) and longer posts (2-8 sentences), some multi-brand."""
+    rng = random.Random(seed)
+    out: list[tuple[str, str]] = []
+    for _ in range(n):
+        brand, forms = rng.choice(BRANDS)
+        parts = [rng.choice(rng.choice([POS, NEG, NEU])).format(b=rng.choice(forms))]
+        if rng.random() < 0.25:
+            other, oforms = rng.choice(BRANDS)
+            if other != brand:
+                parts.append(rng.choice(rng.choice([POS, NEG, NEU])).format(b=rng.choice(oforms)))
+        if rng.random() < 0.35:
+            parts += rng.sample(FILLER, rng.randint(1, 6))
+            rng.shuffle(parts)
+        text = " ".join(p[0].upper() + p[1:] if rng.random() < 0.5 else p for p in parts) + rng.choice(TAILS)
+        out.append((text, brand))
+    return out
+
+
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _tiny_hf(path: Path) -> str:
+    import torch
+    from transformers import BertConfig, BertForSequenceClassification, BertTokenizerFast
+
+    words = sorted({w.lower().strip(".,!?()") for t in POS + NEG + NEU + FILLER for w in t.split()})
+    path.mkdir(parents=True, exist_ok=True)
+    (path / "vocab.txt").write_text(
+        "\n".join(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *words]), encoding="utf-8"
+    )
+    config = BertConfig(
+        vocab_size=len(words) + 5,
+        hidden_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=128,
+        num_labels=3,
+        id2label={0: "negative", 1: "neutral", 2: "positive"},
+        label2id={"negative": 0, "neutral": 1, "positive": 2},
+    )
+    torch.manual_seed(0)
+    BertForSequenceClassification(config).save_pretrained(path)
+    BertTokenizerFast(vocab_file=str(path / "vocab.txt")).save_pretrained(path)
+    return str(path)
+
+
+def run_one(backend: str, n: int, threads: int, batch_size: int) -> dict[str, object]:
+    """Measure one backend in this process."""
+    import torch
+
+    torch.set_num_threads(threads)
+    from sentiment import SentimentInput, load_model
+
+    texts = generate(n)
+    items = [SentimentInput(t, target) for t, target in texts]
+    spec = "shipped"
+    tmp = None
+    if backend == "hf":
+        tmp = tempfile.TemporaryDirectory()
+        spec = _tiny_hf(Path(tmp.name) / "tiny-bert")
+    start = time.perf_counter()
+    model = load_model(spec)
+    load_s = time.perf_counter() - start
+    model.predict(items[:512], batch_size=batch_size)  # warm-up: caches, allocator
+    start = time.perf_counter()
+    results = model.predict(items, batch_size=batch_size)
+    elapsed = time.perf_counter() - start
+    labels = {lb: sum(r.label == lb for r in results) for lb in ("negative", "neutral", "positive")}
+    if tmp is not None:
+        tmp.cleanup()
+    return {
+        "backend": backend if backend != "hf" else "hf (tiny local BERT, 2 layers x 64)",
+        "model_version": model.version,
+        "texts": n,
+        "mean_chars": round(sum(len(t) for t, _ in texts) / n, 1),
+        "threads": threads,
+        "load_s": round(load_s, 2),
+        "texts_per_s": round(n / elapsed, 1),
+        "peak_rss_mb": round(_peak_rss_mb(), 1),
+        "labels": labels,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--backend", choices=["fast", "hf", "all"], default="all")
+    parser.add_argument("--n", type=int, default=20000)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--batch-size", type=int, default=256)
+    args = parser.parse_args()
+    if args.backend != "all":
+        print(json.dumps(run_one(args.backend, args.n, args.threads, args.batch_size), ensure_ascii=False))
+        return
+    for backend in ("fast", "hf"):
+        cmd = [
+            sys.executable,
+            __file__,
+            "--backend",
+            backend,
+            "--n",
+            str(args.n),
+            "--threads",
+            str(args.threads),
+        ]
+        cmd += ["--batch-size", str(args.batch_size)]
+        subprocess.run(cmd, check=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,201 @@
+"""``loyalty-monitor sentiment``: train, adapt, predict and evaluate sentiment models."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import click
+
+from sentiment.base import SentimentInput, SentimentModel
+from sentiment.errors import ModelLoadError
+
+__all__ = ["sentiment"]
+
+_model_opt = click.option(
+    "--model",
+    "spec",
+    default="default",
+    show_default=True,
+    help="default | shipped | hf:<repo id> | a model directory | a version name under --model-dir",
+)
+_model_dir_opt = click.option(
+    "--model-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("models"),
+    show_default=True,
+    help="where adapted versions and the CURRENT pointer live",
+)
+
+
+def _load(spec: str, model_dir: Path) -> SentimentModel:
+    from sentiment.registry import load_model
+
+    try:
+        return load_model(spec, model_dir=model_dir)
+    except ModelLoadError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@click.group()
+def sentiment() -> None:
+    """Sentiment models: train, adapt to your labels, predict, evaluate."""
+
+
+@sentiment.command()
+@click.option(
+    "--data",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="CSV/JSONL text,label[,target] to adapt the model to",
+)
+@click.option(
+    "--datasets",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("../shared/datasets"),
+    show_default=True,
+    help="public corpora for full training",
+)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="full training: where to save (default: <model-dir>/<version>, made CURRENT)",
+)
+@click.option(
+    "--holdout/--no-holdout",
+    default=False,
+    show_default=True,
+    help="full training: keep the last 20%% of SentiRuEval tweets out and report scores on them",
+)
+@click.option("--epochs", type=int, default=None, help="training epochs (default 8 full, 6 adaptation)")
+@_model_opt
+@_model_dir_opt
+def train(
+    data: Path | None,
+    datasets: Path,
+    out: Path | None,
+    holdout: bool,
+    epochs: int | None,
+    spec: str,
+    model_dir: Path,
+) -> None:
+    """Train the fast model on the public corpora, or adapt the current model with --data."""
+    from sentiment.data import LabeledFileError, load_labeled_file
+    from sentiment.fast import FastSentimentModel
+    from sentiment.train import adapt, train_full
+
+    log = lambda msg: click.echo(msg, err=True)  # noqa: E731
+    if data is not None:
+        try:
+            examples = load_labeled_file(data)
+        except LabeledFileError as exc:
+            raise click.ClickException(str(exc)) from exc
+        base = _load(spec, model_dir)
+        if not isinstance(base, FastSentimentModel):
+            raise click.ClickException(f"only the built-in fast model can be adapted, not {base.model_id}")
+        model, path = adapt(base, examples, model_dir, epochs=epochs or 6, log=log)
+        click.echo(json.dumps({"version": model.version, "path": str(path), "metrics": model.meta.metrics}))
+        return
+    if not datasets.is_dir():
+        raise click.ClickException(f"datasets directory {datasets} not found (use --datasets DIR)")
+    from sentiment.registry import set_current
+
+    tmp_out = out or model_dir / ".training"
+    model = train_full(datasets, tmp_out, holdout=holdout, epochs=epochs or 8, log=log)
+    if out is None:
+        final = model_dir / model.version
+        if final.exists():
+            import shutil
+
+            shutil.rmtree(final)
+        tmp_out.rename(final)
+        set_current(model_dir, model.version)
+        out = final
+    click.echo(json.dumps({"version": model.version, "path": str(out), "metrics": model.meta.metrics}))
+
+
+def _read_jsonl(stream: Any) -> Iterator[tuple[int, SentimentInput | str]]:
+    """(line number, input) or (line number, error message) for each non-blank line."""
+    for n, line in enumerate(stream, 1):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except ValueError as exc:
+            yield n, f"invalid JSON: {exc}"
+            continue
+        if not isinstance(obj, dict) or not isinstance(obj.get("text"), str):
+            yield n, 'expected an object with a string "text"'
+            continue
+        target = obj.get("target")
+        if target is not None and not isinstance(target, str):
+            yield n, '"target" must be a string or null'
+            continue
+        aliases = obj.get("aliases") or ()
+        if not isinstance(aliases, list | tuple) or not all(isinstance(a, str) for a in aliases):
+            yield n, '"aliases" must be a list of strings'
+            continue
+        yield n, SentimentInput(obj["text"], target or None, tuple(aliases))
+
+
+@sentiment.command()
+@click.option("--batch-size", type=int, default=256, show_default=True)
+@_model_opt
+@_model_dir_opt
+def predict(batch_size: int, spec: str, model_dir: Path) -> None:
+    """Read JSONL {"text", "target"?} from stdin; write {"label", "score"} per valid line, in order.
+
+    A bad line is reported on stderr with its line number and gets no output line; the other lines are
+    still answered and the exit code is 1.
+    """
+    model = _load(spec, model_dir)
+    errors = 0
+    pending: list[SentimentInput] = []
+
+    def flush() -> None:
+        for r in model.predict(pending, batch_size=batch_size):
+            click.echo(json.dumps({"label": r.label, "score": r.score}))
+        pending.clear()
+
+    for n, item in _read_jsonl(sys.stdin):
+        if isinstance(item, str):
+            flush()  # keep output in input order around the bad line
+            click.echo(f"line {n}: {item}", err=True)
+            errors += 1
+            continue
+        pending.append(item)
+        if len(pending) >= 4 * batch_size:
+            flush()
+    flush()
+    if errors:
+        sys.exit(1)
+
+
+@sentiment.command(name="eval")
+@click.option(
+    "--data",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    required=True,
+    help="CSV text,label[,target] or JSONL",
+)
+@_model_opt
+@_model_dir_opt
+def eval_(data: Path, spec: str, model_dir: Path) -> None:
+    """Print macro-F1, F_PN-macro and the confusion matrix of a model on labelled data."""
+    from sentiment.data import LabeledFileError, load_labeled_file
+    from sentiment.metrics import confusion, f_pn_macro, format_confusion, macro_f1
+
+    try:
+        examples = load_labeled_file(data)
+    except LabeledFileError as exc:
+        raise click.ClickException(str(exc)) from exc
+    model = _load(spec, model_dir)
+    preds = [r.label for r in model.predict([SentimentInput(e.text, e.target) for e in examples])]
+    gold = [e.label for e in examples]
+    click.echo(f"model       {model.model_id} {model.version}")
+    click.echo(f"examples    {len(examples)}")
+    click.echo(f"macro-F1    {macro_f1(gold, preds):.4f}")
+    click.echo(f"F_PN-macro  {f_pn_macro(gold, preds):.4f}")
+    click.echo(format_confusion(confusion(gold, preds)))

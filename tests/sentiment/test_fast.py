@@ -1,0 +1,75 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from sentiment import SentimentInput, current_version, load_model
+from sentiment.data import Example
+from sentiment.fast import FastSentimentModel
+from sentiment.train import adapt
+
+ITEMS = [
+    SentimentInput("ушёл из Сбера в Тинькофф, доволен", "Сбер"),
+    SentimentInput("ушёл из Сбера в Тинькофф, доволен", "Тинькофф"),
+    SentimentInput("МТС опять без связи весь день((("),
+    SentimentInput(""),
+    SentimentInput("очень " * 400 + "плохой банк", "банк"),
+]
+
+
+def test_predict_is_deterministic_and_order_independent(tiny_fast: FastSentimentModel) -> None:
+    first = tiny_fast.predict(ITEMS, batch_size=2)
+    assert len(first) == len(ITEMS)
+    assert tiny_fast.predict(ITEMS, batch_size=256) == first
+    rev = tiny_fast.predict(ITEMS[::-1], batch_size=3)[::-1]
+    assert [r.label for r in rev] == [r.label for r in first]
+    assert [r.score for r in rev] == pytest.approx([r.score for r in first], abs=1e-5)
+    assert {r.model_version for r in first} == {"tiny-test"}
+
+
+def test_target_changes_the_input(tiny_fast: FastSentimentModel) -> None:
+    a = tiny_fast.logits([ITEMS[0]])
+    b = tiny_fast.logits([ITEMS[1]])
+    assert not bool((a == b).all())
+
+
+def test_save_load_roundtrip(tiny_fast: FastSentimentModel, tmp_path: Path) -> None:
+    tiny_fast.save(tmp_path / "m")
+    loaded = load_model(str(tmp_path / "m"))
+    assert loaded.version == "tiny-test"
+    got, want = loaded.predict(ITEMS), tiny_fast.predict(ITEMS)
+    assert [r.label for r in got] == [r.label for r in want]
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+def test_adaptation_writes_a_new_current_version(tiny_fast: FastSentimentModel, tmp_path: Path) -> None:
+    examples = [
+        Example(f"{w} обслуживание номер {i}", label, None, "team")  # type: ignore[arg-type]
+        for i in range(10)
+        for w, label in (("отличное", "positive"), ("ужасное", "negative"), ("обычное", "neutral"))
+    ]
+    model_dir = tmp_path / "models"
+    model, path = adapt(tiny_fast, examples, model_dir, epochs=1, log=lambda _: None)
+    assert model.version != tiny_fast.version and model.version.startswith("default-")
+    assert path == model_dir / model.version and (path / "meta.json").is_file()
+    assert current_version(model_dir) == model.version
+    assert load_model("default", model_dir=model_dir).version == model.version
+    assert load_model(model.version, model_dir=model_dir).version == model.version
+    # The same data on the same base names the same version; other data another one.
+    again, _ = adapt(tiny_fast, examples, model_dir, epochs=1, log=lambda _: None)
+    assert again.version == model.version
+    other, _ = adapt(tiny_fast, examples[:-1], model_dir, epochs=1, log=lambda _: None)
+    assert other.version != model.version and current_version(model_dir) == other.version
+
+
+def test_default_without_current_is_the_shipped_model(tmp_path: Path) -> None:
+    assert load_model("default", model_dir=tmp_path).version == load_model("shipped").version
+
+
+def test_current_pointing_nowhere_fails(tmp_path: Path) -> None:
+    from sentiment import ModelLoadError
+
+    (tmp_path / "CURRENT").write_text("default-20000101-deadbeef\n")
+    with pytest.raises(ModelLoadError, match="default-20000101-deadbeef"):
+        load_model("default", model_dir=tmp_path)
