@@ -9,6 +9,7 @@ what was wrong and exit code 2, not a traceback.
 from __future__ import annotations
 
 import asyncio
+import io
 import logging
 import sys
 from collections.abc import Callable
@@ -25,6 +26,12 @@ __all__ = ["main"]
 F = TypeVar("F", bound=Callable[..., Any])
 
 EXAMPLE_CONFIG = Path(__file__).with_name("example_config.toml")
+
+
+class UserError(click.ClickException):
+    """A problem the user can fix (config, model, database): one line, exit code 2."""
+
+    exit_code = 2
 
 
 def common_options(func: F) -> F:
@@ -50,7 +57,7 @@ def get_config(config_path: Path | None, db_url: str | None) -> Config:
     try:
         return load_config(config_path, db_url)
     except ConfigError as exc:
-        raise click.ClickException(str(exc)) from None
+        raise UserError(str(exc)) from None
 
 
 def parse_when(value: str | None, tz: str = "UTC") -> datetime | None:
@@ -176,11 +183,14 @@ def export(
     )
     encoding = "utf-8-sig" if excel and fmt == "csv" else "utf-8"
     if output is None:
-        stream = open(sys.stdout.fileno(), "w", encoding=encoding, newline="", closefd=False)  # noqa: SIM115
+        stream = io.TextIOWrapper(sys.stdout.buffer, encoding=encoding, newline="", write_through=True)
+        try:
+            n = write_rows(stream, rows, columns, fmt, excel=excel)
+        finally:
+            stream.detach()  # leave stdout itself open
     else:
-        stream = output.open("w", encoding=encoding, newline="")
-    with stream:
-        n = write_rows(stream, rows, columns, fmt, excel=excel)  # type: ignore[arg-type]
+        with output.open("w", encoding=encoding, newline="") as f:
+            n = write_rows(f, rows, columns, fmt, excel=excel)
     if output is not None:
         click.echo(f"wrote {n} rows to {output}", err=True)
 
