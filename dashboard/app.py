@@ -307,7 +307,9 @@ def _alerts_table(alerts: pd.DataFrame, tz: str, t: Callable[..., str]) -> None:
             t("col.brand"): alerts["brand"],
             t("col.channel"): alerts["channel"].fillna(""),
             t("alerts.severity"): alerts["severity"],
-            t("alerts.state"): [t(f"state.{s}") if f"state.{s}" in _STATE_KEYS else s for s in alerts["state"]],
+            t("alerts.state"): [
+                t(f"state.{s}") if f"state.{s}" in _STATE_KEYS else s for s in alerts["state"]
+            ],
             t("alerts.delivery"): alerts["delivery"],
             t("alerts.rule"): alerts["rule"],
             t("alerts.title"): alerts["title"],
@@ -369,7 +371,9 @@ def _feed_page(config: Config, url: str, store: Store, f: data.Filters, t: Calla
 
     def mentions_file() -> bytes:
         # Runs only when the button is clicked, so the export query does not slow down every render.
-        return export.mentions_csv(data.export_mentions(_store(engine_url).engine, filters, cap), tz, excel=excel)
+        return export.mentions_csv(
+            data.export_mentions(_store(engine_url).engine, filters, cap), tz, excel=excel
+        )
 
     st.download_button(
         t("export.mentions"),
@@ -385,7 +389,9 @@ def _detail(store: Store, url: str, rows: pd.DataFrame, tz: str, t: Callable[...
     st.subheader(t("detail.title"))
     ids = list(dict.fromkeys(int(i) for i in rows["id"]))
     preview = {int(r.id): f"#{r.id} · {r.brand} · {str(r.text)[:70]}" for r in rows.itertuples()}
-    mention_id = st.selectbox(t("detail.pick"), ids, format_func=lambda i: preview.get(i, f"#{i}"), key="pick")
+    mention_id = st.selectbox(
+        t("detail.pick"), ids, format_func=lambda i: preview.get(i, f"#{i}"), key="pick"
+    )
     if mention_id is None:
         return
     links = data.mention_detail(store.engine, int(mention_id))

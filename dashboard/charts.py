@@ -8,6 +8,7 @@ exactly the local day the SQL grouped by, whatever zone the viewer's laptop is i
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import cast
 
 import altair as alt
 import pandas as pd
@@ -78,7 +79,7 @@ def index_chart(
                 ],
             )
         )
-    return alt.layer(*layers).properties(height=320)
+    return alt.LayerChart(layer=layers).properties(height=320)
 
 
 def heatmap_chart(heat_df: pd.DataFrame, t: Callable[..., str]) -> alt.LayerChart:
@@ -103,7 +104,7 @@ def heatmap_chart(heat_df: pd.DataFrame, t: Callable[..., str]) -> alt.LayerChar
         ],
     )
     labels = base.mark_text(fontSize=12).encode(text=alt.Text("index:Q", format="+.2f"))
-    return alt.layer(cells, labels).properties(height=max(120, 40 * df["brand"].nunique()))
+    return alt.LayerChart(layer=[cells, labels]).properties(height=max(120, 40 * df["brand"].nunique()))
 
 
 def volume_chart(volume_df: pd.DataFrame, t: Callable[..., str]) -> alt.Chart:
@@ -113,7 +114,7 @@ def volume_chart(volume_df: pd.DataFrame, t: Callable[..., str]) -> alt.Chart:
     df["sentiment"] = df["label"].map(lambda lab: t(f"label.{lab}"))
     df["order"] = df["label"].map({"negative": 0, "neutral": 1, "positive": 2})
     domain = [t(f"label.{lab}") for lab in SENTIMENT_COLORS]
-    return (
+    chart = (
         alt.Chart(df)
         .mark_bar()
         .encode(
@@ -133,11 +134,12 @@ def volume_chart(volume_df: pd.DataFrame, t: Callable[..., str]) -> alt.Chart:
         )
         .properties(height=260)
     )
+    return cast(alt.Chart, chart)
 
 
 def share_chart(share_df: pd.DataFrame, t: Callable[..., str]) -> alt.Chart:
     """Share of voice: each brand's part of all counted mentions, as bars that are easy to compare."""
-    return (
+    chart = (
         alt.Chart(share_df)
         .mark_bar()
         .encode(
@@ -152,3 +154,4 @@ def share_chart(share_df: pd.DataFrame, t: Callable[..., str]) -> alt.Chart:
         )
         .properties(height=max(120, 36 * len(share_df)))
     )
+    return cast(alt.Chart, chart)

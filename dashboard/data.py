@@ -97,6 +97,7 @@ def _offset_segments(tz: ZoneInfo, since: datetime, until: datetime) -> list[tup
     end = until.astimezone(UTC)
     if end - start > timedelta(days=3 * 366):
         start = end - timedelta(days=3 * 366)
+
     def offset(at: datetime) -> int:
         delta = at.astimezone(tz).utcoffset() or timedelta(0)
         return int(delta.total_seconds() // 60)
@@ -227,11 +228,11 @@ def _loose_distinct(engine: Engine, table: str, column: str) -> list[str]:
     A plain ``SELECT DISTINCT`` reads every row; this reads one index entry per value, which keeps the
     filter lists instant at a million mentions.
     """
+    # ``table`` and ``column`` are constants of this module, never user input.
     sql = text(
-        f"WITH RECURSIVE d(v) AS ("  # noqa: S608 - table and column are module constants, not input
-        f" SELECT MIN({column}) FROM {table}"
-        f" UNION ALL SELECT (SELECT MIN({column}) FROM {table} WHERE {column} > d.v) FROM d WHERE d.v IS NOT NULL"
-        f") SELECT v FROM d WHERE v IS NOT NULL"
+        f"WITH RECURSIVE d(v) AS (SELECT MIN({column}) FROM {table}"
+        f" UNION ALL SELECT (SELECT MIN({column}) FROM {table} WHERE {column} > d.v)"
+        f" FROM d WHERE d.v IS NOT NULL) SELECT v FROM d WHERE v IS NOT NULL"
     )
     with engine.connect() as conn:
         return [str(r[0]) for r in conn.execute(sql)]
@@ -396,9 +397,7 @@ def freshness(engine: Engine) -> dict[str, datetime | None]:
             select(MentionRow.collected_at).order_by(MentionRow.id.desc()).limit(1)
         ).scalar_one_or_none()
         polled = conn.execute(select(func.max(SourceHealth.last_success_at))).scalar_one_or_none()
-    if polled is not None and polled.tzinfo is None:  # func.max bypasses the column type on SQLite
-        polled = _parse_utc(polled)
-    elif isinstance(polled, str):
+    if polled is not None:  # func.max bypasses the column type on SQLite: a string or a naive value
         polled = _parse_utc(polled)
     return {"newest_mention": newest, "last_stored": stored, "last_poll": polled}
 

@@ -31,7 +31,7 @@ class DashboardSettings(BaseModel):
     refresh_s: float = Field(default=10.0, gt=0)
     password_env: str | None = None
     oidc: bool = False
-    """Require a login through Streamlit's ``st.login`` (an ``[auth]`` section in ``.streamlit/secrets.toml``)."""
+    """Require a login through Streamlit's ``st.login`` (``[auth]`` in ``.streamlit/secrets.toml``)."""
     default_days: int = Field(default=30, ge=1, le=3660)
     """The date range the dashboard opens with: the last N days."""
     feed_rows: int = Field(default=200, ge=10, le=5000)

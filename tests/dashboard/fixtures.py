@@ -76,7 +76,9 @@ def build_db(url: str, *, now: datetime | None = None, n: int = 400, seed: int =
     tagged = [
         TaggedMention(
             mention=p,
-            links=[BrandLabel(brand=by_text[p.text][0], label=by_text[p.text][1], score=0.9, model_version="t")],
+            links=[
+                BrandLabel(brand=by_text[p.text][0], label=by_text[p.text][1], score=0.9, model_version="t")
+            ],
         )
         for p in pending
     ]
@@ -90,9 +92,36 @@ def build_db(url: str, *, now: datetime | None = None, n: int = 400, seed: int =
 
 def _alerts(store: Store, now: datetime) -> None:
     rows = [
-        ("resonance", OWN, "vk", "high", "open", "Жалоба на Альфу дошла до СМИ", now - timedelta(days=2), None),
-        ("spike", OWN, "telegram", "medium", "acknowledged", "Всплеск негатива", now - timedelta(days=9), None),
-        ("spike", "Бета", None, "low", "open", "Всплеск у Беты", now - timedelta(days=5), now + timedelta(hours=4)),
+        (
+            "resonance",
+            OWN,
+            "vk",
+            "high",
+            "open",
+            "Жалоба на Альфу дошла до СМИ",
+            now - timedelta(days=2),
+            None,
+        ),
+        (
+            "spike",
+            OWN,
+            "telegram",
+            "medium",
+            "acknowledged",
+            "Всплеск негатива",
+            now - timedelta(days=9),
+            None,
+        ),
+        (
+            "spike",
+            "Бета",
+            None,
+            "low",
+            "open",
+            "Всплеск у Беты",
+            now - timedelta(days=5),
+            now + timedelta(hours=4),
+        ),
     ]
     with store.engine.begin() as conn:
         for i, (rule, brand, channel, severity, state, title, at, muted) in enumerate(rows, start=1):
@@ -136,7 +165,7 @@ def _alerts(store: Store, now: datetime) -> None:
 
 def write_config(path: Path, url: str, **dashboard: object) -> Path:
     """A ``loyalty.toml`` with the fixture brands and optional ``[dashboard]`` keys."""
-    lines = ['[display]', 'timezone = "Europe/Moscow"', 'language = "ru"', "", "[dashboard]"]
+    lines = ["[display]", 'timezone = "Europe/Moscow"', 'language = "ru"', "", "[dashboard]"]
     for key, value in dashboard.items():
         lines.append(f"{key} = {value!r}".replace("'", '"') if isinstance(value, str) else f"{key} = {value}")
     for brand in BRANDS:

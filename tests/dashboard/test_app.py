@@ -1,0 +1,218 @@
+"""The dashboard script driven through Streamlit's AppTest: pages, filters, corrections, login, escaping."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pandas as pd
+import pytest
+from sqlalchemy import select
+from streamlit.testing.v1 import AppTest
+
+from storage.schema import MentionBrand, MentionRow
+from storage.store import Store
+from tests.dashboard.fixtures import EVIL_TEXT, OWN
+
+MakeApp = Callable[..., AppTest]
+
+
+def _run(at: AppTest) -> AppTest:
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    return at
+
+
+def _goto(at: AppTest, page: str) -> AppTest:
+    at.sidebar.radio(key="page").set_value(page)
+    return _run(at)
+
+
+def _feed_df(at: AppTest):  # type: ignore[no-untyped-def]
+    return at.dataframe[0].value
+
+
+def test_overview_draws_four_charts_metrics_and_alert_states(make_app: MakeApp) -> None:
+    at = _run(make_app())
+    assert at.title[0].value == "Монитор лояльности"
+    assert len(at.get("vega_lite_chart")) == 4
+    labels = [m.label for m in at.metric]
+    assert f"Индекс: {OWN}" in labels
+    assert "Открытых алертов" in labels
+    open_alerts = next(m for m in at.metric if m.label == "Открытых алертов")
+    assert open_alerts.value == "1"  # one open, one acknowledged, one muted until later today
+    alerts = at.dataframe[0].value
+    assert sorted(alerts["Статус"]) == ["заглушён", "открыт", "принят"]
+    assert "failed 1, sent 1" in list(alerts["Доставка"])
+
+
+def test_index_chart_has_fixed_axis_zero_line_and_alert_markers(make_app: MakeApp) -> None:
+    import json
+
+    at = _run(make_app())
+    spec = json.loads(at.get("vega_lite_chart")[0].proto.spec)
+    layers = spec["layer"]
+    assert any(layer.get("encoding", {}).get("y", {}).get("scale", {}).get("domain") == [-1, 1] for layer in layers)
+    marks = [layer["mark"]["type"] if isinstance(layer["mark"], dict) else layer["mark"] for layer in layers]
+    assert marks.count("rule") == 2  # the zero line and the alert markers
+    assert "area" in marks  # the confidence band
+
+
+def test_language_switch_translates_the_page(make_app: MakeApp) -> None:
+    at = _run(make_app())
+    at.sidebar.radio(key="lang").set_value("en")
+    _run(at)
+    assert at.title[0].value == "Loyalty monitor"
+    assert "Open alerts" in [m.label for m in at.metric]
+    assert sorted(at.dataframe[0].value["State"]) == ["acknowledged", "muted", "open"]
+    page = at.sidebar.radio(key="page")
+    assert page.options == ["Overview", "Mentions", "Sources"]
+
+
+def test_feed_is_newest_first_and_filters_by_brand_and_sentiment(make_app: MakeApp) -> None:
+    at = _goto(_run(make_app()), "feed")
+    rows = _feed_df(at)
+    assert rows["text"].iloc[0] == EVIL_TEXT  # published a minute ago: the newest
+    ids_in_order = list(rows["id"])
+    assert len(ids_in_order) == 200
+
+    at.sidebar.multiselect(key="brands").set_value(["Бета"])
+    _run(at)
+    assert set(_feed_df(at)["brand"]) == {"Бета"}
+
+    at.sidebar.multiselect(key="sentiments").set_value(["negative"])
+    _run(at)
+    assert set(_feed_df(at)["label"]) == {"негатив"}
+
+    at.sidebar.multiselect(key="channels").set_value(["vk"])
+    _run(at)
+    assert set(_feed_df(at)["channel"]) == {"vk"}
+
+
+def test_feed_search_ignores_case_of_cyrillic(make_app: MakeApp) -> None:
+    at = _goto(_run(make_app()), "feed")
+    at.sidebar.text_input(key="search").set_value("цб")
+    _run(at)
+    texts = list(_feed_df(at)["text"])
+    assert texts
+    assert all("ЦБ" in text for text in texts)
+
+
+def test_date_range_excludes_older_mentions(make_app: MakeApp) -> None:
+    at = _goto(_run(make_app()), "feed")
+    start, end = at.sidebar.date_input(key="dates").value
+    at.sidebar.date_input(key="dates").set_value((end, end))
+    _run(at)
+    times = list(_feed_df(at)["time"])
+    assert times
+    assert all(t.startswith(end.strftime("%d.%m.%Y")) for t in times)
+
+
+def test_correcting_a_label_is_stored_for_training(make_app: MakeApp, db: tuple[str, Store]) -> None:
+    _, store = db
+    at = _goto(_run(make_app()), "feed")
+    mention_id = at.selectbox(key="pick").value
+    with store.engine.connect() as conn:
+        brand, label = conn.execute(
+            select(MentionBrand.brand, MentionBrand.label).where(MentionBrand.mention_id == mention_id)
+        ).one()
+    new = "positive" if label != "positive" else "negative"
+    at.radio(key=f"label_{mention_id}_{brand}").set_value(new)
+    at.button(key=f"save_{mention_id}_{brand}").click()
+    _run(at)
+    assert at.success[0].value == "Исправление сохранено и попадёт в обучающие данные"
+    with store.engine.connect() as conn:
+        stored = conn.execute(
+            select(MentionBrand.corrected_label).where(MentionBrand.mention_id == mention_id)
+        ).scalar_one()
+    assert stored == new
+    assert any(row[1] == new for row in store.corrections())
+
+
+def test_marking_handled_is_stored_and_filters_it_out(make_app: MakeApp, db: tuple[str, Store]) -> None:
+    _, store = db
+    at = _goto(_run(make_app()), "feed")
+    mention_id = at.selectbox(key="pick").value
+    at.button(key=f"handle_{mention_id}").click()
+    _run(at)
+    with store.engine.connect() as conn:
+        handled_at = conn.execute(select(MentionRow.handled_at).where(MentionRow.id == mention_id)).scalar_one()
+    assert handled_at is not None
+    at.sidebar.radio(key="handled").set_value("open")
+    _run(at)
+    assert mention_id not in set(_feed_df(at)["id"])
+    at.sidebar.radio(key="handled").set_value("handled")
+    _run(at)
+    assert list(_feed_df(at)["id"]) == [mention_id]
+
+
+def test_mention_text_is_shown_as_text_never_markup(make_app: MakeApp) -> None:
+    at = _goto(_run(make_app()), "feed")
+    assert at.selectbox(key="pick").value == _feed_df(at)["id"].iloc[0]
+    assert EVIL_TEXT in [t.value for t in at.text]  # st.text: rendered verbatim, no markdown, no HTML
+    assert EVIL_TEXT in list(_feed_df(at)["text"])
+    for md in [*at.markdown, *at.caption, *at.subheader, *at.title, *at.info, *at.success]:
+        assert getattr(md.proto, "allow_html", False) is False
+        assert "<script>" not in md.value
+        assert "javascript:" not in md.value
+    # the javascript: URL of the evil mention is not offered as a link
+    assert pd.isna(_feed_df(at)["url"].iloc[0])
+    assert not at.get("link_button")
+
+
+def test_sources_page_shows_health_with_last_error_as_text(make_app: MakeApp) -> None:
+    at = _goto(_run(make_app()), "sources")
+    health = at.dataframe[0].value
+    assert list(health["Источник"]) == ["otzovik", "telegram", "vk"]
+    otzovik = health.iloc[0]
+    assert otzovik["Состояние"] == "сбой"
+    assert otzovik["Текст ошибки"] == "HTTP 503 <b>Service Unavailable</b>"
+    assert health.iloc[2]["Состояние"] == "работает"
+
+
+def test_freshness_follows_the_chosen_time_zone(make_app: MakeApp) -> None:
+    at = _run(make_app())
+    moscow = at.metric[0].value
+    at.sidebar.selectbox(key="tz").set_value("Asia/Vladivostok")
+    _run(at)
+    vladivostok = at.metric[0].value
+    assert moscow != vladivostok  # the same instant, seven hours later on the clock
+    assert moscow.split("(")[1] == vladivostok.split("(")[1]  # "... назад" is the same
+
+
+def test_login_gate_blocks_until_the_right_password(
+    make_app: MakeApp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DASH_PW", "s3cret-пароль")
+    at = _run(make_app(password_env="DASH_PW"))
+    assert not at.get("vega_lite_chart")
+    assert not at.metric
+    at.text_input(key="login_password").set_value("wrong")
+    at.button[0].click()
+    _run(at)
+    assert at.error[0].value == "Неверный пароль"
+    assert not at.get("vega_lite_chart")
+    at.text_input(key="login_password").set_value("s3cret-пароль")
+    at.button[0].click()
+    _run(at)
+    assert len(at.get("vega_lite_chart")) == 4
+
+
+def test_login_gate_stays_locked_when_the_password_variable_is_unset(
+    make_app: MakeApp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("DASH_PW_UNSET", raising=False)
+    at = _run(make_app(password_env="DASH_PW_UNSET"))
+    assert "DASH_PW_UNSET" in at.error[0].value
+    assert not at.text_input
+    assert not at.get("vega_lite_chart")
+
+
+def test_bad_config_shows_an_error_not_a_traceback(
+    make_app: MakeApp, monkeypatch: pytest.MonkeyPatch, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    at = make_app()
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[dashboard]\nport = 0\n", encoding="utf-8")
+    monkeypatch.setenv("LOYALTY_DASHBOARD_CONFIG", str(bad))
+    at.run()
+    assert "dashboard.port" in at.error[0].value
