@@ -77,7 +77,23 @@ def parse_when(value: str | None, tz: str = "UTC") -> datetime | None:
     return dt.astimezone(UTC)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Group(click.Group):
+    """Turns errors a user can fix, raised anywhere below a command, into one line and exit code 2."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        from sqlalchemy.exc import OperationalError
+
+        from sentiment.errors import ModelLoadError
+
+        try:
+            return super().invoke(ctx)
+        except (ConfigError, ModelLoadError) as exc:
+            raise UserError(str(exc)) from None
+        except OperationalError as exc:
+            raise UserError(f"cannot use the database: {exc.orig}") from None
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
 def main(verbose: int) -> None:
     """Brand loyalty monitor for Russian-speaking social media."""
