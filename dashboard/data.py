@@ -24,7 +24,6 @@ from sqlalchemy import (
     and_,
     case,
     func,
-    literal_column,
     or_,
     select,
     text,
@@ -139,12 +138,14 @@ def summary(engine: Engine, f: Filters, bucket: str = "day") -> pd.DataFrame:
 
     Duplicates (``counted`` false) are left out, as the index counts each story once.
     """
-    label = _effective_label().label("label")
-    bkt = _local_bucket(engine, f, bucket).label("bucket")
+    # Group by the expressions, not their aliases: in SQLite a bare ``label`` in GROUP BY means the
+    # column mention_brands.label (the model's), which would silently ignore corrections.
+    label = _effective_label()
+    bkt = _local_bucket(engine, f, bucket)
     q = (
-        select(MentionBrand.brand, MentionBrand.channel, bkt, label, func.count().label("n"))
+        select(MentionBrand.brand, MentionBrand.channel, bkt, label, func.count())
         .where(MentionBrand.counted.is_(True), *_link_conditions(f))
-        .group_by(MentionBrand.brand, MentionBrand.channel, literal_column("bucket"), literal_column("label"))
+        .group_by(MentionBrand.brand, MentionBrand.channel, bkt, label)
     )
     with engine.connect() as conn:
         rows = conn.execute(q).all()

@@ -51,7 +51,9 @@ def test_index_chart_has_fixed_axis_zero_line_and_alert_markers(make_app: MakeAp
     at = _run(make_app())
     spec = json.loads(at.get("vega_lite_chart")[0].proto.spec)
     layers = spec["layer"]
-    assert any(layer.get("encoding", {}).get("y", {}).get("scale", {}).get("domain") == [-1, 1] for layer in layers)
+    assert any(
+        layer.get("encoding", {}).get("y", {}).get("scale", {}).get("domain") == [-1, 1] for layer in layers
+    )
     marks = [layer["mark"]["type"] if isinstance(layer["mark"], dict) else layer["mark"] for layer in layers]
     assert marks.count("rule") == 2  # the zero line and the alert markers
     assert "area" in marks  # the confidence band
@@ -99,7 +101,7 @@ def test_feed_search_ignores_case_of_cyrillic(make_app: MakeApp) -> None:
 
 def test_date_range_excludes_older_mentions(make_app: MakeApp) -> None:
     at = _goto(_run(make_app()), "feed")
-    start, end = at.sidebar.date_input(key="dates").value
+    _start, end = at.sidebar.date_input(key="dates").value
     at.sidebar.date_input(key="dates").set_value((end, end))
     _run(at)
     times = list(_feed_df(at)["time"])
@@ -135,7 +137,9 @@ def test_marking_handled_is_stored_and_filters_it_out(make_app: MakeApp, db: tup
     at.button(key=f"handle_{mention_id}").click()
     _run(at)
     with store.engine.connect() as conn:
-        handled_at = conn.execute(select(MentionRow.handled_at).where(MentionRow.id == mention_id)).scalar_one()
+        handled_at = conn.execute(
+            select(MentionRow.handled_at).where(MentionRow.id == mention_id)
+        ).scalar_one()
     assert handled_at is not None
     at.sidebar.radio(key="handled").set_value("open")
     _run(at)

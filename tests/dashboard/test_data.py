@@ -1,0 +1,188 @@
+"""Queries, index arithmetic, CSV export, the launch command and the translations, without Streamlit."""
+
+from __future__ import annotations
+
+import ast
+import re
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from dashboard import data, export, launch
+from dashboard.i18n import TRANSLATIONS, translate
+from dashboard.settings import DashboardSettings
+from loyalty_monitor.mention import Mention
+from storage.store import BrandLabel, Store, TaggedMention
+
+DASHBOARD = Path(__file__).resolve().parents[2] / "dashboard"
+
+
+def _store_with(tmp_path: Path, items: list[tuple[datetime, str]]) -> Store:
+    store = Store.open(f"sqlite:///{tmp_path / 'd.db'}")
+    store.upsert_mentions([Mention("vk", f"e{i}", "vk", f"text {i}", at) for i, (at, _) in enumerate(items)])
+    labels = {f"text {i}": label for i, (_, label) in enumerate(items)}
+    store.save_tags([TaggedMention(p, [BrandLabel("A", labels[p.text], 0.9, "t")]) for p in store.untagged()])
+    return store
+
+
+def test_days_are_the_users_days(tmp_path: Path) -> None:
+    # 21:30 UTC on 1 March is 00:30 on 2 March in Moscow (UTC+3).
+    store = _store_with(tmp_path, [(datetime(2025, 3, 1, 21, 30, tzinfo=UTC), "positive")])
+    since, until = datetime(2025, 2, 27, tzinfo=UTC), datetime(2025, 3, 4, tzinfo=UTC)
+    moscow = data.summary(store.engine, data.Filters(since, until, tz="Europe/Moscow"))
+    utc = data.summary(store.engine, data.Filters(since, until, tz="UTC"))
+    assert list(moscow["bucket"]) == ["2025-03-02"]
+    assert list(utc["bucket"]) == ["2025-03-01"]
+
+
+def test_day_buckets_follow_daylight_saving_changes(tmp_path: Path) -> None:
+    # Berlin: UTC+1 until 30 March 2025 01:00 UTC, UTC+2 after. 22:30 UTC is 23:30 before, 00:30 after.
+    items = [
+        (datetime(2025, 3, 28, 22, 30, tzinfo=UTC), "positive"),
+        (datetime(2025, 4, 1, 22, 30, tzinfo=UTC), "negative"),
+    ]
+    store = _store_with(tmp_path, items)
+    f = data.Filters(datetime(2025, 3, 20, tzinfo=UTC), datetime(2025, 4, 10, tzinfo=UTC), tz="Europe/Berlin")
+    assert sorted(data.summary(store.engine, f)["bucket"]) == ["2025-03-28", "2025-04-02"]
+
+
+def test_corrections_win_and_duplicates_do_not_count(tmp_path: Path) -> None:
+    at = datetime(2025, 3, 1, 12, tzinfo=UTC)
+    store = _store_with(tmp_path, [(at, "negative"), (at, "negative")])
+    store.correct_label(1, "A", "positive")
+    store.upsert_mentions([Mention("tg", "copy", "vk", "text 0", at)])  # same text: a duplicate
+    store.save_tags([TaggedMention(p, [BrandLabel("A", "negative", 0.9, "t")]) for p in store.untagged()])
+    f = data.Filters(at - timedelta(days=1), at + timedelta(days=1), tz="UTC")
+    idx = data.index_frame(data.summary(store.engine, f))
+    row = idx.iloc[0]
+    assert (row["positive"], row["negative"]) == (1, 1)
+    assert row["index"] == 0.0
+
+
+def test_wilson_index_bounds_and_empty_counts() -> None:
+    out = data.wilson_index(pd.Series([30, 0, 0, 5]), pd.Series([10, 0, 4, 5]))
+    assert out["index"].iloc[0] == pytest.approx(0.5)
+    assert -1 <= out["ci_low"].iloc[0] < 0.5 < out["ci_high"].iloc[0] <= 1
+    assert pd.isna(out["index"].iloc[1])  # P + N = 0: no index, not zero
+    assert out["index"].iloc[2] == -1.0
+    assert out["ci_low"].iloc[2] == pytest.approx(-1.0)
+    assert out["ci_high"].iloc[2] > -0.5  # four opinions prove little
+    assert list(out["low_support"]) == [False, True, True, False]
+
+
+def test_distinct_lists_come_from_the_index(tmp_path: Path) -> None:
+    store = _store_with(tmp_path, [(datetime(2025, 3, 1, tzinfo=UTC), "neutral")])
+    assert data.channels(store.engine) == ["vk"]
+    assert data.distinct_brands(store.engine) == ["A"]
+
+
+def test_search_treats_percent_and_underscore_literally(tmp_path: Path) -> None:
+    store = _store_with(tmp_path, [(datetime(2025, 3, 1, tzinfo=UTC), "neutral")])
+    f = data.Filters(datetime(2025, 2, 1, tzinfo=UTC), datetime(2025, 4, 1, tzinfo=UTC))
+    assert len(data.feed(store.engine, f, 10)) == 1
+    from dataclasses import replace
+
+    assert data.feed(store.engine, replace(f, search="text 0"), 10)["id"].tolist() == [1]
+    assert data.feed(store.engine, replace(f, search="%"), 10).empty
+    assert data.feed(store.engine, replace(f, search="text_0"), 10).empty
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("https://vk.com/wall1_2", "https://vk.com/wall1_2"),
+        ("http://x.ru", "http://x.ru"),
+        ("javascript:alert(1)", None),
+        (" JavaScript:alert(1)", None),
+        ("data:text/html,<script>", None),
+        (None, None),
+    ],
+)
+def test_only_http_links_are_shown(url: str | None, shown: str | None) -> None:
+    assert data.safe_url(url) == shown
+
+
+def _feed_rows() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "id": [1],
+            "published_at": [datetime(2025, 3, 1, 21, 30, tzinfo=UTC)],
+            "source": ["vk"],
+            "channel": ["vk"],
+            "place": [None],
+            "brand": ["Альфа"],
+            "label": ["negative"],
+            "model_label": ["neutral"],
+            "corrected_label": ["negative"],
+            "author": ['=HYPERLINK("http://evil")'],
+            "author_reach": [10],
+            "likes": [1],
+            "reposts": [2],
+            "comments": [3],
+            "views": [4],
+            "handled_at": [None],
+            "url": ["https://vk.com/1"],
+            "text": ["Жалоба; с «кавычками»"],
+        }
+    )
+
+
+def test_mentions_csv_plain() -> None:
+    out = export.mentions_csv(_feed_rows(), "Europe/Moscow").decode("utf-8")
+    header, row = out.splitlines()
+    assert header.split(",") == list(export.MENTION_COLUMNS)
+    assert row.startswith("1,2025-03-02T00:30:00+03:00,vk,vk,,Альфа,negative,neutral,negative,")
+    assert row.endswith(",False,https://vk.com/1,Жалоба; с «кавычками»")
+
+
+def test_mentions_csv_for_excel_has_bom_semicolons_and_no_formulas() -> None:
+    raw = export.mentions_csv(_feed_rows(), "UTC", excel=True)
+    assert raw.startswith(b"\xef\xbb\xbf")
+    header, row = raw[3:].decode("utf-8").splitlines()
+    assert header.split(";")[:3] == ["id", "published_at", "source"]
+    assert "'=HYPERLINK" in row
+    assert row.endswith(';"Жалоба; с «кавычками»"')
+
+
+def test_launch_command_binds_the_configured_address() -> None:
+    argv = launch.command("loyalty.toml", "sqlite:///x.db", DashboardSettings())
+    assert argv[:5] == [sys.executable, "-m", "streamlit", "run", str(DASHBOARD / "app.py")]
+    assert argv[argv.index("--server.address") + 1] == "127.0.0.1"
+    assert argv[argv.index("--server.port") + 1] == "8501"
+    assert argv[argv.index("--browser.gatherUsageStats") + 1] == "false"
+    assert argv[argv.index("--") :] == ["--", "--config", "loyalty.toml", "--db", "sqlite:///x.db"]
+    shared = launch.command(None, None, DashboardSettings(host="0.0.0.0", port=9000))
+    assert shared[shared.index("--server.address") + 1] == "0.0.0.0"
+    assert shared[-1] == "--"
+
+
+def test_both_languages_have_the_same_keys() -> None:
+    assert set(TRANSLATIONS["ru"]) == set(TRANSLATIONS["en"])
+    for key in TRANSLATIONS["ru"]:
+        ru_fields = set(re.findall(r"{(\w+)}", TRANSLATIONS["ru"][key]))
+        assert ru_fields == set(re.findall(r"{(\w+)}", TRANSLATIONS["en"][key])), key
+
+
+def test_every_literal_key_used_in_the_code_exists() -> None:
+    used: set[str] = set()
+    for path in DASHBOARD.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Name)
+                and node.func.id in {"t", "translate"}
+                and node.args
+                and isinstance(node.args[0], ast.Constant)
+            ):
+                used.add(node.args[0].value)
+    assert used, "the scan found no keys: it is broken"
+    assert used <= set(TRANSLATIONS["ru"]), used - set(TRANSLATIONS["ru"])
+
+
+def test_translate_fills_values_and_rejects_unknown_keys() -> None:
+    assert translate("feed.count", "en", n=3, limit=200) == "Showing the 3 newest mentions (at most 200)"
+    with pytest.raises(KeyError):
+        translate("no.such.key", "ru")
