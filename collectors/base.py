@@ -2,21 +2,31 @@
 
 The pipeline owns persistence: it stores each :class:`Page`'s mentions and its cursor in one transaction,
 so a restart resumes after the last committed page and never duplicates or loses a mention.
+
+:class:`HttpCollector` is the convenient base the built-in sources share (typed settings, the polite
+:class:`collectors.http.Http` helper, default queries); an outside collector only has to satisfy
+:class:`Collector`. Sources whose counters can be re-read by id also implement :class:`Refreshable`.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import ClassVar, Protocol
+from typing import TYPE_CHECKING, ClassVar, Generic, Protocol, TypeVar, cast, runtime_checkable
 
 import httpx
 
 from collectors.settings import SourceSettings
 from loyalty_monitor.mention import Mention
 
-__all__ = ["Collector", "Page"]
+if TYPE_CHECKING:
+    from collectors.http import RetryPolicy
+
+__all__ = ["Collector", "Counters", "HttpCollector", "Page", "Refreshable"]
+
+#: likes / reposts / comments / views of one mention, ``None`` where the platform has no such counter.
+Counters = dict[str, int | None]
 
 
 @dataclass(slots=True)
@@ -44,3 +54,52 @@ class Collector(Protocol):
     def fetch(self, query: str, cursor: str | None, since: datetime | None) -> AsyncIterator[Page]:
         """Yield pages newer than ``cursor`` (or back to ``since`` when backfilling)."""
         ...
+
+
+@runtime_checkable
+class Refreshable(Protocol):
+    """A collector that can re-read engagement counters of mentions it produced, by external id."""
+
+    async def engagement(self, external_ids: Sequence[str]) -> dict[str, Counters]:
+        """Fresh counters for those of ``external_ids`` still visible (missing ids are simply absent)."""
+        ...
+
+
+S = TypeVar("S", bound=SourceSettings)
+
+
+class HttpCollector(Generic[S]):
+    """Shared plumbing: typed settings, a throttled and retried :class:`~collectors.http.Http`, queries."""
+
+    name: ClassVar[str]
+    settings_model: ClassVar[type[SourceSettings]]
+
+    def __init__(
+        self, settings: SourceSettings, client: httpx.AsyncClient, *, retry: RetryPolicy | None = None
+    ) -> None:
+        from collectors.http import Http
+
+        model = self.settings_model
+        if not isinstance(settings, model):
+            settings = model.model_validate(settings.model_dump(exclude_unset=True))
+        self.settings: S = cast(S, settings)
+        self.client = client
+        self.http = Http(self.name, client, self.settings, retry=retry, token=self.settings.token())
+
+    @property
+    def base(self) -> str:
+        """``base_url`` without a trailing slash."""
+        return self.settings.base_url.rstrip("/")
+
+    @property
+    def channel(self) -> str:
+        """The channel mentions are reported under: the configured one or the source's name."""
+        return self.settings.channel or self.name
+
+    def queries(self, brand_terms: list[str]) -> list[str]:
+        """Configured queries, else every brand name and alias (without repeats)."""
+        return list(dict.fromkeys(self.settings.queries or brand_terms))
+
+    def fetch(self, query: str, cursor: str | None, since: datetime | None) -> AsyncIterator[Page]:
+        """Yield pages for ``query``; subclasses implement it."""
+        raise NotImplementedError

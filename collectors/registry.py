@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 from collectors.base import Collector
+from collectors.rss import RSSCollector
 from collectors.settings import SourceSettings
+from collectors.telegram import TelegramCollector
+from collectors.vk import VKCollector
 
 __all__ = ["COLLECTORS", "collector_class", "settings_model"]
 
 #: name -> collector class. A new source adds one line here, one module, fixtures and a docs section.
-COLLECTORS: dict[str, type[Collector]] = {}
+COLLECTORS: dict[str, type[Collector]] = {
+    "vk": VKCollector,
+    "telegram": TelegramCollector,
+    "rss": RSSCollector,
+}
 
 
 def collector_class(name: str) -> type[Collector]:

@@ -1,0 +1,97 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from collectors.errors import NotFoundError, ParseError, RateLimited
+from collectors.telegram import TelegramCollector, TelegramSettings, channel_name
+from tests.collectors.server import FixtureServer, Reply
+
+
+def _tg(server: FixtureServer, client, retry, **kw) -> TelegramCollector:
+    settings = TelegramSettings(
+        base_url=server.url, channels=["@romashka_news"], initial_lookback_h=1e6, requests_per_s=50, **kw
+    )
+    return TelegramCollector(settings, client, retry=retry)
+
+
+async def _pages(c, query, cursor=None, since=None):
+    return [p async for p in c.fetch(query, cursor, since)]
+
+
+def test_channel_names() -> None:
+    assert channel_name("https://t.me/s/abc/") == "abc"
+    assert channel_name("@abc") == "abc"
+    assert channel_name("t.me/abc") == "abc"
+
+
+async def test_channel_pages_to_the_beginning(server, client, retry) -> None:
+    server.route("/s/romashka_news", "telegram/channel.html")
+    server.route("/s/romashka_news", "telegram/channel_before_99.html", before="99")
+    c = _tg(server, client, retry)
+    assert c.queries(["brand"]) == ["romashka_news"]
+    pages = await _pages(c, "romashka_news")
+    assert [p.done for p in pages] == [False, True]
+    ms = {m.external_id: m for p in pages for m in p.mentions}
+    assert sorted(ms) == ["romashka_news/100", "romashka_news/101", "romashka_news/98", "romashka_news/99"]
+    p99 = ms["romashka_news/99"]
+    assert p99.text == "Ромашка запускает кешбэк\nдо 5%"
+    assert p99.views == 3_460_000 and p99.author_reach == 12_500 and p99.author == "Ромашка Новости"
+    assert p99.url == "https://t.me/romashka_news/99" and p99.place == "romashka_news"
+    album = ms["romashka_news/100"]
+    assert album.text == "Альбом: офис Ромашки"  # once, although the page repeats it
+    assert album.likes == 1234 and album.published_at == datetime(2024, 9, 3, 9, 30, tzinfo=UTC)
+    reply = ms["romashka_news/101"]
+    assert reply.text.startswith("Уточнение 🌼")  # not the quoted message
+    assert "\u200b" in reply.text and "\u200f" in reply.text and "\u202e" in reply.text
+    assert ms["romashka_news/98"].views == 2500
+    assert ms["romashka_news/98"].raw["forwarded_from"] == "Другой канал"
+
+
+async def test_missing_channel(server, client, retry) -> None:
+    server.route("/s/nosuch_channel", "telegram/missing.html")
+    with pytest.raises(NotFoundError, match="nosuch_channel"):
+        await _pages(_tg(server, client, retry), "nosuch_channel")
+
+
+async def test_changed_markup_is_parse_error(server, client, retry) -> None:
+    server.route("/s/romashka_news", "telegram/changed.html")
+    with pytest.raises(ParseError) as info:
+        await _pages(_tg(server, client, retry), "romashka_news")
+    assert info.value.field == "time[datetime]"
+
+
+async def test_garbage_html_is_parse_error(server, client, retry) -> None:
+    server.route(
+        "/s/romashka_news", Reply(body="<html><body><h1>502 Bad Gateway</h1>", content_type="text/html")
+    )
+    with pytest.raises(ParseError):
+        await _pages(_tg(server, client, retry), "romashka_news")
+
+
+async def test_429_with_retry_after(server, client, retry, sleeps) -> None:
+    server.route(
+        "/s/romashka_news", Reply(429, headers={"Retry-After": "5"}), "telegram/channel_before_99.html"
+    )
+    pages = await _pages(_tg(server, client, retry), "romashka_news")
+    assert sleeps == [5.0] and len(pages[0].mentions) == 1
+
+
+async def test_429_for_too_long_gives_up(server, client, retry) -> None:
+    server.route("/s/romashka_news", Reply(429, headers={"Retry-After": "86400"}))
+    with pytest.raises(RateLimited):
+        await _pages(_tg(server, client, retry), "romashka_news")
+
+
+async def test_engagement_reads_views(server, client, retry) -> None:
+    server.route("/s/romashka_news", "telegram/channel.html", before="102")
+    server.route("/s/romashka_news", "telegram/channel_before_99.html", before="99")
+    empty = '<html><body><div class="tgme_channel_info"></div></body></html>'
+    server.route("/s/romashka_news", Reply(body=empty, content_type="text/html"), before="6")
+    got = await _tg(server, client, retry).engagement(
+        ["romashka_news/101", "romashka_news/98", "romashka_news/5"]
+    )
+    assert got["romashka_news/101"]["views"] == 905
+    assert got["romashka_news/98"]["views"] == 2500
+    assert "romashka_news/5" not in got

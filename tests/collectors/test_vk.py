@@ -1,0 +1,143 @@
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+import pytest
+
+from collectors.errors import AuthError, ParseError, RateLimited
+from collectors.vk import VKCollector, VKSettings
+from tests.collectors.server import FixtureServer, Reply
+
+TOKEN = "vk1.a.test-token-0123456789"
+
+
+@pytest.fixture(autouse=True)
+def _token(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("VK_TEST_TOKEN", TOKEN)
+
+
+def _vk(server: FixtureServer, client, retry, **kw) -> VKCollector:
+    settings = VKSettings(
+        base_url=server.url, token_env="VK_TEST_TOKEN", initial_lookback_h=1e6, requests_per_s=50, **kw
+    )
+    return VKCollector(settings, client, retry=retry)
+
+
+async def _pages(c, query, cursor=None, since=None):
+    return [p async for p in c.fetch(query, cursor, since)]
+
+
+async def test_search_pages_to_the_end(server, client, retry) -> None:
+    server.route("/method/newsfeed.search", "vk/search_p1.json")
+    server.route("/method/newsfeed.search", "vk/search_p2.json", start_from="page2token")
+    c = _vk(server, client, retry)
+    assert c.queries(["Ромашка", "Ромашка", "Romashka"]) == ["Ромашка", "Romashka"]
+    pages = await _pages(c, "Ромашка")
+    assert [len(p.mentions) for p in pages] == [2, 1]
+    assert [p.done for p in pages] == [False, True]
+    first = pages[0].mentions[0]
+    assert first.external_id == "-1001_501"
+    assert first.url == "https://vk.com/wall-1001_501"
+    assert first.author == "Клуб любителей ромашек" and first.author_reach == 54000
+    assert (first.likes, first.reposts, first.comments, first.views) == (12, 3, 4, 900)
+    assert first.published_at == datetime(2024, 9, 3, 8, 0, tzinfo=UTC)
+    assert first.text.endswith("😍")
+    repost = pages[0].mentions[1]
+    assert repost.author == "Пётр Пробов" and repost.author_reach == 150
+    assert "Ромашка меняет тарифы" in repost.text
+    # the token travels in the form body, never in the URL
+    req = server.hits("/method/newsfeed.search")[0]
+    assert req.method == "POST" and req.params["access_token"] == TOKEN and req.params["v"] == "5.199"
+    assert req.params["q"] == "Ромашка"
+    # the finished sweep leaves a high-water mark at the newest post
+    assert json.loads(pages[-1].cursor) == {
+        "high_water": 1725350400.0,
+        "next": None,
+        "top": None,
+        "floor": None,
+        "extra": {},
+    }
+
+
+async def test_resume_from_mid_sweep_cursor(server, client, retry) -> None:
+    server.route("/method/newsfeed.search", "vk/search_p1.json")
+    server.route("/method/newsfeed.search", "vk/search_p2.json", start_from="page2token")
+    c = _vk(server, client, retry)
+    first = (await _pages(c, "Ромашка"))[0]
+    resumed = await _pages(c, "Ромашка", first.cursor)
+    assert [m.external_id for p in resumed for m in p.mentions] == ["3003_15"]
+    assert server.hits("/method/newsfeed.search")[-1].params["start_from"] == "page2token"
+
+
+async def test_second_poll_stops_at_seen_ground(server, client, retry) -> None:
+    server.route("/method/newsfeed.search", "vk/search_p1.json")
+    server.route("/method/newsfeed.search", "vk/search_p2.json", start_from="page2token")
+    c = _vk(server, client, retry)
+    done = (await _pages(c, "Ромашка"))[-1]
+    again = await _pages(c, "Ромашка", done.cursor)
+    assert len(again) == 1 and again[0].done
+    assert [m.external_id for m in again[0].mentions] == ["-1001_501"]  # the boundary second only
+    assert server.hits("/method/newsfeed.search")[-1].params["start_time"] == "1725350400"
+
+
+async def test_wall_with_pinned_post_and_comments(server, client, retry) -> None:
+    server.route("/method/wall.get", "vk/wall_get.json")
+    server.route("/method/wall.getComments", "vk/comments.json")
+    c = _vk(server, client, retry, communities=["romashka_club"], queries=["x"])
+    assert c.queries([]) == ["x", "wall:romashka_club"]
+    pages = await _pages(c, "wall:romashka_club", since=datetime(2024, 9, 1, tzinfo=UTC))
+    ids = [m.external_id for p in pages for m in p.mentions]
+    assert ids == ["-1001_601", "-1001_601?reply=7001", "-1001_601?reply=7002", "-1001_600"]
+    comment = pages[0].mentions[1]
+    assert comment.parent_external_id == "-1001_601" and comment.author == "Олег Примеров"
+    assert comment.url == "https://vk.com/wall-1001_601?reply=7001"
+    assert server.hits("/method/wall.get")[0].params["domain"] == "romashka_club"
+    assert server.hits("/method/wall.getComments")[0].params["post_id"] == "601"
+
+
+async def test_flood_error_is_retried(server, client, retry, sleeps) -> None:
+    server.route("/method/newsfeed.search", "vk/error_flood.json", "vk/search_p2.json")
+    pages = await _pages(_vk(server, client, retry), "Ромашка")
+    assert len(pages[0].mentions) == 1 and len(sleeps) == 1
+
+
+async def test_flood_forever_raises_rate_limited(server, client, retry) -> None:
+    server.route("/method/newsfeed.search", "vk/error_flood.json")
+    with pytest.raises(RateLimited, match="VK error 6"):
+        await _pages(_vk(server, client, retry), "Ромашка")
+    assert len(server.hits("/method/newsfeed.search")) == 4
+
+
+async def test_auth_error_not_retried_and_token_not_in_message(server, client, retry, sleeps) -> None:
+    server.route("/method/newsfeed.search", "vk/error_auth.json")
+    with pytest.raises(AuthError) as info:
+        await _pages(_vk(server, client, retry), "Ромашка")
+    assert sleeps == [] and TOKEN not in str(info.value)
+
+
+async def test_missing_token_is_auth_error(server, client, retry, monkeypatch) -> None:
+    monkeypatch.delenv("VK_TEST_TOKEN")
+    with pytest.raises(AuthError, match="VK_TEST_TOKEN"):
+        await _pages(_vk(server, client, retry), "Ромашка")
+    assert server.requests == []
+
+
+async def test_shape_change_names_the_field(server, client, retry) -> None:
+    server.route("/method/newsfeed.search", "vk/shape_changed.json")
+    with pytest.raises(ParseError) as info:
+        await _pages(_vk(server, client, retry), "Ромашка")
+    assert info.value.field == "items" and info.value.source == "vk"
+
+
+async def test_empty_page(server, client, retry) -> None:
+    server.route("/method/newsfeed.search", Reply(body={"response": {"items": [], "count": 0}}))
+    pages = await _pages(_vk(server, client, retry), "Ромашка")
+    assert len(pages) == 1 and pages[0].mentions == [] and pages[0].done
+
+
+async def test_engagement_by_id(server, client, retry) -> None:
+    server.route("/method/wall.getById", "vk/get_by_id.json")
+    got = await _vk(server, client, retry).engagement(["-1001_501", "-1001_601?reply=7001"])
+    assert got == {"-1001_501": {"likes": 40, "reposts": 5, "comments": 9, "views": 5000}}
+    assert server.hits("/method/wall.getById")[0].params["posts"] == "-1001_501"
