@@ -1,0 +1,90 @@
+"""A synthetic, deterministic Russian brand-monitoring stream for demos, screenshots and tests.
+
+Invented banks (ours is "Полярбанк"; competitors "Борей Банк", "Кварц Банк", "Кедр Банк"), seven channels,
+thirty days of history with daily and weekly rhythm and per-channel sentiment mixes, and a live part in which
+a scripted complaint about our brand escalates to the regulator, the media and the CEO. Texts are written from
+our own templates; nothing is copied from a data set.
+
+Usage::
+
+    toml = demo_config_toml("sqlite:///demo.db")
+    history = generate_history(seed=7, end=now)
+    live = generate_live(seed=7, start=now)        # replay on an accelerated clock
+    scripted_resonance_ids()                       # what the alerts should catch, see EXPECTED_ALERT_RULES
+
+Every :class:`~loyalty_monitor.mention.Mention` carries the intended sentiment in ``raw["demo_label"]``
+(toward its first brand), per brand in ``raw["demo_labels"]`` and the brands it names in
+``raw["demo_brands"]``, so tests can measure how often the model and the brand matcher agree.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from loyalty_monitor.demo.config_toml import demo_brand_settings, demo_config_toml
+from loyalty_monitor.demo.events import DEMO_SOURCE, DemoEvent, EngagementUpdate, event_time
+from loyalty_monitor.demo.resonance import (
+    EXPECTED_ALERT_RULES,
+    RESONANCE_AUTHOR,
+    ExpectedAlert,
+    prior_complaints,
+    scripted_resonance,
+    scripted_resonance_ids,
+)
+from loyalty_monitor.demo.settings import BRANDS, CEO, CHANNELS, OWN_BRAND
+from loyalty_monitor.demo.stream import INCIDENT_DAYS, background, default_end
+from loyalty_monitor.mention import utc
+
+__all__ = [
+    "BRANDS",
+    "CEO",
+    "CHANNELS",
+    "DEMO_SOURCE",
+    "EXPECTED_ALERT_RULES",
+    "OWN_BRAND",
+    "RESONANCE_AUTHOR",
+    "DemoEvent",
+    "EngagementUpdate",
+    "ExpectedAlert",
+    "demo_brand_settings",
+    "demo_config_toml",
+    "event_time",
+    "generate_history",
+    "generate_live",
+    "scripted_resonance_ids",
+]
+
+LIVE_HOURS = 6.0
+
+
+def _sorted(events: list[DemoEvent]) -> list[DemoEvent]:
+    # Ties are broken by id so equal timestamps never depend on generation order.
+    return sorted(events, key=lambda e: (event_time(e), e.external_id))
+
+
+def generate_history(seed: int = 7, days: int = 30, end: datetime | None = None) -> list[DemoEvent]:
+    """``days`` of history ending at ``end`` (default: a fixed date), sorted by time.
+
+    Includes the scripted author's earlier, unanswered complaints (when they fall inside the window), so
+    ``generate_live(seed, start=end)`` continues a history in which she is a repeat complainer.
+    """
+    if days < 1:
+        raise ValueError("days must be at least 1")
+    stop = utc(end) if end is not None else default_end()
+    start = stop - timedelta(days=days)
+    incident = (stop - timedelta(days=INCIDENT_DAYS[0]), stop - timedelta(days=INCIDENT_DAYS[1]))
+    events = background(f"history:{seed}", start, stop, "h", incident)
+    events.extend(m for m in prior_complaints(stop) if start <= m.published_at < stop)
+    return _sorted(events)
+
+
+def generate_live(seed: int = 7, start: datetime | None = None, hours: float = LIVE_HOURS) -> list[DemoEvent]:
+    """``hours`` of live stream from ``start``: ordinary mentions plus the scripted resonance, sorted.
+
+    Times are real (a normal day's rate); a replayer compresses them to show hours in minutes.
+    """
+    begin = utc(start) if start is not None else default_end()
+    stop = begin + timedelta(hours=hours)
+    events = background(f"live:{seed}", begin, stop, "l", None)
+    events.extend(scripted_resonance(f"live:{seed}", begin, stop))
+    return _sorted(events)
