@@ -1,0 +1,357 @@
+"""How fast the dashboard is with a million mentions in SQLite.
+
+    python bench/dashboard.py                      # builds /tmp/loyalty-bench-1m.db once, then measures
+    python bench/dashboard.py --mentions 200000 --db /tmp/small.db --rebuild
+    python bench/dashboard.py --browser            # adds a headless Chromium page load (needs chromium)
+
+The database is filled with ``executemany`` of prepared rows straight into SQLite, with the indexes dropped
+during the load and rebuilt after (the ORM would take many minutes for a million rows). The schema itself
+comes from the real migrations, so the queries run against the indexes production has.
+
+Targets (issue): first paint <= 2 s, filter change <= 1 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from dashboard import data  # noqa: E402 - after the path fix above
+from storage.store import Store  # noqa: E402
+
+BRANDS = ("Альфа", "Бета", "Гамма", "Дельта")
+CHANNELS = ("vk", "telegram", "youtube", "dzen", "otzovik", "banki")
+LABELS = ("negative", "neutral", "positive")
+WORDS = ("жалоба", "кэшбэк", "приложение", "поддержка", "карта", "вклад", "кредит", "курьер", "возврат")
+DAYS = 365
+
+
+def _fmt(dt: datetime) -> str:
+    return dt.strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+def build(path: Path, n: int, now: datetime) -> None:
+    """Create the schema through migrations, then bulk-load ``n`` mentions over the last year."""
+    if path.exists():
+        path.unlink()
+    Store.open(f"sqlite:///{path}").close()
+    con = sqlite3.connect(path)
+    con.execute("PRAGMA journal_mode=OFF")
+    con.execute("PRAGMA synchronous=OFF")
+    indexes = con.execute(
+        "SELECT name, sql FROM sqlite_master WHERE type='index' AND sql IS NOT NULL "
+        "AND tbl_name IN ('mentions', 'mention_brands')"
+    ).fetchall()
+    for name, _ in indexes:
+        con.execute(f'DROP INDEX "{name}"')
+    rng = random.Random(1)
+    start = now - timedelta(days=DAYS)
+    span = DAYS * 86400
+    mention_rows: list[tuple[Any, ...]] = []
+    link_rows: list[tuple[Any, ...]] = []
+    collected = _fmt(now)
+    for i in range(1, n + 1):
+        # Mentions are denser lately, as a growing account's are.
+        at = start + timedelta(seconds=int(span * (rng.random() ** 0.7)))
+        channel = rng.choice(CHANNELS)
+        published = _fmt(at)
+        text = " ".join(rng.choices(WORDS, k=8)) + f" {i}"
+        mention_rows.append(
+            (
+                i,
+                channel,
+                f"e{i}",
+                channel,
+                f"https://example.com/{i}",
+                f"user{i % 5000}",
+                rng.randint(10, 100_000),
+                text,
+                f"{i:032x}",
+                published,
+                collected,
+                collected,
+                rng.randint(0, 500),
+                rng.randint(0, 50),
+                rng.randint(0, 80),
+                rng.randint(0, 50_000),
+            )
+        )
+        brands = [rng.choice(BRANDS)]
+        if rng.random() < 0.15:
+            brands.append(rng.choice([b for b in BRANDS if b != brands[0]]))
+        for brand in brands:
+            label = rng.choices(LABELS, weights=(3, 5, 4))[0]
+            link_rows.append((i, brand, channel, published, label, 0.9, "bench", 1))
+        if len(mention_rows) >= 50_000:
+            _flush(con, mention_rows, link_rows)
+    _flush(con, mention_rows, link_rows)
+    for _, sql in indexes:
+        con.execute(sql)
+    con.execute(
+        "INSERT INTO source_health (source, last_success_at, consecutive_failures, auth_failed,"
+        " mentions_total) VALUES (?, ?, 0, 0, ?)",
+        ("vk", collected, n),
+    )
+    con.execute("ANALYZE")
+    con.commit()
+    con.close()
+
+
+def _flush(con: sqlite3.Connection, mentions: list[tuple[Any, ...]], links: list[tuple[Any, ...]]) -> None:
+    con.executemany(
+        "INSERT INTO mentions (id, source, external_id, channel, url, author, author_reach, text, text_hash,"
+        " published_at, collected_at, tagged_at, likes, reposts, comments, views)"
+        " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        mentions,
+    )
+    con.executemany(
+        "INSERT INTO mention_brands (mention_id, brand, channel, published_at, label, score, model_version,"
+        " counted) VALUES (?,?,?,?,?,?,?,?)",
+        links,
+    )
+    mentions.clear()
+    links.clear()
+
+
+def timed(fn: Callable[[], Any], repeat: int = 3) -> tuple[float, Any]:
+    """Best of ``repeat`` wall times in seconds (the first call also warms SQLite's page cache)."""
+    best = float("inf")
+    result: Any = None
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        result = fn()
+        best = min(best, time.perf_counter() - t0)
+    return best, result
+
+
+def bench_queries(url: str, now: datetime) -> list[tuple[str, float]]:
+    store = Store.open(url, migrate_schema=False)
+    engine = store.engine
+    tz = "Europe/Moscow"
+    f30 = data.Filters(now - timedelta(days=30), now, tz=tz)
+    f90_two = replace(f30, since=now - timedelta(days=90), brands=("Альфа", "Бета"))
+    f365 = replace(f30, since=now - timedelta(days=366))
+    out: list[tuple[str, float]] = []
+
+    def overview(f: data.Filters) -> None:
+        summ = data.summary(engine, f)
+        data.index_frame(summ)
+        data.brand_channel_index(summ)
+        data.volume_frame(summ)
+        data.share_of_voice(summ)
+        data.alerts_frame(engine, f, now)
+
+    out.append(
+        (
+            "filter lists (brands, channels)",
+            timed(lambda: (data.distinct_brands(engine), data.channels(engine)))[0],
+        )
+    )
+    out.append(("freshness", timed(lambda: data.freshness(engine))[0]))
+    out.append(("overview data, last 30 days, all brands", timed(lambda: overview(f30))[0]))
+    out.append(("overview data, 90 days, 2 brands (filter change)", timed(lambda: overview(f90_two))[0]))
+    out.append(("overview data, whole year", timed(lambda: overview(f365))[0]))
+    out.append(("feed, newest 200", timed(lambda: data.feed(engine, f30, 200))[0]))
+    out.append(
+        (
+            "feed, negative on vk",
+            timed(lambda: data.feed(engine, replace(f30, sentiments=("negative",), channels=("vk",)), 200))[
+                0
+            ],
+        )
+    )
+    out.append(
+        (
+            "feed, text search 'возврат кредит'",
+            timed(lambda: data.feed(engine, replace(f30, search="возврат кредит"), 200))[0],
+        )
+    )
+    out.append(
+        (
+            "feed, text search with no match",
+            timed(lambda: data.feed(engine, replace(f30, search="несуществующее"), 200))[0],
+        )
+    )
+    out.append(("export 30 days (rows -> CSV)", timed(lambda: _export(engine, f30), repeat=1)[0]))
+    store.close()
+    return out
+
+
+def _export(engine: Any, f: data.Filters) -> int:
+    from dashboard import export
+
+    return len(export.mentions_csv(data.export_mentions(engine, f, 200_000), f.tz, excel=True))
+
+
+def bench_apptest(url: str) -> list[tuple[str, float]]:
+    """The whole script through AppTest: a cold first run, a brand filter change, the feed page."""
+    from streamlit.testing.v1 import AppTest
+
+    os.environ["LOYALTY_DASHBOARD_DB"] = url
+    os.environ.pop("LOYALTY_DASHBOARD_CONFIG", None)
+    at = AppTest.from_file(str(ROOT / "dashboard" / "app.py"), default_timeout=120)
+    out = []
+    t0 = time.perf_counter()
+    at.run()
+    out.append(("AppTest first run, overview (cold caches, includes imports)", time.perf_counter() - t0))
+    assert not at.exception, at.exception
+    at2 = AppTest.from_file(str(ROOT / "dashboard" / "app.py"), default_timeout=120)
+    t0 = time.perf_counter()
+    at2.run()
+    out.append(("AppTest new session, overview (warm process, cold data cache)", time.perf_counter() - t0))
+    at.sidebar.multiselect(key="brands").set_value(["Альфа", "Бета"])
+    t0 = time.perf_counter()
+    at.run()
+    out.append(("AppTest filter change: 2 brands", time.perf_counter() - t0))
+    at.sidebar.multiselect(key="channels").set_value(["vk", "telegram"])
+    t0 = time.perf_counter()
+    at.run()
+    out.append(("AppTest filter change: 2 channels", time.perf_counter() - t0))
+    at.sidebar.radio(key="page").set_value("feed")
+    t0 = time.perf_counter()
+    at.run()
+    out.append(("AppTest switch to feed", time.perf_counter() - t0))
+    at.sidebar.text_input(key="search").set_value("возврат")
+    t0 = time.perf_counter()
+    at.run()
+    out.append(("AppTest feed search", time.perf_counter() - t0))
+    assert not at.exception, at.exception
+    return out
+
+
+def bench_browser(url: str) -> list[tuple[str, float]]:
+    """A real headless Chromium: server already running, time from navigation to four drawn charts."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    port = 8599
+    env = {**os.environ, "LOYALTY_DASHBOARD_DB": url}
+    env.pop("LOYALTY_DASHBOARD_CONFIG", None)
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            str(ROOT / "dashboard" / "app.py"),
+            "--server.address",
+            "127.0.0.1",
+            "--server.port",
+            str(port),
+            "--server.headless",
+            "true",
+            "--browser.gatherUsageStats",
+            "false",
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        cwd=ROOT,
+    )
+    out = []
+    try:
+        _wait_http(f"http://127.0.0.1:{port}/_stcore/health")
+        opts = webdriver.ChromeOptions()
+        opts.binary_location = "/usr/bin/chromium"
+        for flag in CHROMIUM_FLAGS:
+            opts.add_argument(flag)
+        opts.add_argument(f"--user-data-dir={tempfile.mkdtemp(prefix='chromium-bench-')}")
+        opts.add_argument("--window-size=1600,1200")
+        driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=opts)
+        try:
+            for label in (
+                "browser page load to 4 charts (first session)",
+                "browser page load to 4 charts (again)",
+            ):
+                t0 = time.perf_counter()
+                driver.get(f"http://127.0.0.1:{port}/")
+                WebDriverWait(driver, 60).until(
+                    lambda d: (
+                        len(d.find_elements(By.CSS_SELECTOR, ".vega-embed canvas, .vega-embed svg")) >= 4
+                    )
+                )
+                out.append((label, time.perf_counter() - t0))
+        finally:
+            driver.quit()
+    finally:
+        server.terminate()
+        server.wait(10)
+    return out
+
+
+CHROMIUM_FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+)
+
+
+def _wait_http(url: str, timeout: float = 60) -> None:
+    import urllib.request
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as resp:
+                if resp.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.3)
+    raise TimeoutError(url)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--mentions", type=int, default=1_000_000)
+    parser.add_argument("--db", type=Path, default=Path(tempfile.gettempdir()) / "loyalty-bench-1m.db")
+    parser.add_argument("--rebuild", action="store_true")
+    parser.add_argument("--browser", action="store_true", help="also time a headless Chromium page load")
+    parser.add_argument("--no-apptest", action="store_true")
+    args = parser.parse_args()
+    now = datetime.now(UTC)
+    url = f"sqlite:///{args.db}"
+    if args.rebuild or not args.db.exists():
+        t0 = time.perf_counter()
+        build(args.db, args.mentions, now)
+        print(f"built {args.mentions:,} mentions in {time.perf_counter() - t0:.1f} s -> {args.db}")
+    with sqlite3.connect(args.db) as con:
+        (mentions,) = con.execute("SELECT count(*) FROM mentions").fetchone()
+        (links,) = con.execute("SELECT count(*) FROM mention_brands").fetchone()
+        (newest,) = con.execute("SELECT max(published_at) FROM mentions").fetchone()
+    now = datetime.fromisoformat(newest).replace(tzinfo=UTC)
+    print(f"database: {mentions:,} mentions, {links:,} brand links, {args.db.stat().st_size / 2**20:.0f} MiB")
+    results = bench_queries(url, now + timedelta(seconds=1))
+    if not args.no_apptest:
+        results += bench_apptest(url)
+    if args.browser:
+        results += bench_browser(url)
+    width = max(len(name) for name, _ in results)
+    for name, seconds in results:
+        print(f"{name:<{width}}  {seconds * 1000:8.0f} ms")
+
+
+if __name__ == "__main__":
+    main()
