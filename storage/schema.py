@@ -32,6 +32,7 @@ __all__ = [
     "Base",
     "Cursor",
     "EngagementSnapshot",
+    "IndexHourly",
     "MentionBrand",
     "MentionRow",
     "SourceHealth",
@@ -142,6 +143,23 @@ class MentionBrand(Base):
     corrected_label: Mapped[str | None] = mapped_column(String(16))
     corrected_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     counted: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class IndexHourly(Base):
+    """Positive, negative and neutral counted links per brand, channel and UTC hour.
+
+    Kept exact by database triggers on ``mention_brands`` (migration ``0002_alerts_rollup``); read by
+    :mod:`loyalty_index` so an index query sums hours instead of grouping every link. Never written by code.
+    """
+
+    __tablename__ = "index_hourly"
+
+    brand: Mapped[str] = mapped_column(String(128), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(64), primary_key=True)
+    hour: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
+    positive: Mapped[int] = mapped_column(BigInteger)
+    negative: Mapped[int] = mapped_column(BigInteger)
+    neutral: Mapped[int] = mapped_column(BigInteger)
 
 
 class EngagementSnapshot(Base):
