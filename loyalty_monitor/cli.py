@@ -189,7 +189,7 @@ def export(
     output: Path | None,
 ) -> None:
     """Export mentions, the daily index or alerts as CSV or JSONL."""
-    from loyalty_monitor.export import write_rows
+    from loyalty_monitor.export import Format, write_rows
     from loyalty_monitor.service import export_rows
 
     config = get_config(config_path, db_url)
@@ -197,16 +197,17 @@ def export(
     rows, columns = export_rows(
         config, what, list(brands), list(channels), parse_when(since, tz), parse_when(until, tz)
     )
-    encoding = "utf-8-sig" if excel and fmt == "csv" else "utf-8"
+    kind: Format = "jsonl" if fmt == "jsonl" else "csv"
+    encoding = "utf-8-sig" if excel and kind == "csv" else "utf-8"
     if output is None:
         stream = io.TextIOWrapper(sys.stdout.buffer, encoding=encoding, newline="", write_through=True)
         try:
-            n = write_rows(stream, rows, columns, fmt, excel=excel)
+            n = write_rows(stream, rows, columns, kind, excel=excel)
         finally:
             stream.detach()  # leave stdout itself open
     else:
         with output.open("w", encoding=encoding, newline="") as f:
-            n = write_rows(f, rows, columns, fmt, excel=excel)
+            n = write_rows(f, rows, columns, kind, excel=excel)
     if output is not None:
         click.echo(f"wrote {n} rows to {output}", err=True)
 

@@ -15,12 +15,12 @@ from datetime import datetime
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import ColumnElement, and_, func, select
 
 from storage.schema import MentionBrand, MentionRow
 from storage.store import Store
 
-__all__ = ["MENTION_COLUMNS", "mention_rows", "render", "write_rows"]
+__all__ = ["MENTION_COLUMNS", "Format", "mention_rows", "render", "write_rows"]
 
 Format = Literal["csv", "jsonl"]
 
@@ -95,7 +95,7 @@ def mention_rows(
         .join(MentionRow, MentionRow.id == MentionBrand.mention_id)
         .order_by(MentionBrand.published_at.desc(), MentionRow.id.desc(), MentionBrand.brand)
     )
-    conds = []
+    conds: list[ColumnElement[bool]] = []
     if brands:
         conds.append(MentionBrand.brand.in_(list(brands)))
     if channels:

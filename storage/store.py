@@ -8,12 +8,12 @@ stored but not yet tagged are picked up again by :meth:`Store.untagged` after a 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, and_, bindparam, create_engine, event, func, select, tuple_, update
+from sqlalchemy import Engine, and_, bindparam, create_engine, event, func, insert, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.pool import StaticPool
@@ -168,7 +168,7 @@ class Store:
         unique: dict[tuple[str, str], Mention] = {(m.source, m.external_id): m for m in mentions}
         rows = [_row(m, now) for m in unique.values()]
         if self.dialect == "postgresql":
-            inserted = _pg_copy_insert(conn, rows)
+            inserted: Sequence[Any] = _pg_copy_insert(conn, rows)
         else:
             stmt = self._insert().on_conflict_do_nothing(index_elements=["source", "external_id"])
             returning = (MentionRow.id, MentionRow.source, MentionRow.external_id, MentionRow.text_hash)
@@ -221,7 +221,7 @@ class Store:
                     .values(**fresh, engagement_updated_at=now)
                 )
                 conn.execute(
-                    EngagementSnapshot.__table__.insert(),
+                    insert(EngagementSnapshot),
                     {"mention_id": row.id, "observed_at": now, **{c: getattr(m, c) for c in _COUNTERS}},
                 )
 
@@ -229,7 +229,7 @@ class Store:
         self,
         source: str,
         external_id: str,
-        counters: dict[str, int | None],
+        counters: Mapping[str, int | None],
         observed_at: datetime | None = None,
     ) -> bool:
         """Record fresh counters for a stored mention; ``False`` when it is not stored."""
@@ -250,7 +250,7 @@ class Store:
                     .values(**values, engagement_updated_at=observed)
                 )
             conn.execute(
-                EngagementSnapshot.__table__.insert(),
+                insert(EngagementSnapshot),
                 {"mention_id": mid, "observed_at": observed, **{c: counters.get(c) for c in _COUNTERS}},
             )
         return True
@@ -354,7 +354,7 @@ class Store:
                 .where(MentionBrand.corrected_label.is_not(None))
                 .order_by(MentionBrand.corrected_at)
             ).all()
-        return [(r[0], r[1], r[2]) for r in rows]
+        return [(r[0], r[1] or "", r[2]) for r in rows]
 
     def mark_handled(self, mention_id: int, handled: bool = True) -> None:
         """Mark a mention answered or dealt with (or undo it)."""
@@ -406,7 +406,7 @@ class Store:
             row = conn.execute(select(SourceHealth).where(SourceHealth.source == source)).first()
             if row is None:
                 conn.execute(
-                    SourceHealth.__table__.insert(),
+                    insert(SourceHealth),
                     {
                         "source": source,
                         "consecutive_failures": 0,
