@@ -69,7 +69,7 @@ def sentiment() -> None:
     show_default=True,
     help="full training: keep the last 20%% of SentiRuEval tweets out and report scores on them",
 )
-@click.option("--epochs", type=int, default=None, help="training epochs (default 8 full, 6 adaptation)")
+@click.option("--epochs", type=int, default=None, help="training epochs (default 3 full, 6 adaptation)")
 @_model_opt
 @_model_dir_opt
 def train(
@@ -103,7 +103,7 @@ def train(
     from sentiment.registry import set_current
 
     tmp_out = out or model_dir / ".training"
-    model = train_full(datasets, tmp_out, holdout=holdout, epochs=epochs or 8, log=log)
+    model = train_full(datasets, tmp_out, holdout=holdout, epochs=epochs or 3, log=log)
     if out is None:
         final = model_dir / model.version
         if final.exists():

@@ -21,7 +21,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from sentiment.base import LABELS, SentimentInput
+from sentiment.base import LABELS, SentimentInput, SentimentModel
 from sentiment.data import Example, load_general, load_sentirueval, time_split
 from sentiment.fast import (
     HEAD_ENTITY,
@@ -201,7 +201,7 @@ def _fit(
     net.eval()
 
 
-def evaluate_fast(model: FastSentimentModel, tests: dict[str, list[Example]]) -> dict[str, float]:
+def evaluate_fast(model: SentimentModel, tests: dict[str, list[Example]]) -> dict[str, float]:
     """Macro-F1 on general tests; F_PN-macro, macro-F1 and multi-entity accuracy on brand tests."""
     out: dict[str, float] = {}
     for name, examples in tests.items():
@@ -221,7 +221,7 @@ def train_full(
     datasets: Path,
     out_dir: Path,
     holdout: bool = True,
-    epochs: int = 6,
+    epochs: int = 3,
     lr: float = 3e-3,
     seed: int = 13,
     log: Log = print,
