@@ -124,7 +124,8 @@ def _local(value: Any, tz: str) -> str:
     return when.astimezone(ZoneInfo(tz)).strftime("%d.%m.%Y %H:%M")
 
 
-def _ago(value: datetime | None, t: Callable[..., str], tz: str) -> str:
+def _ago(value: datetime | None, t: Callable[..., str]) -> str:
+    """ "5 min ago": short enough for a metric; the clock time goes underneath in the user's zone."""
     if value is None:
         return t("live.never")
     seconds = max(0, int((datetime.now(UTC) - value).total_seconds()))
@@ -136,7 +137,7 @@ def _ago(value: datetime | None, t: Callable[..., str], tz: str) -> str:
         span = t("unit.h", n=seconds // 3600)
     else:
         span = t("unit.d", n=seconds // 86400)
-    return t("live.ago", when=_local(value, tz), ago=span)
+    return t("live.ago", ago=span)
 
 
 def _label_name(label: Any, t: Callable[..., str]) -> str:
@@ -157,8 +158,9 @@ def _sidebar(config: Config, url: str, t: Callable[..., str]) -> tuple[str, data
     sb.subheader(t("sidebar.filters"))
     own = [b.name for b in config.own_brands()]
     brand_options = list(dict.fromkeys([*own, *(b.name for b in config.brands), *_brands(url)]))
-    brands = sb.multiselect(t("filter.brands"), brand_options, key="brands")
-    channels = sb.multiselect(t("filter.channels"), _channels(url), key="channels")
+    everything = t("filter.all")
+    brands = sb.multiselect(t("filter.brands"), brand_options, key="brands", placeholder=everything)
+    channels = sb.multiselect(t("filter.channels"), _channels(url), key="channels", placeholder=everything)
     today = datetime.now(ZoneInfo(tz)).date()
     default_range = (today - timedelta(days=config.dashboard.default_days - 1), today)
     picked = sb.date_input(t("filter.dates"), value=default_range, key="dates", format="DD.MM.YYYY")
@@ -168,7 +170,11 @@ def _sidebar(config: Config, url: str, t: Callable[..., str]) -> tuple[str, data
     handled = "all"
     if page == "feed":
         sentiments = sb.multiselect(
-            t("filter.sentiment"), list(data.LABELS), format_func=lambda s: t(f"label.{s}"), key="sentiments"
+            t("filter.sentiment"),
+            list(data.LABELS),
+            format_func=lambda s: t(f"label.{s}"),
+            key="sentiments",
+            placeholder=everything,
         )
         search = sb.text_input(t("filter.search"), key="search")
         handled = sb.radio(
@@ -217,9 +223,10 @@ def _freshness(url: str, refresh_s: float, t: Callable[..., str], tz: str) -> No
     def strip() -> None:
         fresh = data.freshness(_store(url).engine)
         cols = st.columns(3)
-        cols[0].metric(t("live.newest"), _ago(fresh["newest_mention"], t, tz))
-        cols[1].metric(t("live.stored"), _ago(fresh["last_stored"], t, tz))
-        cols[2].metric(t("live.polled"), _ago(fresh["last_poll"], t, tz))
+        for col, key in zip(cols, ("newest_mention", "last_stored", "last_poll"), strict=True):
+            when = fresh[key]
+            col.metric(t(f"live.{key}"), _ago(when, t), help=_local(when, tz) or None)
+            col.caption(_local(when, tz) or t("live.never"))
         st.caption(t("live.refresh", s=f"{refresh_s:g}"))
 
     strip()

@@ -104,7 +104,8 @@ def heatmap_chart(heat_df: pd.DataFrame, t: Callable[..., str]) -> alt.LayerChar
         ],
     )
     labels = base.mark_text(fontSize=12).encode(text=alt.Text("index:Q", format="+.2f"))
-    return alt.LayerChart(layer=[cells, labels]).properties(height=max(120, 40 * df["brand"].nunique()))
+    # A discrete axis needs a step per row; a fixed total height collapses the rows of a layered chart.
+    return alt.LayerChart(layer=[cells, labels]).properties(height=alt.Step(44))
 
 
 def volume_chart(volume_df: pd.DataFrame, t: Callable[..., str]) -> alt.Chart:
