@@ -73,6 +73,8 @@ class HttpCollector(Generic[S]):
 
     name: ClassVar[str]
     settings_model: ClassVar[type[SourceSettings]]
+    #: How failed responses name their errors (see :data:`collectors.http.ErrorDialect`).
+    error_dialect: ClassVar[str] = "http"
 
     def __init__(
         self, settings: SourceSettings, client: httpx.AsyncClient, *, retry: RetryPolicy | None = None
@@ -84,7 +86,14 @@ class HttpCollector(Generic[S]):
             settings = model.model_validate(settings.model_dump(exclude_unset=True))
         self.settings: S = cast(S, settings)
         self.client = client
-        self.http = Http(self.name, client, self.settings, retry=retry, token=self.settings.token())
+        self.http = Http(
+            self.name,
+            client,
+            self.settings,
+            retry=retry,
+            token=self.settings.token(),
+            error_dialect=self.error_dialect,
+        )
 
     @property
     def base(self) -> str:

@@ -138,6 +138,29 @@ def error_for(
         if code == 100 or code == 113:
             return RequestError(source, text)
         return RequestError(source, text)
+    if api == "google" and api_code is not None:
+        reason = str(api_code)
+        text = f"HTTP {status} {reason}: {detail}"
+        if reason in {"quotaExceeded", "dailyLimitExceeded"}:
+            # The daily quota resets at midnight Pacific time: waiting within a poll cannot help.
+            return RateLimited(source, text + " (daily quota used up)", retry_after=float("inf"))
+        if reason in {"rateLimitExceeded", "userRateLimitExceeded"}:
+            return RateLimited(source, text, retry_after)
+        if reason in {"keyInvalid", "keyExpired", "accessNotConfigured", "authError", "forbidden"}:
+            return AuthError(source, text)
+        if reason in {"commentsDisabled", "videoNotFound", "channelNotFound", "notFound"}:
+            return AccessDenied(source, text) if reason == "commentsDisabled" else NotFoundError(source, text)
+    if api == "atproto" and isinstance(api_code, str):
+        if api_code in {
+            "ExpiredToken",
+            "InvalidToken",
+            "AuthenticationRequired",
+            "AuthMissing",
+            "AccountTakedown",
+        }:
+            return AuthError(source, f"{api_code}: {detail}")
+        if api_code == "RateLimitExceeded":
+            return RateLimited(source, f"{api_code}: {detail}", retry_after)
     if api_code is not None and status is None:
         # Other JSON APIs (Bot API, Bluesky's "error" names) that carry an HTTP-like code.
         try:

@@ -21,7 +21,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import metadata
-from typing import Any
+from typing import Any, cast
 
 import httpx
 from asyncio_throttle.throttler import Throttler
@@ -55,6 +55,11 @@ USER_AGENT = f"loyalty-monitor/{_version()} (+https://github.com/loyalty-monitor
 Sleep = Callable[[float], Awaitable[None]]
 #: Inspects a decoded JSON body; returns the error it reports (VK and Bot API fail with HTTP 200) or None.
 ApiCheck = Callable[[Any, httpx.Response], CollectorError | None]
+#: Names the API whose error bodies refine a 4xx/5xx (``"google"``: ``error.errors[0].reason``,
+#: ``"atproto"``: ``{"error": "ExpiredToken"}``), so a quota or an expired session is told from a ban.
+ErrorDialect = str
+#: Query parameters: a mapping, or pairs when a key repeats (``uris=a&uris=b``).
+Params = Mapping[str, Any] | list[tuple[str, Any]] | None
 
 
 @dataclass(slots=True)
@@ -122,8 +127,10 @@ class Http:
         *,
         retry: RetryPolicy | None = None,
         token: str | None = None,
+        error_dialect: ErrorDialect = "http",
     ) -> None:
         self.source = source
+        self.error_dialect = error_dialect
         self.client = client
         self.settings = settings
         self.retry = retry or RetryPolicy.from_settings(settings)
@@ -135,7 +142,7 @@ class Http:
         method: str,
         url: str,
         *,
-        params: Mapping[str, Any] | None = None,
+        params: Params = None,
         data: Mapping[str, Any] | None = None,
         json_body: Any = None,
         headers: Mapping[str, str] | None = None,
@@ -162,7 +169,7 @@ class Http:
         self,
         url: str,
         *,
-        params: Mapping[str, Any] | None = None,
+        params: Params = None,
         headers: Mapping[str, str] | None = None,
         api_check: ApiCheck | None = None,
     ) -> Any:
@@ -176,7 +183,7 @@ class Http:
         self,
         method: str,
         url: str,
-        params: Mapping[str, Any] | None,
+        params: Params,
         data: Mapping[str, Any] | None,
         json_body: Any,
         headers: Mapping[str, str] | None,
@@ -192,7 +199,7 @@ class Http:
                 response = await self.client.request(
                     method,
                     url,
-                    params=params,
+                    params=cast(Any, params),
                     data=data,
                     json=json_body,
                     headers=merged,
@@ -219,11 +226,16 @@ class Http:
     def _status_error(self, response: httpx.Response) -> CollectorError:
         snippet = " ".join(response.text[:300].split())
         path = response.request.url.path
+        retry_after = parse_retry_after(response.headers.get("Retry-After"))
+        if retry_after is None:
+            retry_after = _reset_seconds(response)
         return error_for(
             self.source,
             status=response.status_code,
+            api_code=_error_name(self.error_dialect, response),
+            api=self.error_dialect,
             message=f"{response.request.method} {path}: {snippet}",
-            retry_after=parse_retry_after(response.headers.get("Retry-After")) or _reset_seconds(response),
+            retry_after=retry_after,
         )
 
     def _note_rate_headers(self, response: httpx.Response) -> None:
@@ -257,6 +269,28 @@ def _reset_seconds(response: httpx.Response) -> float | None:
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
     return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
+def _error_name(dialect: str, response: httpx.Response) -> str | None:
+    """The API's own error name in a failed response's JSON body, for dialects that have one."""
+    if dialect not in ("google", "atproto"):
+        return None
+    try:
+        body = json.loads(response.content)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    if not isinstance(body, dict):
+        return None
+    if dialect == "atproto":
+        name = body.get("error")
+        return name if isinstance(name, str) else None
+    err = body.get("error")
+    if isinstance(err, dict):
+        errors = err.get("errors")
+        if isinstance(errors, list) and errors and isinstance(errors[0], dict):
+            reason = errors[0].get("reason")
+            return reason if isinstance(reason, str) else None
+    return None
 
 
 def _decode(source: str, response: httpx.Response) -> Any:

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 from collectors.base import Collector
+from collectors.bluesky import BlueskyCollector
+from collectors.mastodon import MastodonCollector
+from collectors.reddit import RedditCollector
 from collectors.rss import RSSCollector
 from collectors.settings import SourceSettings
 from collectors.telegram import TelegramCollector
+from collectors.vcru import VcRuCollector
 from collectors.vk import VKCollector
+from collectors.youtube import YouTubeCollector
 
 __all__ = ["COLLECTORS", "collector_class", "settings_model"]
 
@@ -15,6 +20,11 @@ COLLECTORS: dict[str, type[Collector]] = {
     "vk": VKCollector,
     "telegram": TelegramCollector,
     "rss": RSSCollector,
+    "reddit": RedditCollector,
+    "mastodon": MastodonCollector,
+    "bluesky": BlueskyCollector,
+    "youtube": YouTubeCollector,
+    "vcru": VcRuCollector,
 }
 
 

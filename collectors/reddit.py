@@ -1,0 +1,105 @@
+"""Reddit search (``/search.json``, newest first), anonymous or with an OAuth bearer token.
+
+Reddit asks for a unique User-Agent (ours names the project and its URL) and about 60 requests a minute with
+OAuth; :class:`collectors.http.Http` also pauses when ``X-Ratelimit-Remaining`` reaches zero.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import datetime
+from typing import Any, ClassVar
+
+from pydantic import Field
+
+from collectors.base import HttpCollector, Page
+from collectors.cursor import sweep
+from collectors.errors import ParseError
+from collectors.settings import SourceSettings
+from collectors.text import get_path, opt_int, unix_to_utc
+from loyalty_monitor.mention import Mention
+
+__all__ = ["RedditCollector", "RedditSettings", "parse_listing"]
+
+SOURCE = "reddit"
+
+
+class RedditSettings(SourceSettings):
+    """``[sources.reddit]``.
+
+    Example::
+
+        [sources.reddit]
+        base_url = "https://oauth.reddit.com"   # with a token; "https://www.reddit.com" without
+        token_env = "REDDIT_TOKEN"              # an OAuth bearer token (optional)
+        subreddits = ["russia", "AskARussian"]  # empty: all of Reddit
+    """
+
+    base_url: str = "https://www.reddit.com"
+    subreddits: list[str] = Field(default_factory=list)
+    limit: int = Field(default=100, ge=1, le=100)
+    requests_per_s: int = 1
+
+
+class RedditCollector(HttpCollector[RedditSettings]):
+    """Posts matching the brand queries, newest first, paged by ``after``."""
+
+    name: ClassVar[str] = "reddit"
+    settings_model: ClassVar[type[SourceSettings]] = RedditSettings
+
+    async def fetch(self, query: str, cursor: str | None, since: datetime | None) -> AsyncIterator[Page]:
+        """Sweep search results from the newest down to the last one seen."""
+        subs = "+".join(self.settings.subreddits)
+        url = f"{self.base}/r/{subs}/search.json" if subs else f"{self.base}/search.json"
+        token = self.settings.token()
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+
+        async def fetch_page(after: str | None, floor: float) -> tuple[list[Mention], str | None]:
+            params: dict[str, Any] = {"q": query, "sort": "new", "limit": self.settings.limit, "raw_json": 1}
+            if subs:
+                params["restrict_sr"] = "on"
+            if after:
+                params["after"] = after
+            body = await self.http.get_json(url, params=params, headers=headers)
+            return parse_listing(body, self.channel)
+
+        async for page in sweep(
+            cursor,
+            since,
+            fetch_page,
+            max_pages=self.settings.max_pages,
+            lookback_h=self.settings.initial_lookback_h,
+        ):
+            yield page
+
+
+def parse_listing(body: Any, channel: str = "reddit") -> tuple[list[Mention], str | None]:
+    """A ``Listing`` of posts (t3) and comments (t1) as mentions, plus the ``after`` token."""
+    if get_path(SOURCE, body, "kind", str) != "Listing":
+        raise ParseError(SOURCE, "kind", f"expected 'Listing', got {body.get('kind')!r}")
+    children = get_path(SOURCE, body, "data.children", list)
+    out: list[Mention] = []
+    for child in children:
+        data = get_path(SOURCE, child, "data", dict)
+        name = get_path(SOURCE, data, "name", str)
+        title = data.get("title") or ""
+        body_text = data.get("selftext") or data.get("body") or ""
+        permalink = data.get("permalink")
+        out.append(
+            Mention(
+                source=SOURCE,
+                external_id=name,
+                channel=channel,
+                text="\n\n".join(t for t in (title, body_text) if t),
+                published_at=unix_to_utc(SOURCE, "data.children[].data.created_utc", data.get("created_utc")),
+                url=f"https://www.reddit.com{permalink}" if isinstance(permalink, str) else data.get("url"),
+                author=data.get("author"),
+                place=data.get("subreddit_name_prefixed") or data.get("subreddit"),
+                likes=opt_int(data.get("score")),
+                comments=opt_int(data.get("num_comments")),
+                parent_external_id=data.get("parent_id") if child.get("kind") == "t1" else None,
+                raw={"name": name, "subreddit": data.get("subreddit")},
+            )
+        )
+    after = body["data"].get("after")
+    return out, after if isinstance(after, str) and after else None

@@ -1,0 +1,215 @@
+"""YouTube Data API v3: videos from ``search.list`` and their comments from ``commentThreads.list``.
+
+Quota matters more than rate here: 10,000 units a day, ``search.list`` costs 100 (and has its own cap of
+about 100 calls a day), ``videos.list`` and ``commentThreads.list`` cost 1. So a search page is followed by
+one ``videos.list`` call for all its counters, comments are read for new videos only, and a used-up daily
+quota ends the poll at once (:class:`RateLimited` with an infinite ``retry_after``) instead of retrying.
+The API key travels in the ``X-Goog-Api-Key`` header, never in a URL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+from pydantic import Field
+
+from collectors.base import Counters, HttpCollector, Page
+from collectors.cursor import sweep
+from collectors.errors import AccessDenied, AuthError, NotFoundError
+from collectors.settings import SourceSettings
+from collectors.text import get_path, parse_iso
+from loyalty_monitor.mention import Mention
+
+__all__ = ["YouTubeCollector", "YouTubeSettings", "parse_comment_threads", "parse_search"]
+
+SOURCE = "youtube"
+
+
+class YouTubeSettings(SourceSettings):
+    """``[sources.youtube]``.
+
+    Example::
+
+        [sources.youtube]
+        token_env = "YOUTUBE_API_KEY"
+        relevance_language = "ru"
+        comment_pages = 1          # 100 comments per new video; 0 turns comments off
+    """
+
+    base_url: str = "https://www.googleapis.com/youtube/v3"
+    token_env: str | None = "YOUTUBE_API_KEY"
+    relevance_language: str | None = "ru"
+    region_code: str | None = None
+    comment_pages: int = Field(default=1, ge=0, le=20)
+    requests_per_s: int = 5
+    max_pages: int = 5
+
+
+class YouTubeCollector(HttpCollector[YouTubeSettings]):
+    """Videos and their top-level comments (with replies as shown in the thread)."""
+
+    name: ClassVar[str] = "youtube"
+    settings_model: ClassVar[type[SourceSettings]] = YouTubeSettings
+    error_dialect: ClassVar[str] = "google"
+
+    def _headers(self) -> dict[str, str]:
+        key = self.settings.token()
+        if not key:
+            raise AuthError(SOURCE, f"no API key: set the environment variable {self.settings.token_env}")
+        return {"X-Goog-Api-Key": key}
+
+    async def fetch(self, query: str, cursor: str | None, since: datetime | None) -> AsyncIterator[Page]:
+        """Sweep ``search.list`` (order=date, publishedAfter=floor), adding counters and comments."""
+
+        async def fetch_page(token: str | None, floor: float) -> tuple[list[Mention], str | None]:
+            params: dict[str, Any] = {
+                "part": "snippet",
+                "q": query,
+                "type": "video",
+                "order": "date",
+                "maxResults": 50,
+                "publishedAfter": datetime.fromtimestamp(floor, UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            }
+            if self.settings.relevance_language:
+                params["relevanceLanguage"] = self.settings.relevance_language
+            if self.settings.region_code:
+                params["regionCode"] = self.settings.region_code
+            if token:
+                params["pageToken"] = token
+            body = await self.http.get_json(f"{self.base}/search", params=params, headers=self._headers())
+            videos, nxt = parse_search(body, self.channel)
+            stats = await self.engagement([v.external_id for v in videos])
+            out: list[Mention] = []
+            for video in videos:
+                for key, value in stats.get(video.external_id, {}).items():
+                    setattr(video, key, value)
+                out.append(video)
+                if video.published_at.timestamp() >= floor and (video.comments or 0) > 0:
+                    out.extend(await self.comments(video.external_id))
+            return out, nxt
+
+        async for page in sweep(
+            cursor,
+            since,
+            fetch_page,
+            max_pages=self.settings.max_pages,
+            lookback_h=self.settings.initial_lookback_h,
+        ):
+            yield page
+
+    async def comments(self, video_id: str) -> list[Mention]:
+        """Newest comment threads of a video (``comment_pages`` pages of 100); disabled comments: none."""
+        out: list[Mention] = []
+        token: str | None = None
+        for _ in range(self.settings.comment_pages):
+            params: dict[str, Any] = {
+                "part": "snippet,replies",
+                "videoId": video_id,
+                "maxResults": 100,
+                "order": "time",
+                "textFormat": "plainText",
+            }
+            if token:
+                params["pageToken"] = token
+            try:
+                body = await self.http.get_json(
+                    f"{self.base}/commentThreads", params=params, headers=self._headers()
+                )
+            except (AccessDenied, NotFoundError):
+                return out
+            comments, token = parse_comment_threads(body, self.channel)
+            out.extend(comments)
+            if not token:
+                break
+        return out
+
+    async def engagement(self, external_ids: Sequence[str]) -> dict[str, Counters]:
+        """Views, likes and comment counts of videos (``videos.list``, 50 ids a call, 1 unit)."""
+        out: dict[str, Counters] = {}
+        ids = [i for i in external_ids if ":" not in i]
+        for start in range(0, len(ids), 50):
+            body = await self.http.get_json(
+                f"{self.base}/videos",
+                params={"part": "statistics", "id": ",".join(ids[start : start + 50]), "maxResults": 50},
+                headers=self._headers(),
+            )
+            for item in get_path(SOURCE, body, "items", list):
+                vid = get_path(SOURCE, item, "id", str)
+                stats = item.get("statistics") or {}
+                out[vid] = {
+                    "views": _int(stats.get("viewCount")),
+                    "likes": _int(stats.get("likeCount")),
+                    "comments": _int(stats.get("commentCount")),
+                    "reposts": None,
+                }
+        return out
+
+
+def _int(value: Any) -> int | None:
+    """YouTube sends counters as strings ("12345")."""
+    try:
+        return int(value) if value is not None else None
+    except (TypeError, ValueError):
+        return None
+
+
+def parse_search(body: Any, channel: str = "youtube") -> tuple[list[Mention], str | None]:
+    """``search.list`` results (videos only) and the next page token."""
+    items = get_path(SOURCE, body, "items", list)
+    out: list[Mention] = []
+    for item in items:
+        vid = get_path(SOURCE, item, "id.videoId", str)
+        snippet = get_path(SOURCE, item, "snippet", dict)
+        title = snippet.get("title") or ""
+        description = snippet.get("description") or ""
+        out.append(
+            Mention(
+                source=SOURCE,
+                external_id=vid,
+                channel=channel,
+                text="\n\n".join(t for t in (title, description) if t),
+                published_at=parse_iso(SOURCE, "items[].snippet.publishedAt", snippet.get("publishedAt")),
+                url=f"https://www.youtube.com/watch?v={vid}",
+                author=snippet.get("channelTitle"),
+                place=snippet.get("channelTitle"),
+                raw={"videoId": vid, "channelId": snippet.get("channelId")},
+            )
+        )
+    nxt = body.get("nextPageToken")
+    return out, nxt if isinstance(nxt, str) and nxt else None
+
+
+def parse_comment_threads(body: Any, channel: str = "youtube") -> tuple[list[Mention], str | None]:
+    """Top-level comments and the replies included in each thread; external ids are ``comment:<id>``."""
+    out: list[Mention] = []
+    for item in get_path(SOURCE, body, "items", list):
+        top = get_path(SOURCE, item, "snippet.topLevelComment", dict)
+        out.append(_comment(top, channel))
+        for reply in (item.get("replies") or {}).get("comments") or []:
+            out.append(_comment(reply, channel))
+    nxt = body.get("nextPageToken")
+    return out, nxt if isinstance(nxt, str) and nxt else None
+
+
+def _comment(comment: dict[str, Any], channel: str) -> Mention:
+    cid = get_path(SOURCE, comment, "id", str)
+    snip = get_path(SOURCE, comment, "snippet", dict)
+    vid = get_path(SOURCE, snip, "videoId", str)
+    text = snip.get("textOriginal") or snip.get("textDisplay") or ""
+    return Mention(
+        source=SOURCE,
+        external_id=f"comment:{cid}",
+        channel=channel,
+        text=text,
+        published_at=parse_iso(
+            SOURCE, "items[].snippet.topLevelComment.snippet.publishedAt", snip.get("publishedAt")
+        ),
+        url=f"https://www.youtube.com/watch?v={vid}&lc={cid}",
+        author=snip.get("authorDisplayName"),
+        place=vid,
+        likes=snip.get("likeCount") if isinstance(snip.get("likeCount"), int) else None,
+        parent_external_id=vid,
+        raw={"commentId": cid, "videoId": vid, "parentId": snip.get("parentId")},
+    )

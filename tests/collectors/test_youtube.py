@@ -1,0 +1,61 @@
+from __future__ import annotations
+
+import pytest
+
+from collectors.errors import RateLimited
+from collectors.youtube import YouTubeCollector, YouTubeSettings
+from tests.collectors.server import Reply
+
+KEY = "AIzaTestKey-000111222"
+
+
+@pytest.fixture(autouse=True)
+def _key(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("YT_TEST_KEY", KEY)
+
+
+def _yt(server, client, retry) -> YouTubeCollector:
+    settings = YouTubeSettings(
+        base_url=server.url, token_env="YT_TEST_KEY", initial_lookback_h=1e6, requests_per_s=50
+    )
+    return YouTubeCollector(settings, client, retry=retry)
+
+
+async def _pages(c, query, cursor=None, since=None):
+    return [p async for p in c.fetch(query, cursor, since)]
+
+
+async def test_videos_with_counters_and_comments(server, client, retry) -> None:
+    server.route("/search", "youtube/search_p1.json")
+    server.route("/search", "youtube/search_p2.json", pageToken="PAGE2")
+    server.route("/videos", "youtube/videos.json")
+    server.route("/commentThreads", "youtube/comments_vid1.json", videoId="vidAAAA0001")
+    server.route(
+        "/commentThreads", Reply(403, fixture="youtube/comments_disabled.json"), videoId="vidAAAA0002"
+    )
+    pages = await _pages(_yt(server, client, retry), "Ромашка")
+    ids = [m.external_id for p in pages for m in p.mentions]
+    assert ids == [
+        "vidAAAA0001",
+        "comment:UgzTest001",
+        "comment:UgzTest001.reply1",
+        "vidAAAA0002",
+        "vidAAAA0003",
+    ]
+    video = pages[0].mentions[0]
+    assert video.text == "Обзор карты Ромашка\n\nПлюсы и минусы 💳"
+    assert (video.views, video.likes, video.comments) == (1500, 40, 2)
+    assert video.url == "https://www.youtube.com/watch?v=vidAAAA0001"
+    reply = pages[0].mentions[2]
+    assert reply.parent_external_id == "vidAAAA0001" and reply.text == "Не согласен"
+    assert pages[0].mentions[3].likes is None  # hidden like count stays unknown, not zero
+    for req in server.requests:
+        assert req.headers["x-goog-api-key"] == KEY and KEY not in req.path and "key" not in req.params
+    assert server.hits("/search")[0].params["order"] == "date"
+
+
+async def test_quota_exceeded_ends_the_poll_without_retrying(server, client, retry, sleeps) -> None:
+    server.route("/search", Reply(403, fixture="youtube/quota.json"))
+    with pytest.raises(RateLimited, match="quota"):
+        await _pages(_yt(server, client, retry), "Ромашка")
+    assert sleeps == [] and len(server.hits("/search")) == 1
