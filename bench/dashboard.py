@@ -212,7 +212,7 @@ def bench_apptest(url: str) -> list[tuple[str, float]]:
     at2 = AppTest.from_file(str(ROOT / "dashboard" / "app.py"), default_timeout=120)
     t0 = time.perf_counter()
     at2.run()
-    out.append(("AppTest new session, overview (warm process, cold data cache)", time.perf_counter() - t0))
+    out.append(("AppTest new session, overview (warm process, data cached)", time.perf_counter() - t0))
     at.sidebar.multiselect(key="brands").set_value(["Альфа", "Бета"])
     t0 = time.perf_counter()
     at.run()

@@ -225,7 +225,7 @@ def _freshness(url: str, refresh_s: float, t: Callable[..., str], tz: str) -> No
         cols = st.columns(3)
         for col, key in zip(cols, ("newest_mention", "last_stored", "last_poll"), strict=True):
             when = fresh[key]
-            col.metric(t(f"live.{key}"), _ago(when, t), help=_local(when, tz) or None)
+            col.metric(t(f"live.{key}"), _ago(when, t))
             col.caption(_local(when, tz) or t("live.never"))
         st.caption(t("live.refresh", s=f"{refresh_s:g}"))
 

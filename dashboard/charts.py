@@ -153,6 +153,6 @@ def share_chart(share_df: pd.DataFrame, t: Callable[..., str]) -> alt.Chart:
                 alt.Tooltip("share:Q", title=t("chart.share"), format=".1%"),
             ],
         )
-        .properties(height=max(120, 36 * len(share_df)))
+        .properties(height=alt.Step(32))
     )
     return cast(alt.Chart, chart)
