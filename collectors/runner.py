@@ -29,7 +29,16 @@ from collectors.registry import collector_class
 from collectors.settings import SourceSettings
 from loyalty_monitor.mention import Mention
 
-__all__ = ["AuthGate", "OnPage", "PollResult", "StoreLike", "collect_once", "poll_source"]
+__all__ = [
+    "AuthGate",
+    "ClientFactory",
+    "OnPage",
+    "PollResult",
+    "StoreLike",
+    "build_collector",
+    "collect_once",
+    "poll_source",
+]
 
 log = logging.getLogger(__name__)
 
@@ -189,7 +198,7 @@ async def collect_once(
         try:
             cls = collector_class(name)
             async with client_factory(settings) as client:
-                collector = _build(cls, settings, client, retry)
+                collector = build_collector(cls, settings, client, retry)
                 result = await poll_source(name, collector, store, brand_terms, on_page, since)
         except asyncio.CancelledError:
             raise
@@ -210,7 +219,7 @@ async def collect_once(
     return {r.source: r for r in results}
 
 
-def _build(
+def build_collector(
     cls: type[Collector], settings: SourceSettings, client: httpx.AsyncClient, retry: RetryPolicy | None
 ) -> Collector:
     """Build a collector, passing ``retry`` only to collectors that accept it (outside plugins may not)."""
