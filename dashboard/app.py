@@ -263,9 +263,14 @@ def _overview(config: Config, url: str, f: data.Filters, t: Callable[..., str]) 
         _alerts_table(alerts, f.tz, t)
         st.subheader(t("export.title"))
         excel = st.checkbox(t("export.excel"), key="excel_index")
+
+        def index_file() -> bytes:
+            # Built only when the button is pressed, in the CLI export's format.
+            return export.index_csv(_store(url), f, excel=excel)
+
         st.download_button(
             t("export.index"),
-            data=export.index_csv(idx, excel=excel),
+            data=index_file,
             file_name="loyalty_index.csv",
             mime="text/csv",
             key="download_index",
@@ -374,13 +379,11 @@ def _feed_page(config: Config, url: str, store: Store, f: data.Filters, t: Calla
     _detail(store, url, rows, f.tz, t)
     st.subheader(t("export.title"))
     excel = st.checkbox(t("export.excel"), key="excel_mentions")
-    engine_url, filters, cap, tz = url, f, config.dashboard.export_max_rows, f.tz
+    cap = config.dashboard.export_max_rows
 
     def mentions_file() -> bytes:
         # Runs only when the button is clicked, so the export query does not slow down every render.
-        return export.mentions_csv(
-            data.export_mentions(_store(engine_url).engine, filters, cap), tz, excel=excel
-        )
+        return export.mentions_csv(store, f, cap, excel=excel)
 
     st.download_button(
         t("export.mentions"),

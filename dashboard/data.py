@@ -1,19 +1,19 @@
 """Every database read the dashboard makes, in one module.
 
 The dashboard must paint in under two seconds with a million mentions, so the heavy lifting is a handful of
-``GROUP BY`` queries that return a few thousand rows; pandas only reshapes them. ``loyalty_index`` and
-``alerts`` are growing their own query functions; when they land, the bodies here are the one place to swap.
+``GROUP BY`` queries that return a few thousand rows; pandas only reshapes them. The index counts come from
+:mod:`loyalty_index` (which reads the hourly rollup); the feed, freshness and source queries are the
+dashboard's own, and this is the one module to change when ``alerts`` offers its read functions.
 
-Days are the user's days: a mention at 23:30 UTC belongs to the next day in Moscow. SQLite has no time zones,
-so the bucket expression applies the zone's UTC offset, switching offsets at each DST transition inside the
-range (a ``CASE`` over the transitions), which keeps the grouping in SQL and exact.
+Days are the user's days: a mention at 23:30 UTC belongs to the next day in Moscow; the index counting is
+:mod:`loyalty_index`'s, which buckets in the user's zone across DST changes.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -22,13 +22,13 @@ from sqlalchemy import (
     ColumnElement,
     Engine,
     and_,
-    case,
     func,
     or_,
     select,
     text,
 )
 
+from loyalty_index import Bucket, index_series
 from storage.schema import Alert, AlertDelivery, MentionBrand, MentionRow, SourceHealth
 
 __all__ = [
@@ -39,7 +39,6 @@ __all__ = [
     "brand_channel_index",
     "channels",
     "distinct_brands",
-    "export_mentions",
     "feed",
     "freshness",
     "index_frame",
@@ -90,65 +89,32 @@ def _link_conditions(f: Filters) -> list[ColumnElement[bool]]:
     return conds
 
 
-def _offset_segments(tz: ZoneInfo, since: datetime, until: datetime) -> list[tuple[datetime | None, int]]:
-    """(segment end in UTC, offset in minutes) for each stretch of constant UTC offset in the range."""
-    start = since.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
-    end = until.astimezone(UTC)
-    if end - start > timedelta(days=3 * 366):
-        start = end - timedelta(days=3 * 366)
+def summary(engine: Engine, f: Filters, bucket: Bucket = "day") -> pd.DataFrame:
+    """Counted links per (brand, channel, local bucket, effective label): the one query behind every chart.
 
-    def offset(at: datetime) -> int:
-        delta = at.astimezone(tz).utcoffset() or timedelta(0)
-        return int(delta.total_seconds() // 60)
-
-    segments: list[tuple[datetime | None, int]] = []
-    current = offset(start)
-    at = start
-    while at < end:
-        nxt = at + timedelta(hours=1)
-        off = offset(nxt)
-        if off != current:
-            segments.append((nxt, current))
-            current = off
-        at = nxt
-    segments.append((None, current))
-    return segments
-
-
-def _local_bucket(engine: Engine, f: Filters, bucket: str) -> ColumnElement[str]:
-    """``YYYY-MM-DD`` (or ``YYYY-MM-DD HH:00``) of ``published_at`` in the user's zone, computed in SQL."""
-    col = MentionBrand.published_at
-    if engine.dialect.name == "postgresql":
-        pg_fmt = "YYYY-MM-DD" if bucket == "day" else "YYYY-MM-DD HH24:00"
-        return func.to_char(func.timezone(f.tz, col), pg_fmt)
-    fmt = "%Y-%m-%d" if bucket == "day" else "%Y-%m-%d %H:00"
-    segments = _offset_segments(ZoneInfo(f.tz), f.since, f.until)
-
-    def shifted(minutes: int) -> ColumnElement[str]:
-        return func.strftime(fmt, col, f"{minutes:+d} minutes")
-
-    if len(segments) == 1:
-        return shifted(segments[0][1])
-    whens = [(col < boundary, shifted(off)) for boundary, off in segments if boundary is not None]
-    return case(*whens, else_=shifted(segments[-1][1]))
-
-
-def summary(engine: Engine, f: Filters, bucket: str = "day") -> pd.DataFrame:
-    """Counted links per (brand, channel, local bucket, effective label): the one scan behind every chart.
-
-    Duplicates (``counted`` false) are left out, as the index counts each story once.
+    The counting is :func:`loyalty_index.index_series`, which sums the trigger-kept ``index_hourly`` rollup
+    (whole hours) plus the ragged edges from the links, in the user's zone: a year of a million mentions is
+    a few thousand rows. Duplicates do not count and a person's correction wins over the model's label.
     """
-    # Group by the expressions, not their aliases: in SQLite a bare ``label`` in GROUP BY means the
-    # column mention_brands.label (the model's), which would silently ignore corrections.
-    label = _effective_label()
-    bkt = _local_bucket(engine, f, bucket)
-    q = (
-        select(MentionBrand.brand, MentionBrand.channel, bkt, label, func.count())
-        .where(MentionBrand.counted.is_(True), *_link_conditions(f))
-        .group_by(MentionBrand.brand, MentionBrand.channel, bkt, label)
+    points = index_series(
+        engine,
+        brands=list(f.brands) or None,
+        channels=list(f.channels) or None,
+        bucket=bucket,
+        since=f.since,
+        until=f.until,
+        tz=f.tz,
+        by_channel=True,
+        min_support=MIN_SUPPORT,
     )
-    with engine.connect() as conn:
-        rows = conn.execute(q).all()
+    zone = ZoneInfo(f.tz)
+    fmt = "%Y-%m-%d" if bucket != "hour" else "%Y-%m-%d %H:00"
+    rows = [
+        (p.brand, p.channel, p.bucket_start.astimezone(zone).strftime(fmt), label, n)
+        for p in points
+        for label, n in (("negative", p.negative), ("neutral", p.neutral), ("positive", p.positive))
+        if n
+    ]
     df = pd.DataFrame(rows, columns=["brand", "channel", "bucket", "label", "n"])
     df["n"] = df["n"].astype("int64")
     return df
@@ -344,11 +310,6 @@ def feed(engine: Engine, f: Filters, limit: int) -> pd.DataFrame:
     with engine.connect() as conn:
         rows = conn.execute(_feed_query(engine, f).limit(limit)).all()
     return _frame(rows, _FEED_COLUMNS)
-
-
-def export_mentions(engine: Engine, f: Filters, limit: int) -> pd.DataFrame:
-    """The current feed view without the display limit (up to ``limit`` rows), for the CSV download."""
-    return feed(engine, f, limit)
 
 
 def mention_detail(engine: Engine, mention_id: int) -> pd.DataFrame:

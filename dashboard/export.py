@@ -1,69 +1,49 @@
-"""CSV downloads of the current view, in the CLI export's format.
+"""CSV downloads of the current view, in exactly the CLI export's format.
 
-``loyalty_monitor.export`` (the CLI's ``export``) owns the format: columns, and ``excel`` meaning a UTF-8 BOM
-and ``;`` as the separator, which is what Excel in a Russian locale opens without mangling Cyrillic. Until
-that module lands this is a faithful stand-in; when it does, :func:`mentions_csv` delegates to it.
+The format belongs to :mod:`loyalty_monitor.export` (columns; ``excel`` = UTF-8 BOM, ``;`` and formula
+cells defused) and the index rows to :func:`loyalty_index.index_table_rows`; this module only maps the
+dashboard's filters onto them, so a file downloaded here and one written by ``loyalty-monitor export`` match.
 """
 
 from __future__ import annotations
 
-import io
-from zoneinfo import ZoneInfo
+from dashboard.data import Filters
+from loyalty_index import index_table_rows
+from loyalty_monitor.export import MENTION_COLUMNS, mention_rows, render
+from storage.store import Store
 
-import pandas as pd
+__all__ = ["INDEX_COLUMNS", "MENTION_COLUMNS", "index_csv", "mentions_csv"]
 
-__all__ = ["MENTION_COLUMNS", "index_csv", "mentions_csv", "to_csv_bytes"]
-
-MENTION_COLUMNS = (
-    "id",
-    "published_at",
-    "source",
-    "channel",
-    "place",
-    "brand",
-    "label",
-    "model_label",
-    "corrected_label",
-    "author",
-    "author_reach",
-    "likes",
-    "reposts",
-    "comments",
-    "views",
-    "handled",
-    "url",
-    "text",
-)
-
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+INDEX_COLUMNS = ("date", "brand", "channel", "positive", "negative", "neutral", "index")
 
 
-def _defuse(value: object) -> object:
-    """Prefix text that a spreadsheet would run as a formula (CSV injection) with an apostrophe."""
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
-    return value
+def mentions_csv(store: Store, f: Filters, limit: int, *, excel: bool = False) -> bytes:
+    """The mentions matching the current filters, newest first, at most ``limit`` rows."""
+    rows = mention_rows(
+        store,
+        brands=list(f.brands) or None,
+        channels=list(f.channels) or None,
+        labels=list(f.sentiments) or None,
+        since=f.since,
+        until=f.until,
+        search=f.search.strip() or None,
+        tz=f.tz,
+        limit=limit,
+    )
+    if f.handled != "all":
+        wanted = f.handled == "handled"
+        rows = [r for r in rows if r["handled"] is wanted]
+    return render(rows, MENTION_COLUMNS, excel=excel)
 
 
-def to_csv_bytes(df: pd.DataFrame, *, excel: bool = False) -> bytes:
-    """``,`` and plain UTF-8, or with ``excel`` a BOM and ``;``; line ends are ``\\n`` either way."""
-    buf = io.StringIO()
-    out = df.map(_defuse) if excel else df
-    out.to_csv(buf, index=False, sep=";" if excel else ",", lineterminator="\n")
-    data = buf.getvalue().encode("utf-8")
-    return b"\xef\xbb\xbf" + data if excel else data
-
-
-def mentions_csv(feed_df: pd.DataFrame, tz: str, *, excel: bool = False) -> bytes:
-    """The mentions of the current filters, times in ISO 8601 with the user's UTC offset."""
-    zone = ZoneInfo(tz)
-    df = feed_df.copy()
-    df["published_at"] = [t.astimezone(zone).isoformat() if t is not None else "" for t in df["published_at"]]
-    df["handled"] = df["handled_at"].notna()
-    return to_csv_bytes(df[list(MENTION_COLUMNS)], excel=excel)
-
-
-def index_csv(index_df: pd.DataFrame, *, excel: bool = False) -> bytes:
-    """The overview's index table: brand, local day, counts, index and its interval."""
-    cols = ["brand", "bucket", "positive", "negative", "neutral", "index", "ci_low", "ci_high", "low_support"]
-    return to_csv_bytes(index_df[cols].round({"index": 4, "ci_low": 4, "ci_high": 4}), excel=excel)
+def index_csv(store: Store, f: Filters, *, excel: bool = False) -> bytes:
+    """The index per brand, channel and local day over the current filters."""
+    rows = index_table_rows(
+        store,
+        brands=list(f.brands) or None,
+        channels=list(f.channels) or None,
+        since=f.since,
+        until=f.until,
+        tz=f.tz,
+    )
+    return render(rows, INDEX_COLUMNS, excel=excel)

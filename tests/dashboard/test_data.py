@@ -105,46 +105,54 @@ def test_only_http_links_are_shown(url: str | None, shown: str | None) -> None:
     assert data.safe_url(url) == shown
 
 
-def _feed_rows() -> pd.DataFrame:
-    return pd.DataFrame(
-        {
-            "id": [1],
-            "published_at": [datetime(2025, 3, 1, 21, 30, tzinfo=UTC)],
-            "source": ["vk"],
-            "channel": ["vk"],
-            "place": [None],
-            "brand": ["Альфа"],
-            "label": ["negative"],
-            "model_label": ["neutral"],
-            "corrected_label": ["negative"],
-            "author": ['=HYPERLINK("http://evil")'],
-            "author_reach": [10],
-            "likes": [1],
-            "reposts": [2],
-            "comments": [3],
-            "views": [4],
-            "handled_at": [None],
-            "url": ["https://vk.com/1"],
-            "text": ["Жалоба; с «кавычками»"],
-        }
-    )
+def _fixture_store(tmp_path: Path) -> Store:
+    from tests.dashboard.fixtures import build_db
+
+    return build_db(f"sqlite:///{tmp_path / 'x.db'}")
 
 
-def test_mentions_csv_plain() -> None:
-    out = export.mentions_csv(_feed_rows(), "Europe/Moscow").decode("utf-8")
-    header, row = out.splitlines()
+def _last_30_days(**kw: object) -> data.Filters:
+    now = datetime.now(UTC)
+    return data.Filters(now - timedelta(days=31), now + timedelta(minutes=1), tz="Europe/Moscow", **kw)  # type: ignore[arg-type]
+
+
+def test_mentions_csv_is_the_cli_format_with_the_dashboard_filters(tmp_path: Path) -> None:
+    store = _fixture_store(tmp_path)
+    out = export.mentions_csv(store, _last_30_days(brands=("Бета",), sentiments=("negative",)), 1000)
+    header, *rows = out.decode("utf-8").splitlines()
     assert header.split(",") == list(export.MENTION_COLUMNS)
-    assert row.startswith("1,2025-03-02T00:30:00+03:00,vk,vk,,Альфа,negative,neutral,negative,")
-    assert row.endswith(",False,https://vk.com/1,Жалоба; с «кавычками»")
+    assert rows
+    brand, label = header.split(",").index("brand"), header.split(",").index("label")
+    parsed = [r.split(",") for r in rows]
+    assert {r[brand] for r in parsed} == {"Бета"}
+    assert {r[label] for r in parsed} == {"negative"}
+    assert "+03:00" in rows[0]  # times in the chosen zone, with the offset
 
 
-def test_mentions_csv_for_excel_has_bom_semicolons_and_no_formulas() -> None:
-    raw = export.mentions_csv(_feed_rows(), "UTC", excel=True)
+def test_mentions_csv_for_excel_has_bom_and_semicolons(tmp_path: Path) -> None:
+    store = _fixture_store(tmp_path)
+    raw = export.mentions_csv(store, _last_30_days(), 5, excel=True)
     assert raw.startswith(b"\xef\xbb\xbf")
-    header, row = raw[3:].decode("utf-8").splitlines()
-    assert header.split(";")[:3] == ["id", "published_at", "source"]
-    assert "'=HYPERLINK" in row
-    assert row.endswith(';"Жалоба; с «кавычками»"')
+    lines = raw[3:].decode("utf-8").splitlines()
+    assert lines[0].split(";") == list(export.MENTION_COLUMNS)
+    assert len(lines) == 6
+
+
+def test_mentions_csv_honours_the_handled_filter(tmp_path: Path) -> None:
+    store = _fixture_store(tmp_path)
+    store.mark_handled(5)
+    out = export.mentions_csv(store, _last_30_days(handled="handled"), 1000).decode("utf-8")
+    _header, *rows = out.splitlines()
+    assert len(rows) == 1
+    assert rows[0].split(",")[0] == "5"
+
+
+def test_index_csv_rows_per_brand_channel_and_day(tmp_path: Path) -> None:
+    store = _fixture_store(tmp_path)
+    out = export.index_csv(store, _last_30_days(brands=("Альфа",)), excel=True)
+    header, *rows = out[3:].decode("utf-8").splitlines()
+    assert header.split(";") == list(export.INDEX_COLUMNS)
+    assert {r.split(";")[1] for r in rows} == {"Альфа"}
 
 
 def test_launch_command_binds_the_configured_address() -> None:
