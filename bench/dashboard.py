@@ -153,7 +153,7 @@ def bench_queries(url: str, now: datetime) -> list[tuple[str, float]]:
         data.brand_channel_index(summ)
         data.volume_frame(summ)
         data.share_of_voice(summ)
-        data.alerts_frame(engine, f, now)
+        data.alerts_frame(store, f, now)
 
     out.append(
         (
@@ -186,15 +186,15 @@ def bench_queries(url: str, now: datetime) -> list[tuple[str, float]]:
             timed(lambda: data.feed(engine, replace(f30, search="несуществующее"), 200))[0],
         )
     )
-    out.append(("export 30 days (rows -> CSV)", timed(lambda: _export(engine, f30), repeat=1)[0]))
+    out.append(("export 30 days (rows -> CSV)", timed(lambda: _export(store, f30), repeat=1)[0]))
     store.close()
     return out
 
 
-def _export(engine: Any, f: data.Filters) -> int:
+def _export(store: Store, f: data.Filters) -> int:
     from dashboard import export
 
-    return len(export.mentions_csv(data.export_mentions(engine, f, 200_000), f.tz, excel=True))
+    return len(export.mentions_csv(store, f, 200_000, excel=True))
 
 
 def bench_apptest(url: str) -> list[tuple[str, float]]:

@@ -99,7 +99,7 @@ def _feed(url: str, f: data.Filters, limit: int, tick: int) -> pd.DataFrame:
 
 @st.cache_data(ttl=3600, max_entries=_MAX_CACHE_ENTRIES, show_spinner=False)
 def _alerts(url: str, f: data.Filters, tick: int) -> pd.DataFrame:
-    return data.alerts_frame(_store(url).engine, f, datetime.now(UTC))
+    return data.alerts_frame(_store(url), f, datetime.now(UTC))
 
 
 @st.cache_data(ttl=_LIST_TTL_S, show_spinner=False)

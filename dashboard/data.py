@@ -28,8 +28,10 @@ from sqlalchemy import (
     text,
 )
 
+from alerts.export import ALERT_COLUMNS, alert_rows
 from loyalty_index import Bucket, index_series
-from storage.schema import Alert, AlertDelivery, MentionBrand, MentionRow, SourceHealth
+from storage.schema import MentionBrand, MentionRow, SourceHealth
+from storage.store import Store
 
 __all__ = [
     "LABELS",
@@ -385,71 +387,14 @@ def source_health_frame(engine: Engine) -> pd.DataFrame:
         return pd.DataFrame(rows.all(), columns=cols)
 
 
-def alerts_frame(engine: Engine, f: Filters, now: datetime) -> pd.DataFrame:
-    """Alerts triggered in the range for the selected brands, with their state and delivery summary.
+def alerts_frame(store: Store, f: Filters, now: datetime) -> pd.DataFrame:
+    """Alerts triggered in the range for the selected brands, newest first (:func:`alerts.export.alert_rows`).
 
-    The shown state is what a person needs: ``muted`` while ``muted_until`` is in the future, otherwise the
-    stored state (``open``/``acknowledged``/...). Delivery is summarised per alert over its current version.
+    ``state`` reads ``muted`` while ``muted_until`` is in the future; ``delivery`` is each destination's
+    state for the alert's current version. ``triggered_at`` is turned back into an aware UTC time so the page
+    can show it in whatever zone the user picks.
     """
-    conds: list[ColumnElement[bool]] = [Alert.triggered_at >= f.since, Alert.triggered_at < f.until]
-    if f.brands:
-        conds.append(Alert.brand.in_(f.brands))
-    q = (
-        select(
-            Alert.id,
-            Alert.triggered_at,
-            Alert.brand,
-            Alert.channel,
-            Alert.rule,
-            Alert.severity,
-            Alert.state,
-            Alert.muted_until,
-            Alert.acknowledged_at,
-            Alert.title,
-            Alert.version,
-        )
-        .where(and_(*conds))
-        .order_by(Alert.triggered_at.desc())
-        .limit(500)
-    )
-    cols = [
-        "id",
-        "triggered_at",
-        "brand",
-        "channel",
-        "rule",
-        "severity",
-        "state",
-        "muted_until",
-        "acknowledged_at",
-        "title",
-        "version",
-    ]
-    with engine.connect() as conn:
-        rows = conn.execute(q).all()
-        df = pd.DataFrame(rows, columns=cols)
-        if df.empty:
-            return df.assign(delivery=[])
-        dq = (
-            select(AlertDelivery.alert_id, AlertDelivery.alert_version, AlertDelivery.state, func.count())
-            .where(AlertDelivery.alert_id.in_([int(i) for i in df["id"]]))
-            .group_by(AlertDelivery.alert_id, AlertDelivery.alert_version, AlertDelivery.state)
-        )
-        deliveries = conn.execute(dq).all()
-    versions = dict(zip(df["id"], df["version"], strict=True))
-    per_alert: dict[int, dict[str, int]] = {}
-    for alert_id, version, state, n in deliveries:
-        if versions.get(alert_id) == version:
-            per_alert.setdefault(int(alert_id), {})[str(state)] = int(n)
-    df["delivery"] = [
-        ", ".join(f"{s} {n}" for s, n in sorted(per_alert.get(int(i), {}).items())) for i in df["id"]
-    ]
-
-    def shown_state(row: pd.Series) -> str:
-        muted = row["muted_until"]
-        if muted is not None and not pd.isna(muted) and muted > now:
-            return "muted"
-        return str(row["state"])
-
-    df["state"] = df.apply(shown_state, axis=1)
+    rows = alert_rows(store, f.since, f.until, brands=list(f.brands) or None, tz="UTC", now=now)
+    df = pd.DataFrame(rows, columns=list(ALERT_COLUMNS))
+    df["triggered_at"] = [datetime.fromisoformat(v) for v in df["triggered_at"]]
     return df

@@ -42,7 +42,7 @@ def test_overview_draws_four_charts_metrics_and_alert_states(make_app: MakeApp) 
     assert open_alerts.value == "1"  # one open, one acknowledged, one muted until later today
     alerts = at.dataframe[0].value
     assert sorted(alerts["Статус"]) == ["заглушён", "открыт", "принят"]
-    assert "failed 1, sent 1" in list(alerts["Доставка"])
+    assert "slack: failed v1 (1 attempts); telegram: sent v1" in list(alerts["Доставка"])
 
 
 def test_index_chart_has_fixed_axis_zero_line_and_alert_markers(make_app: MakeApp) -> None:
