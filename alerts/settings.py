@@ -1,12 +1,45 @@
-"""Alert rules and messenger destinations, as configured under ``[alerts]``."""
+"""Alert rules and messenger destinations, as configured under ``[alerts]``.
+
+Every rule has its own table with defaults that keep a calm month silent; a PR team that wants more (or
+less) noise changes one number. Example::
+
+    [alerts]
+    cooldown_minutes = 60
+    competitor_alerts = false
+
+    [alerts.spike]
+    min_count = 6
+    threshold_sigma = 4.0
+
+    [alerts.escalation]
+    extra_terms = ["омбудсмен"]
+
+    [[alerts.destinations]]
+    type = "telegram"
+    token_env = "TG_BOT_TOKEN"
+    chat_id = "-1001234567890"
+"""
 
 from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-__all__ = ["AlertsSettings", "DestinationSettings"]
+__all__ = [
+    "AlertsSettings",
+    "DestinationSettings",
+    "EscalationRule",
+    "IndexDropRule",
+    "RecurringRule",
+    "RepeatComplainerRule",
+    "Severity",
+    "SpikeRule",
+    "SpreadRule",
+    "destination_names",
+]
+
+Severity = Literal["info", "warning", "critical"]
 
 
 class DestinationSettings(BaseModel):
@@ -19,6 +52,15 @@ class DestinationSettings(BaseModel):
         base_url = "https://api.telegram.org"
         token_env = "TG_BOT_TOKEN"
         chat_id = "-1001234567890"
+
+        [[alerts.destinations]]
+        type = "slack"
+        url_env = "SLACK_WEBHOOK_URL"
+
+        [[alerts.destinations]]
+        type = "webhook"
+        url_env = "ALERT_WEBHOOK_URL"
+        secret_env = "ALERT_WEBHOOK_SECRET"   # HMAC-SHA256 of the body in X-Loyalty-Signature
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -30,13 +72,206 @@ class DestinationSettings(BaseModel):
     chat_id: str | None = None
     url_env: str | None = None
     secret_env: str | None = None
-    min_severity: Literal["info", "warning", "critical"] = "warning"
+    min_severity: Severity = "warning"
+
+    @model_validator(mode="after")
+    def _complete(self) -> DestinationSettings:
+        if self.type == "telegram" and (not self.token_env or not self.chat_id):
+            raise ValueError("a telegram destination needs token_env and chat_id")
+        if self.type in ("slack", "webhook") and not self.url_env:
+            raise ValueError(f"a {self.type} destination needs url_env (the URL is a secret)")
+        return self
+
+
+class SpreadRule(BaseModel):
+    """One negative mention spreading: its engagement growth per hour against the channel's usual.
+
+    Growth is ``reposts * repost_weight + comments * comment_weight + views * view_weight`` per hour,
+    measured between engagement snapshots (and the stored counters), multiplied by a reach factor
+    ``1 + log10(1 + author_reach / reach_scale)`` so a post by a 500k-follower blogger counts more. It fires
+    when that weighted growth is ``factor`` times the channel's usual (a high quantile over
+    ``baseline_days``) and at least ``min_growth``. Example: ``[alerts.spread] factor = 8``.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = True
+    repost_weight: float = Field(default=10.0, ge=0)
+    comment_weight: float = Field(default=3.0, ge=0)
+    view_weight: float = Field(default=0.01, ge=0)
+    reach_scale: float = Field(default=10_000.0, gt=0)
+    factor: float = Field(default=5.0, gt=1)
+    min_growth: float = Field(default=100.0, ge=0)
+    baseline_days: int = Field(default=14, ge=1)
+    baseline_quantile: float = Field(default=0.95, gt=0, lt=1)
+    max_age_hours: float = Field(default=72.0, gt=0)
+    critical_factor: float = Field(default=20.0, gt=1)
+
+
+class SpikeRule(BaseModel):
+    """Negative mentions of a brand in a channel far above the same hours of past weeks.
+
+    The baseline is the hour-of-week mean over ``baseline_weeks`` (robustly: past storms are capped at the
+    median plus a few MADs first, so last week's crisis does not hide this week's), and the variance is
+    overdispersed (quasi-Poisson, variance = ``phi * mean``, ``phi`` estimated from the same history and at
+    least 1). It fires when the count over the last ``window_hours`` exceeds the expectation by
+    ``threshold_sigma`` standard deviations and is at least ``min_count``. Example:
+    ``[alerts.spike] threshold_sigma = 5``.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = True
+    window_hours: int = Field(default=3, ge=1, le=24)
+    baseline_weeks: int = Field(default=4, ge=1, le=12)
+    min_count: int = Field(default=5, ge=1)
+    threshold_sigma: float = Field(default=4.0, gt=0)
+    min_ratio: float = Field(default=2.0, ge=1)
+    critical_sigma: float = Field(default=8.0, gt=0)
+
+
+class EscalationRule(BaseModel):
+    """A negative mention that names a regulator, the media, our CEO or a demand: resonance in the making.
+
+    Terms are matched on normal forms (pymorphy3), so "в Роспотребнадзор", "Роспотребнадзором" and
+    "роспотребнадзору" are one word. Multi-word terms match as consecutive normal forms. Example::
+
+        [alerts.escalation]
+        extra_terms = ["омбудсмен", "уполномоченный по правам"]
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = True
+    regulators: list[str] = Field(
+        default_factory=lambda: [
+            "ЦБ",
+            "Центробанк",
+            "Банк России",
+            "Роспотребнадзор",
+            "прокуратура",
+            "прокурор",
+            "суд",
+            "ФАС",
+            "антимонопольная служба",
+            "полиция",
+            "Роскомнадзор",
+            "финансовый омбудсмен",
+            "Госдума",
+            "депутат",
+        ]
+    )
+    media: list[str] = Field(
+        default_factory=lambda: [
+            "журналист",
+            "СМИ",
+            "пресса",
+            "редакция",
+            "телевидение",
+            "напишу в",
+            "огласка",
+        ]
+    )
+    demands: list[str] = Field(
+        default_factory=lambda: [
+            "верните деньги",
+            "вернуть деньги",
+            "возврат денег",
+            "требую",
+            "компенсация",
+            "претензия",
+            "иск",
+        ]
+    )
+    extra_terms: list[str] = Field(default_factory=list)
+    critical_kinds: int = Field(default=2, ge=1)
+
+
+class RepeatComplainerRule(BaseModel):
+    """One author with ``complaints`` negative mentions of a brand within ``days``: close the loop."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = True
+    complaints: int = Field(default=3, ge=2)
+    days: float = Field(default=7.0, gt=0)
+
+
+class RecurringRule(BaseModel):
+    """Near-duplicate complaints from different authors: a recurring problem, not one unhappy customer.
+
+    Texts are compared by word-shingle Jaccard similarity on normal forms; repost copies are excluded
+    (they are one complaint). Fires at ``min_authors`` authors within ``days``.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = True
+    similarity: float = Field(default=0.5, gt=0, le=1)
+    min_authors: int = Field(default=4, ge=2)
+    days: float = Field(default=3.0, gt=0)
+    max_candidates: int = Field(default=2000, ge=10)
+
+
+class IndexDropRule(BaseModel):
+    """The loyalty index of the last ``period_days`` fell by ``drop`` or more against the period before.
+
+    Both periods need ``min_support`` positive + negative mentions, and the drop must exceed the two
+    Wilson intervals' overlap, so a handful of mentions never moves a brand into an alert.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = True
+    period_days: int = Field(default=7, ge=1)
+    drop: float = Field(default=0.3, gt=0, le=2)
+    min_support: int = Field(default=30, ge=1)
+    by_channel: bool = True
 
 
 class AlertsSettings(BaseModel):
-    """Resonance detection and delivery."""
+    """Resonance detection and delivery.
+
+    ``cooldown_minutes``: an open alert that triggers again is updated in place (version + 1) and
+    re-sent at most once per cooldown, unless its severity rose. ``resolve_after_hours``: an alert not
+    triggered for that long is resolved, and the next trigger opens a new one. ``competitor_alerts``:
+    also alert on brands that are not ``own``.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
     enabled: bool = True
     destinations: list[DestinationSettings] = Field(default_factory=list)
+    competitor_alerts: bool = False
+    cooldown_minutes: float = Field(default=60.0, ge=0)
+    resolve_after_hours: float = Field(default=24.0, gt=0)
+    top_mentions: int = Field(default=5, ge=1, le=20)
+    spread: SpreadRule = Field(default_factory=SpreadRule)
+    spike: SpikeRule = Field(default_factory=SpikeRule)
+    escalation: EscalationRule = Field(default_factory=EscalationRule)
+    repeat_complainer: RepeatComplainerRule = Field(default_factory=RepeatComplainerRule)
+    recurring: RecurringRule = Field(default_factory=RecurringRule)
+    index_drop: IndexDropRule = Field(default_factory=IndexDropRule)
+
+    @model_validator(mode="after")
+    def _unique_destination_names(self) -> AlertsSettings:
+        names = destination_names(self.destinations)
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(
+                f"destination names must be unique (set name = ...); repeated: {', '.join(dupes)}"
+            )
+        return self
+
+
+def destination_names(dests: list[DestinationSettings]) -> list[str]:
+    """The names deliveries are recorded under: ``name``, else the type (``telegram``, ``telegram-2``...)."""
+    seen: dict[str, int] = {}
+    out: list[str] = []
+    for d in dests:
+        if d.name:
+            out.append(d.name)
+            continue
+        seen[d.type] = seen.get(d.type, 0) + 1
+        out.append(d.type if seen[d.type] == 1 else f"{d.type}-{seen[d.type]}")
+    return out

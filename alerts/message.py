@@ -1,0 +1,100 @@
+"""What an alert says, independent of the messenger: built from the stored alert row at send time.
+
+The engine stores the alert's numbers and its top mentions in ``alerts.details``; every sender renders the
+same :class:`AlertMessage`, so Telegram, Slack and webhooks never disagree about why an alert fired.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from storage.schema import Alert
+
+__all__ = ["SEVERITY_RANK", "AlertMessage", "TopMention", "format_number"]
+
+SEVERITY_RANK = {"info": 0, "warning": 1, "critical": 2}
+"""Severities in rising order: destinations receive alerts at or above their ``min_severity``."""
+
+
+@dataclass(frozen=True, slots=True)
+class TopMention:
+    """One mention shown in the alert; ``copies`` are repost copies collapsed into it."""
+
+    id: int
+    text: str
+    url: str | None = None
+    author: str | None = None
+    reach: int | None = None
+    channel: str | None = None
+    published_at: str | None = None
+    copies: int = 0
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> TopMention:
+        return cls(
+            id=int(data["id"]),
+            text=str(data.get("text") or ""),
+            url=data.get("url"),
+            author=data.get("author"),
+            reach=data.get("reach"),
+            channel=data.get("channel"),
+            published_at=data.get("published_at"),
+            copies=int(data.get("copies") or 0),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class AlertMessage:
+    """An alert as people read it: who, where, how bad, why (the numbers) and the mentions to open."""
+
+    alert_id: int
+    version: int
+    rule: str
+    brand: str
+    channel: str | None
+    severity: str
+    title: str
+    state: str
+    summary: str = ""
+    numbers: dict[str, Any] = field(default_factory=dict)
+    top: tuple[TopMention, ...] = ()
+    triggered_at: str = ""
+
+    @property
+    def is_update(self) -> bool:
+        """Version 2 and later are updates of an alert already sent."""
+        return self.version > 1
+
+    @classmethod
+    def from_alert(cls, alert: Alert) -> AlertMessage:
+        details = alert.details or {}
+        return cls(
+            alert_id=alert.id,
+            version=alert.version,
+            rule=alert.rule,
+            brand=alert.brand,
+            channel=alert.channel,
+            severity=alert.severity,
+            title=alert.title,
+            state=alert.state,
+            summary=str(details.get("summary") or ""),
+            numbers=dict(details.get("numbers") or {}),
+            top=tuple(TopMention.from_json(m) for m in details.get("top") or []),
+            triggered_at=alert.triggered_at.isoformat(),
+        )
+
+    def numbers_text(self) -> str:
+        """``name=value`` pairs, the rule's evidence, in one line."""
+        return ", ".join(f"{k}={format_number(v)}" for k, v in self.numbers.items())
+
+
+def format_number(value: Any) -> str:
+    """Numbers short enough for a chat line: 2 decimals for fractions, thousands for counts."""
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, float):
+        if value.is_integer() and abs(value) < 1e15:
+            return str(int(value))
+        return f"{value:.2f}"
+    return str(value)

@@ -1,0 +1,299 @@
+"""The outbox: an alert is stored first, then delivered from ``alert_deliveries`` until a messenger took it.
+
+Why an outbox: the messenger may be down, rate-limit us or the process may be killed. Writing the delivery
+rows in the same transaction as the alert means nothing is lost; delivering from the table means a restart
+carries on where it stopped. Each row is one (alert version, destination) with a unique idempotency key,
+so an update is delivered once per destination however often the engine or the dispatcher runs.
+
+Row states::
+
+    pending ──claim──> sending ──ok──> sent
+       ^                  │
+       └── 429 / 5xx / network (next_attempt_at = retry_after or back-off)
+                          ├──> failed       (the request is wrong: bad token, chat not found)
+    pending ──> superseded (a newer version of the alert is queued for the same destination)
+    pending ──> suppressed (the alert was muted before its turn came)
+
+A claimed row holds a lease (``next_attempt_at`` = claim time + lease): if the process dies mid-request the
+row is picked up again once the lease expires. That is the single window where a messenger can see a
+message twice; webhook receivers can drop the repeat by its ``Idempotency-Key``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+import httpx
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
+
+from alerts.errors import DeliveryError, PermanentDelivery, RateLimited, scrub
+from alerts.message import SEVERITY_RANK, AlertMessage
+from alerts.senders import Sender, build_senders
+from alerts.settings import AlertsSettings, destination_names
+from loyalty_monitor.config import Config
+from storage.schema import Alert, AlertDelivery
+from storage.store import Store, now_utc
+
+__all__ = ["OutboxDispatcher", "destinations_for", "enqueue_deliveries", "idempotency_key"]
+
+log = logging.getLogger(__name__)
+
+
+def idempotency_key(alert_id: int, version: int, destination: str) -> str:
+    """The key that makes one alert version reach one destination once."""
+    return f"alert-{alert_id}-v{version}-{destination}"
+
+
+def destinations_for(settings: AlertsSettings, severity: str) -> list[str]:
+    """Names of the destinations whose ``min_severity`` the alert reaches."""
+    rank = SEVERITY_RANK.get(severity, 0)
+    return [
+        name
+        for name, d in zip(destination_names(settings.destinations), settings.destinations, strict=True)
+        if rank >= SEVERITY_RANK[d.min_severity]
+    ]
+
+
+def enqueue_deliveries(
+    conn: Connection, alert_id: int, version: int, destinations: Sequence[str], now: datetime
+) -> int:
+    """Queue ``version`` of an alert for each destination, inside the caller's transaction.
+
+    Older versions still pending for the same destination are marked ``superseded``: the newer message
+    carries everything, and the team is not paged twice for one story. Returns the rows added.
+    """
+    if not destinations:
+        return 0
+    rows = [
+        {
+            "alert_id": alert_id,
+            "alert_version": version,
+            "destination": d,
+            "idempotency_key": idempotency_key(alert_id, version, d),
+            "state": "pending",
+            "attempts": 0,
+            "next_attempt_at": now,
+            "created_at": now,
+        }
+        for d in destinations
+    ]
+    ins: Any = (
+        postgresql.insert(AlertDelivery)
+        if conn.dialect.name == "postgresql"
+        else sqlite.insert(AlertDelivery)
+    )
+    res = conn.execute(ins.on_conflict_do_nothing(index_elements=["idempotency_key"]), rows)
+    conn.execute(
+        update(AlertDelivery)
+        .where(
+            and_(
+                AlertDelivery.alert_id == alert_id,
+                AlertDelivery.alert_version < version,
+                AlertDelivery.destination.in_(list(destinations)),
+                AlertDelivery.state == "pending",
+            )
+        )
+        .values(state="superseded")
+    )
+    return int(res.rowcount or 0)
+
+
+class OutboxDispatcher:
+    """Delivers due outbox rows with retries; safe to restart, safe to run in two processes at once.
+
+    Usage::
+
+        async with httpx.AsyncClient(timeout=20) as client:
+            dispatcher = OutboxDispatcher(store, config, client)
+            await dispatcher.run_forever(stop_event)
+
+    ``senders`` replaces the ones built from the config (and ``env``) - tests pass fakes. ``clock`` is
+    used by :meth:`run_forever`; :meth:`run_once` takes ``now`` so a replay can drive it.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        config: Config | AlertsSettings,
+        client: httpx.AsyncClient,
+        *,
+        senders: Mapping[str, Sender] | None = None,
+        env: Mapping[str, str] | None = None,
+        clock: Callable[[], datetime] = now_utc,
+        lease: timedelta = timedelta(seconds=60),
+        batch_size: int = 50,
+        base_backoff: timedelta = timedelta(seconds=2),
+        max_backoff: timedelta = timedelta(minutes=10),
+        poll_interval: float = 0.5,
+    ) -> None:
+        settings = config.alerts if isinstance(config, Config) else config
+        self.store = store
+        self.client = client
+        self.senders: dict[str, Sender] = (
+            dict(senders) if senders is not None else build_senders(settings, env)
+        )
+        self.clock = clock
+        self.lease = lease
+        self.batch_size = batch_size
+        self.base_backoff = base_backoff
+        self.max_backoff = max_backoff
+        self.poll_interval = poll_interval
+        self._blocked_until: dict[str, datetime] = {}
+        self._wake = asyncio.Event()
+        self._secrets = tuple(s for sender in self.senders.values() for s in sender.secrets)
+
+    def wake(self) -> None:
+        """Run the next pass now (the engine calls this after queueing); safe from the event loop only."""
+        self._wake.set()
+
+    # -- database steps (run in a thread: the event loop keeps serving while SQLite waits) -------------
+
+    def _due(self, now: datetime) -> list[tuple[int, str, datetime, str]]:
+        with self.store.engine.connect() as conn:
+            rows = conn.execute(
+                select(
+                    AlertDelivery.id,
+                    AlertDelivery.state,
+                    AlertDelivery.next_attempt_at,
+                    AlertDelivery.destination,
+                )
+                .where(
+                    and_(
+                        or_(AlertDelivery.state == "pending", AlertDelivery.state == "sending"),
+                        AlertDelivery.next_attempt_at <= now,
+                    )
+                )
+                .order_by(AlertDelivery.next_attempt_at, AlertDelivery.id)
+                .limit(self.batch_size)
+            ).all()
+        return [(r[0], r[1], r[2], r[3]) for r in rows]
+
+    def _claim(
+        self, delivery_id: int, state: str, due: datetime, now: datetime
+    ) -> tuple[AlertDelivery, Alert] | None:
+        """Take the row (compare-and-set on its state and due time) and load what to send."""
+        with self.store.engine.begin() as conn:
+            res = conn.execute(
+                update(AlertDelivery)
+                .where(
+                    and_(
+                        AlertDelivery.id == delivery_id,
+                        AlertDelivery.state == state,
+                        AlertDelivery.next_attempt_at == due,
+                    )
+                )
+                .values(
+                    state="sending",
+                    next_attempt_at=now + self.lease,
+                    attempts=AlertDelivery.attempts + 1,
+                )
+            )
+            if res.rowcount != 1:
+                return None
+            from sqlalchemy.orm import Session
+
+            with Session(bind=conn) as session:
+                delivery = session.get(AlertDelivery, delivery_id)
+                assert delivery is not None
+                alert = session.get(Alert, delivery.alert_id)
+                session.expunge_all()
+        if alert is None:
+            self._finish(delivery_id, "failed", now, "alert deleted")
+            return None
+        return delivery, alert
+
+    def _finish(
+        self,
+        delivery_id: int,
+        state: str,
+        now: datetime,
+        error: str | None = None,
+        next_attempt_at: datetime | None = None,
+    ) -> None:
+        values: dict[str, Any] = {"state": state, "last_error": error}
+        if state == "sent":
+            values["sent_at"] = now
+        if next_attempt_at is not None:
+            values["next_attempt_at"] = next_attempt_at
+        with self.store.engine.begin() as conn:
+            conn.execute(update(AlertDelivery).where(AlertDelivery.id == delivery_id).values(**values))
+
+    # -- delivery ---------------------------------------------------------------------------------------
+
+    def _backoff(self, attempts: int) -> timedelta:
+        return min(self.max_backoff, self.base_backoff * int(2 ** min(30, max(0, attempts - 1))))
+
+    async def run_once(self, now: datetime | None = None) -> int:
+        """Deliver every row due at ``now``; returns how many were sent."""
+        now = now or self.clock()
+        sent = 0
+        for delivery_id, state, due, dest in await asyncio.to_thread(self._due, now):
+            if self._blocked_until.get(dest, now) > now:
+                continue  # the messenger asked us to wait: keep this destination's order
+            claimed = await asyncio.to_thread(self._claim, delivery_id, state, due, now)
+            if claimed is None:
+                continue
+            delivery, alert = claimed
+            sent += await self._deliver(delivery, alert, now)
+        return sent
+
+    async def _deliver(self, delivery: AlertDelivery, alert: Alert, now: datetime) -> int:
+        sender = self.senders.get(delivery.destination)
+        if sender is None:
+            await asyncio.to_thread(
+                self._finish, delivery.id, "failed", now, f"no destination named {delivery.destination!r}"
+            )
+            return 0
+        if alert.muted_until is not None and alert.muted_until > now:
+            await asyncio.to_thread(self._finish, delivery.id, "suppressed", now, "alert muted")
+            return 0
+        message = AlertMessage.from_alert(alert)
+        try:
+            await sender.send(self.client, message, delivery.idempotency_key)
+        except RateLimited as exc:
+            until = now + timedelta(seconds=exc.retry_after)
+            self._blocked_until[delivery.destination] = until
+            await asyncio.to_thread(self._finish, delivery.id, "pending", now, str(exc), until)
+            log.warning("alert delivery to %s rate-limited for %s s", delivery.destination, exc.retry_after)
+            return 0
+        except PermanentDelivery as exc:
+            await asyncio.to_thread(self._finish, delivery.id, "failed", now, str(exc))
+            log.error("alert delivery to %s failed for good: %s", delivery.destination, exc)
+            return 0
+        except DeliveryError as exc:
+            retry = now + self._backoff(delivery.attempts)
+            await asyncio.to_thread(self._finish, delivery.id, "pending", now, str(exc), retry)
+            log.warning("alert delivery to %s failed, retrying at %s: %s", delivery.destination, retry, exc)
+            return 0
+        except Exception as exc:  # a sender bug must not stop the outbox; the row retries with back-off
+            text = scrub(f"{type(exc).__name__}: {exc}", self._secrets)
+            retry = now + self._backoff(delivery.attempts)
+            await asyncio.to_thread(self._finish, delivery.id, "pending", now, text, retry)
+            log.error("alert delivery to %s crashed: %s", delivery.destination, text)
+            return 0
+        await asyncio.to_thread(self._finish, delivery.id, "sent", now)
+        return 1
+
+    async def run_forever(self, stop_event: asyncio.Event) -> None:
+        """Deliver until ``stop_event`` is set: a pass every ``poll_interval`` seconds or on :meth:`wake`."""
+        while not stop_event.is_set():
+            try:
+                await self.run_once(self.clock())
+            except Exception:  # the database may be briefly locked or gone; try again next pass
+                log.exception("outbox pass failed")
+            self._wake.clear()
+            stopper = asyncio.ensure_future(stop_event.wait())
+            waker = asyncio.ensure_future(self._wake.wait())
+            try:
+                await asyncio.wait(
+                    {stopper, waker}, timeout=self.poll_interval, return_when=asyncio.FIRST_COMPLETED
+                )
+            finally:
+                stopper.cancel()
+                waker.cancel()

@@ -1,0 +1,324 @@
+"""The messengers: Telegram Bot API, Slack incoming webhooks and a signed generic webhook.
+
+Each sender is a small class behind the :class:`Sender` protocol, built from its
+:class:`~alerts.settings.DestinationSettings` plus secrets from the environment, and registered in
+:data:`SENDERS` the way an outside plugin would be. The HTTP client is passed in (tests hand in one that
+talks to fake servers on 127.0.0.1). :func:`check_response` is the one place that turns an HTTP answer into
+the error tree of :mod:`alerts.errors`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import html
+import json
+import os
+from collections.abc import Callable, Mapping
+from typing import Any, ClassVar, Protocol
+
+import httpx
+
+from alerts.errors import PermanentDelivery, RateLimited, RetryableDelivery, scrub
+from alerts.message import AlertMessage, format_number
+from alerts.settings import AlertsSettings, DestinationSettings, destination_names
+
+__all__ = [
+    "SENDERS",
+    "TELEGRAM_LIMIT",
+    "Sender",
+    "SlackSender",
+    "TelegramSender",
+    "WebhookSender",
+    "build_senders",
+    "check_response",
+    "slack_payload",
+    "telegram_html",
+    "webhook_body",
+]
+
+TELEGRAM_LIMIT = 4096
+"""Telegram's limit on one message's text, in characters, after entity parsing."""
+
+_EMOJI = {"critical": "🔴", "warning": "🟠", "info": "🔵"}
+_EXCERPT = 280
+
+
+class Sender(Protocol):
+    """Delivers one rendered alert; raises :class:`~alerts.errors.DeliveryError` (already scrubbed)."""
+
+    name: str
+    secrets: tuple[str, ...]
+
+    async def send(self, client: httpx.AsyncClient, message: AlertMessage, idempotency_key: str) -> None: ...
+
+
+def _retry_after(resp: httpx.Response, body: Any) -> float:
+    if isinstance(body, dict):
+        params = body.get("parameters")
+        if isinstance(params, dict) and isinstance(params.get("retry_after"), int | float):
+            return float(params["retry_after"])
+    header = resp.headers.get("Retry-After")
+    if header:
+        try:
+            return max(0.0, float(header))
+        except ValueError:
+            pass
+    return 30.0
+
+
+def check_response(resp: httpx.Response, secrets: tuple[str, ...] = ()) -> Any:
+    """The parsed body of a successful answer; otherwise the matching delivery error, scrubbed."""
+    try:
+        body: Any = resp.json()
+    except ValueError:
+        body = resp.text
+    if resp.status_code == 429:
+        wait = _retry_after(resp, body)
+        raise RateLimited(f"HTTP 429: retry after {wait:g} s", wait)
+    desc = body.get("description") if isinstance(body, dict) else str(body)[:200]
+    if resp.status_code >= 500 or resp.status_code == 408:
+        raise RetryableDelivery(scrub(f"HTTP {resp.status_code}: {desc}", secrets))
+    if resp.status_code >= 400:
+        raise PermanentDelivery(scrub(f"HTTP {resp.status_code}: {desc}", secrets))
+    if isinstance(body, dict) and body.get("ok") is False:
+        raise PermanentDelivery(scrub(f"refused: {desc}", secrets))
+    return body
+
+
+async def _post(
+    client: httpx.AsyncClient, url: str, secrets: tuple[str, ...], **kwargs: Any
+) -> httpx.Response:
+    try:
+        return await client.post(url, **kwargs)
+    except httpx.TransportError as exc:
+        # httpx puts the request URL (with the bot token) in some messages: never let it out.
+        raise RetryableDelivery(scrub(f"{type(exc).__name__}: {exc}", secrets)) from None
+
+
+# -- Telegram ---------------------------------------------------------------------------------------------
+
+
+def _excerpt(text: str, limit: int = _EXCERPT) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def telegram_html(message: AlertMessage, limit: int = TELEGRAM_LIMIT) -> str:
+    """The alert as Telegram HTML, every untrusted string escaped, within ``limit`` characters.
+
+    Mentions are added while they fit; the ones that do not are counted in a last line instead of being
+    cut mid-tag, which would make Telegram reject the whole message.
+    """
+    esc = html.escape
+    head = [
+        f"{_EMOJI.get(message.severity, '')} <b>{esc(message.severity.upper())}</b> · "
+        f"{esc(message.brand)} · {esc(message.channel or 'все каналы')}",
+        f"<b>{esc(_excerpt(message.title, 300))}</b>",
+    ]
+    if message.is_update:
+        head.append(f"<i>обновление #{message.version - 1}</i>")
+    if message.summary:
+        head.append(esc(_excerpt(message.summary, 600)))
+    head.append(f"<code>{esc(message.rule)}</code>: {esc(_excerpt(message.numbers_text(), 600))}")
+    text = "\n".join(head)
+    lines: list[str] = []
+    for i, m in enumerate(message.top, 1):
+        who = esc(m.author or "автор неизвестен")
+        label = f'<a href="{esc(m.url, quote=True)}">{who}</a>' if m.url else who
+        extra = []
+        if m.reach:
+            extra.append(f"охват {format_number(m.reach)}")
+        if m.copies:
+            extra.append(f"+{m.copies} копий")
+        suffix = f" ({', '.join(extra)})" if extra else ""
+        line = f"{i}. {label}{suffix}: {esc(_excerpt(m.text))}"
+        more = f"\n…и ещё {len(message.top) - i + 1}"
+        if len(text) + 2 + len("\n".join([*lines, line])) + len(more) > limit:
+            lines.append(more.strip())
+            break
+        lines.append(line)
+    if lines:
+        text += "\n\n" + "\n".join(lines)
+    return text[:limit]
+
+
+class TelegramSender:
+    """``POST {base}/bot<token>/sendMessage`` in HTML mode; the token lives only in the URL, scrubbed."""
+
+    kind: ClassVar[str] = "telegram"
+
+    def __init__(
+        self, name: str, token: str, chat_id: str, base_url: str = "https://api.telegram.org"
+    ) -> None:
+        self.name = name
+        self.chat_id = chat_id
+        self._url = f"{base_url.rstrip('/')}/bot{token}/sendMessage"
+        self.secrets: tuple[str, ...] = (token, self._url)
+
+    async def send(self, client: httpx.AsyncClient, message: AlertMessage, idempotency_key: str) -> None:
+        payload = {
+            "chat_id": self.chat_id,
+            "text": telegram_html(message),
+            "parse_mode": "HTML",
+            "disable_web_page_preview": True,
+        }
+        resp = await _post(client, self._url, self.secrets, json=payload)
+        check_response(resp, self.secrets)
+
+
+# -- Slack ------------------------------------------------------------------------------------------------
+
+
+def _slack_escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def slack_payload(message: AlertMessage) -> dict[str, Any]:
+    """``{text, blocks}`` for an incoming webhook; ``text`` is the notification fallback."""
+    esc = _slack_escape
+    title = f"{_EMOJI.get(message.severity, '')} [{message.severity.upper()}] {message.brand} · " + (
+        message.channel or "все каналы"
+    )
+    body = [f"*{esc(_excerpt(message.title, 300))}*"]
+    if message.is_update:
+        body.append(f"_обновление #{message.version - 1}_")
+    if message.summary:
+        body.append(esc(_excerpt(message.summary, 600)))
+    body.append(f"`{esc(message.rule)}`: {esc(message.numbers_text())}")
+    lines = []
+    for i, m in enumerate(message.top, 1):
+        who = esc((m.author or "автор").replace("|", "/"))
+        link = f"<{m.url}|{who}>" if m.url and "|" not in m.url and ">" not in m.url else who
+        lines.append(f"{i}. {link}: {esc(_excerpt(m.text, 200))}")
+    blocks: list[dict[str, Any]] = [
+        {"type": "header", "text": {"type": "plain_text", "text": _excerpt(title, 150)}},
+        {"type": "section", "text": {"type": "mrkdwn", "text": _excerpt("\n".join(body), 2900)}},
+    ]
+    if lines:
+        blocks.append(
+            {"type": "section", "text": {"type": "mrkdwn", "text": _excerpt("\n".join(lines), 2900)}}
+        )
+    return {"text": esc(_excerpt(f"{title}: {message.title}", 300)), "blocks": blocks}
+
+
+class SlackSender:
+    """An incoming webhook; the URL itself is the secret (from ``url_env``)."""
+
+    kind: ClassVar[str] = "slack"
+
+    def __init__(self, name: str, url: str) -> None:
+        self.name = name
+        self._url = url
+        self.secrets: tuple[str, ...] = (url,)
+
+    async def send(self, client: httpx.AsyncClient, message: AlertMessage, idempotency_key: str) -> None:
+        resp = await _post(client, self._url, self.secrets, json=slack_payload(message))
+        check_response(resp, self.secrets)
+
+
+# -- generic webhook --------------------------------------------------------------------------------------
+
+
+def webhook_body(message: AlertMessage, idempotency_key: str) -> bytes:
+    """The JSON body (UTF-8, keys sorted) that is signed and sent."""
+    data = {
+        "idempotency_key": idempotency_key,
+        "alert": {
+            "id": message.alert_id,
+            "version": message.version,
+            "rule": message.rule,
+            "brand": message.brand,
+            "channel": message.channel,
+            "severity": message.severity,
+            "state": message.state,
+            "title": message.title,
+            "summary": message.summary,
+            "numbers": message.numbers,
+            "triggered_at": message.triggered_at,
+            "top_mentions": [
+                {
+                    "id": m.id,
+                    "url": m.url,
+                    "author": m.author,
+                    "reach": m.reach,
+                    "channel": m.channel,
+                    "published_at": m.published_at,
+                    "copies": m.copies,
+                    "text": m.text,
+                }
+                for m in message.top
+            ],
+        },
+    }
+    return json.dumps(data, ensure_ascii=False, sort_keys=True).encode("utf-8")
+
+
+def webhook_signature(secret: str, body: bytes) -> str:
+    """``sha256=<hex HMAC-SHA256 of the body>``, as sent in ``X-Loyalty-Signature``."""
+    return "sha256=" + hmac.new(secret.encode("utf-8"), body, hashlib.sha256).hexdigest()
+
+
+class WebhookSender:
+    """POSTs the alert as JSON with an HMAC-SHA256 signature and an ``Idempotency-Key`` header.
+
+    Receivers should verify the signature with a constant-time comparison and drop repeated keys: after a
+    crash between a successful POST and recording it, the outbox sends again rather than lose the alert.
+    """
+
+    kind: ClassVar[str] = "webhook"
+
+    def __init__(self, name: str, url: str, secret: str | None) -> None:
+        self.name = name
+        self._url = url
+        self._secret = secret
+        self.secrets: tuple[str, ...] = tuple(s for s in (url, secret) if s)
+
+    async def send(self, client: httpx.AsyncClient, message: AlertMessage, idempotency_key: str) -> None:
+        body = webhook_body(message, idempotency_key)
+        headers = {"Content-Type": "application/json", "Idempotency-Key": idempotency_key}
+        if self._secret:
+            headers["X-Loyalty-Signature"] = webhook_signature(self._secret, body)
+        resp = await _post(client, self._url, self.secrets, content=body, headers=headers)
+        check_response(resp, self.secrets)
+
+
+# -- registry ---------------------------------------------------------------------------------------------
+
+
+def _env(env: Mapping[str, str], var: str | None, path: str) -> str:
+    value = env.get(var or "")
+    if not value:
+        raise ValueError(f"{path}: environment variable {var} is not set")
+    return value
+
+
+def _telegram(name: str, d: DestinationSettings, env: Mapping[str, str], path: str) -> Sender:
+    base = d.base_url or "https://api.telegram.org"
+    return TelegramSender(name, _env(env, d.token_env, f"{path}.token_env"), d.chat_id or "", base)
+
+
+def _slack(name: str, d: DestinationSettings, env: Mapping[str, str], path: str) -> Sender:
+    return SlackSender(name, _env(env, d.url_env, f"{path}.url_env"))
+
+
+def _webhook(name: str, d: DestinationSettings, env: Mapping[str, str], path: str) -> Sender:
+    secret = _env(env, d.secret_env, f"{path}.secret_env") if d.secret_env else None
+    return WebhookSender(name, _env(env, d.url_env, f"{path}.url_env"), secret)
+
+
+SenderFactory = Callable[[str, DestinationSettings, Mapping[str, str], str], Sender]
+
+SENDERS: dict[str, SenderFactory] = {"telegram": _telegram, "slack": _slack, "webhook": _webhook}
+"""Built-in senders by destination ``type``; a plugin adds its own factory here."""
+
+
+def build_senders(settings: AlertsSettings, env: Mapping[str, str] | None = None) -> dict[str, Sender]:
+    """One sender per configured destination, by delivery name; a missing secret fails with its key path."""
+    env = os.environ if env is None else env
+    out: dict[str, Sender] = {}
+    for i, (name, d) in enumerate(
+        zip(destination_names(settings.destinations), settings.destinations, strict=True)
+    ):
+        out[name] = SENDERS[d.type](name, d, env, f"alerts.destinations[{i}]")
+    return out
