@@ -23,7 +23,6 @@ from sqlalchemy import (
     Engine,
     and_,
     func,
-    or_,
     select,
     text,
 )
@@ -31,7 +30,7 @@ from sqlalchemy import (
 from alerts.export import ALERT_COLUMNS, alert_rows
 from loyalty_index import Bucket, index_series
 from storage.schema import MentionBrand, MentionRow, SourceHealth
-from storage.store import Store
+from storage.store import Store, text_contains
 
 __all__ = [
     "LABELS",
@@ -217,19 +216,6 @@ def channels(engine: Engine) -> list[str]:
     return _loose_distinct(engine, "mentions", "channel")
 
 
-def _search_condition(engine: Engine, search: str) -> ColumnElement[bool]:
-    """Case-insensitive substring search that also works for Cyrillic on SQLite.
-
-    SQLite's ``LIKE`` folds only ASCII case, so the typed text, its lower case, its capitalised and upper
-    case forms are tried; PostgreSQL gets ``ILIKE``. ``%`` and ``_`` typed by the user are literal.
-    """
-    escaped = search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    if engine.dialect.name == "postgresql":
-        return MentionRow.text.ilike(f"%{escaped}%", escape="\\")
-    variants = dict.fromkeys([escaped, escaped.lower(), escaped.capitalize(), escaped.upper()])
-    return or_(*(MentionRow.text.like(f"%{v}%", escape="\\") for v in variants))
-
-
 _FEED_COLUMNS = (
     "id",
     "published_at",
@@ -259,7 +245,7 @@ def _feed_query(engine: Engine, f: Filters) -> Any:
     if f.sentiments:
         conds.append(label.in_(f.sentiments))
     if f.search.strip():
-        conds.append(_search_condition(engine, f.search.strip()))
+        conds.append(text_contains(MentionRow.text, f.search.strip()))
     if f.handled == "open":
         conds.append(MentionRow.handled_at.is_(None))
     elif f.handled == "handled":

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import ColumnElement, and_, func, select
 
 from storage.schema import MentionBrand, MentionRow
-from storage.store import Store
+from storage.store import Store, text_contains
 
 __all__ = ["MENTION_COLUMNS", "Format", "mention_rows", "render", "write_rows"]
 
@@ -107,7 +107,7 @@ def mention_rows(
     if until is not None:
         conds.append(MentionBrand.published_at < until)
     if search:
-        conds.append(func.lower(MentionRow.text).contains(search.lower(), autoescape=True))
+        conds.append(text_contains(MentionRow.text, search))
     if conds:
         q = q.where(and_(*conds))
     if limit is not None:

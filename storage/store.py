@@ -13,7 +13,19 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, and_, bindparam, create_engine, event, func, insert, select, tuple_, update
+from sqlalchemy import (
+    ColumnElement,
+    Engine,
+    and_,
+    bindparam,
+    create_engine,
+    event,
+    func,
+    insert,
+    select,
+    tuple_,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.pool import StaticPool
@@ -23,7 +35,15 @@ from storage import migrate
 from storage.schema import Cursor, EngagementSnapshot, MentionBrand, MentionRow, SourceHealth
 from storage.textnorm import text_hash
 
-__all__ = ["BrandLabel", "PendingMention", "Store", "TaggedMention", "create_db_engine", "now_utc"]
+__all__ = [
+    "BrandLabel",
+    "PendingMention",
+    "Store",
+    "TaggedMention",
+    "create_db_engine",
+    "now_utc",
+    "text_contains",
+]
 
 _COUNTERS = ("likes", "reposts", "comments", "views")
 
@@ -52,9 +72,20 @@ def create_db_engine(url: str) -> Engine:
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA busy_timeout=30000")
             cur.close()
+            # SQLite's own lower() folds ASCII only; Russian text search needs Unicode case folding.
+            dbapi_conn.create_function("lower", 1, _unicode_lower, deterministic=True)
 
         return engine
     return create_engine(url, pool_pre_ping=True)
+
+
+def _unicode_lower(value: str | None) -> str | None:
+    return value.lower() if isinstance(value, str) else value
+
+
+def text_contains(column: ColumnElement[str], needle: str) -> ColumnElement[bool]:
+    """Case-insensitive substring match for Cyrillic and Latin alike; ``%`` and ``_`` are literal."""
+    return func.lower(column).contains(needle.lower(), autoescape=True)
 
 
 @dataclass(frozen=True, slots=True)

@@ -124,3 +124,24 @@ def test_parse_when_uses_the_display_zone() -> None:
 
     assert parse_when("2026-11-01", "Europe/Moscow") == datetime(2026, 10, 31, 21, tzinfo=UTC)
     assert parse_when("2026-11-01T00:00:00+00:00", "Europe/Moscow") == datetime(2026, 11, 1, tzinfo=UTC)
+
+
+def test_text_search_folds_cyrillic_case(store: object) -> None:
+    from loyalty_monitor.export import mention_rows
+    from loyalty_monitor.mention import Mention
+    from storage.store import BrandLabel, Store, TaggedMention
+
+    assert isinstance(store, Store)
+    store.upsert_mentions(
+        [
+            Mention("vk", "1", "vk", "Пожалуюсь в ЦБ на Сбер", datetime(2026, 11, 1, tzinfo=UTC)),
+            Mention("vk", "2", "vk", "Сбер, 100% кэшбэк_и", datetime(2026, 11, 1, tzinfo=UTC)),
+        ]
+    )
+    store.save_tags(
+        [TaggedMention(p, [BrandLabel("Сбербанк", "negative", 0.9, "v")]) for p in store.untagged()]
+    )
+    assert [r["external_id"] for r in mention_rows(store, search="цб")] == ["1"]
+    assert [r["external_id"] for r in mention_rows(store, search="СБЕР")] == ["2", "1"]
+    assert [r["external_id"] for r in mention_rows(store, search="0% к")] == ["2"]
+    assert mention_rows(store, search="_") == [r for r in mention_rows(store) if "_" in r["text"]]
