@@ -77,6 +77,7 @@ async def sweep(
     *,
     max_pages: int,
     lookback_h: float,
+    overlap_s: float = 0.0,
     now: datetime | None = None,
 ) -> AsyncIterator[Page]:
     """Drive a newest-first paginated API from ``raw_cursor`` down to the floor, yielding resumable pages.
@@ -91,7 +92,7 @@ async def sweep(
     since_ts = since.timestamp() if since is not None else None
     if cur.next is None:
         if cur.high_water is not None:
-            floor = cur.high_water
+            floor = cur.high_water - overlap_s
         elif since_ts is not None:
             floor = since_ts
         else:

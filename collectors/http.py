@@ -38,7 +38,15 @@ from collectors.errors import (
 )
 from collectors.settings import SourceSettings
 
-__all__ = ["USER_AGENT", "Http", "RetryPolicy", "make_client", "throttler_for"]
+__all__ = [
+    "USER_AGENT",
+    "Http",
+    "RetryPolicy",
+    "ScrubFilter",
+    "install_log_scrubbing",
+    "make_client",
+    "throttler_for",
+]
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +100,26 @@ class RetryPolicy:
         return float(ceiling / 2 + self.rng.uniform(0, ceiling / 2))
 
 
+class ScrubFilter(logging.Filter):
+    """Rewrites log records through :func:`scrub`: httpx logs every request URL at INFO, and a user's feed
+    URL or a proxy may carry a key in its query string."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        cleaned = scrub(message)
+        if cleaned != message:
+            record.msg, record.args = cleaned, None
+        return True
+
+
+def install_log_scrubbing() -> None:
+    """Attach :class:`ScrubFilter` to the loggers that may see URLs (idempotent)."""
+    for name in ("httpx", "httpcore", "collectors"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, ScrubFilter) for f in logger.filters):
+            logger.addFilter(ScrubFilter())
+
+
 _THROTTLERS: dict[tuple[str, str], Throttler] = {}
 
 
@@ -107,6 +135,7 @@ def throttler_for(source: str, token: str | None, rate: int, period: float) -> T
 
 def make_client(settings: SourceSettings | None = None) -> httpx.AsyncClient:
     """The client the runner builds per source: identified, with timeouts, following redirects."""
+    install_log_scrubbing()
     timeout = settings.timeout_s if settings is not None else 20.0
     return httpx.AsyncClient(
         headers={"User-Agent": USER_AGENT},

@@ -99,6 +99,7 @@ class MastodonCollector(HttpCollector[MastodonSettings]):
             fetch_page,
             max_pages=self.settings.max_pages,
             lookback_h=self.settings.initial_lookback_h,
+            overlap_s=self.settings.overlap_s,
         ):
             yield page
 

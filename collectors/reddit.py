@@ -69,6 +69,7 @@ class RedditCollector(HttpCollector[RedditSettings]):
             fetch_page,
             max_pages=self.settings.max_pages,
             lookback_h=self.settings.initial_lookback_h,
+            overlap_s=self.settings.overlap_s,
         ):
             yield page
 

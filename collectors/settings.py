@@ -50,6 +50,9 @@ class SourceSettings(BaseModel):
     max_pages: int = Field(default=50, ge=1)
     #: How far back the first poll of a query reaches when no ``since`` is given.
     initial_lookback_h: float = Field(default=24.0, gt=0)
+    #: Seconds below the last high-water mark a new sweep re-reads, for posts that search indexes late;
+    #: the store keeps one copy of what is read twice.
+    overlap_s: float = Field(default=0.0, ge=0)
 
     def token(self) -> str | None:
         """The secret named by ``token_env``, read from the environment at use time (never stored)."""

@@ -49,6 +49,7 @@ class VKSettings(SourceSettings):
     comments_per_post: int = Field(default=100, ge=1, le=1000)
     search_count: int = Field(default=200, ge=1, le=200)
     requests_per_s: int = 3
+    overlap_s: float = 600.0
 
 
 class VKCollector(HttpCollector[VKSettings]):
@@ -100,6 +101,7 @@ class VKCollector(HttpCollector[VKSettings]):
             fetch_page,
             max_pages=self.settings.max_pages,
             lookback_h=self.settings.initial_lookback_h,
+            overlap_s=self.settings.overlap_s,
         ):
             yield page
 

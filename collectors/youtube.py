@@ -96,6 +96,7 @@ class YouTubeCollector(HttpCollector[YouTubeSettings]):
             fetch_page,
             max_pages=self.settings.max_pages,
             lookback_h=self.settings.initial_lookback_h,
+            overlap_s=self.settings.overlap_s,
         ):
             yield page
 

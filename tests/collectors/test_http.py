@@ -148,3 +148,17 @@ async def test_throttle_spaces_requests_per_source_and_token(server, client, ret
     start = loop.time()
     await asyncio.gather(*(h.get_json(server.url + "/x") for h in (a, b, a, b, a)))
     assert loop.time() - start >= 0.9  # 5 requests at 2 per 0.5 s need two full windows
+
+
+async def test_httpx_request_log_is_scrubbed(server, retry, caplog) -> None:
+    import logging
+
+    from collectors.http import make_client
+
+    server.route("/feed", Reply(body={}))
+    caplog.set_level(logging.INFO, logger="httpx")
+    async with make_client() as c:
+        http = Http("t", c, SourceSettings(base_url=server.url, requests_per_s=100), retry=retry)
+        await http.get_json(server.url + "/feed", params={"access_token": "leaky-token-123", "q": "x"})
+    logged = " ".join(r.getMessage() for r in caplog.records)
+    assert "/feed" in logged and "leaky-token-123" not in logged and "access_token=***" in logged

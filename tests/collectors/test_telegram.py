@@ -95,3 +95,14 @@ async def test_engagement_reads_views(server, client, retry) -> None:
     assert got["romashka_news/101"]["views"] == 905
     assert got["romashka_news/98"]["views"] == 2500
     assert "romashka_news/5" not in got
+
+
+async def test_channel_without_posts_is_an_empty_page(server, client, retry) -> None:
+    empty = (
+        '<html><body><div class="tgme_channel_info"><div class="tgme_channel_info_counter">'
+        '<span class="counter_value">0</span> <span class="counter_type">subscribers</span></div></div>'
+        "</body></html>"
+    )
+    server.route("/s/romashka_news", Reply(body=empty, content_type="text/html"))
+    [page] = await _pages(_tg(server, client, retry), "romashka_news")
+    assert page.mentions == [] and page.done

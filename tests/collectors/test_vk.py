@@ -78,7 +78,8 @@ async def test_second_poll_stops_at_seen_ground(server, client, retry) -> None:
     again = await _pages(c, "Ромашка", done.cursor)
     assert len(again) == 1 and again[0].done
     assert [m.external_id for m in again[0].mentions] == ["-1001_501"]  # the boundary second only
-    assert server.hits("/method/newsfeed.search")[-1].params["start_time"] == "1725350400"
+    # VK indexes search late: a new sweep re-reads overlap_s (600 s) below the high-water mark
+    assert server.hits("/method/newsfeed.search")[-1].params["start_time"] == str(1725350400 - 600)
 
 
 async def test_wall_with_pinned_post_and_comments(server, client, retry) -> None:
@@ -141,3 +142,19 @@ async def test_engagement_by_id(server, client, retry) -> None:
     got = await _vk(server, client, retry).engagement(["-1001_501", "-1001_601?reply=7001"])
     assert got == {"-1001_501": {"likes": 40, "reposts": 5, "comments": 9, "views": 5000}}
     assert server.hits("/method/wall.getById")[0].params["posts"] == "-1001_501"
+
+
+async def test_one_megabyte_post_survives_the_store(server, client, retry, tmp_path) -> None:
+    from storage.store import Store
+
+    big = "Ромашка 🌼\u200b\u202e " * 60_000
+    item = {"id": 1, "owner_id": 5, "from_id": 5, "date": 1725350400, "text": big}
+    server.route("/method/newsfeed.search", Reply(body={"response": {"items": [item]}}))
+    [page] = await _pages(_vk(server, client, retry), "Ромашка")
+    assert len(page.mentions[0].text.encode()) > 1_000_000
+    store = Store.open(f"sqlite:///{tmp_path / 'big.db'}")
+    try:
+        assert len(store.save_page("vk", "Ромашка", page.mentions, page.cursor)) == 1
+        assert store.save_page("vk", "Ромашка", page.mentions, page.cursor) == []
+    finally:
+        store.close()
