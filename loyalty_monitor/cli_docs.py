@@ -12,8 +12,15 @@ from loyalty_monitor.cli import main
 __all__ = ["render_cli_docs"]
 
 
-def _walk(cmd: click.Command, path: list[str], out: list[str]) -> None:
-    ctx = click.Context(cmd, info_name=" ".join(path), terminal_width=100, max_content_width=100)
+def _walk(cmd: click.Command, path: list[str], out: list[str], parent: click.Context | None = None) -> None:
+    ctx = click.Context(
+        cmd,
+        info_name=path[-1],
+        parent=parent,
+        terminal_width=100,
+        max_content_width=100,
+        **cmd.context_settings,
+    )
     out.append(f"## `{' '.join(path)}`\n")
     out.append("```text")
     out.append(cmd.get_help(ctx).rstrip())
@@ -22,7 +29,7 @@ def _walk(cmd: click.Command, path: list[str], out: list[str]) -> None:
         for name in sorted(cmd.list_commands(ctx)):
             sub = cmd.get_command(ctx, name)
             if sub is not None:
-                _walk(sub, [*path, name], out)
+                _walk(sub, [*path, name], out, ctx)
 
 
 def render_cli_docs() -> str:
