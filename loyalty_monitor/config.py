@@ -103,6 +103,9 @@ class PipelineSettings(BaseModel):
     queue_size: int = Field(default=2000, ge=1)
     tag_batch_size: int = Field(default=512, ge=1)
     flush_interval_s: float = Field(default=0.5, gt=0)
+    #: Re-poll likes/reposts/comments/views of mentions this young, this often: resonance is about growth.
+    refresh_window_h: float = Field(default=6.0, ge=0)
+    refresh_every_min: float = Field(default=15.0, gt=0)
 
 
 class Config(BaseModel):

@@ -81,9 +81,10 @@ def _brand_terms(config: Config) -> list[str]:
 async def run_monitor(config: Config, *, once: bool = False, since: datetime | None = None) -> PipelineStats:
     """Collect from every enabled source, tag, store and alert; until a signal, or one round with ``once``."""
     import httpx
+
     from alerts.engine import AlertEngine
     from alerts.outbox import OutboxDispatcher
-
+    from collectors.refresh import EngagementRefresher, RefreshPolicy
     from collectors.runner import collect_once
 
     store = open_store(config)
@@ -125,8 +126,24 @@ async def run_monitor(config: Config, *, once: bool = False, since: datetime | N
                 except TimeoutError:
                     pass
 
+        async def refresh() -> None:
+            refresher = EngagementRefresher(
+                store,
+                RefreshPolicy(
+                    window_h=config.pipeline.refresh_window_h, every_min=config.pipeline.refresh_every_min
+                ),
+            )
+            while not stop.is_set():
+                await refresher.refresh_sources(sources)
+                try:
+                    await asyncio.wait_for(stop.wait(), min(60.0, config.pipeline.refresh_every_min * 60))
+                except TimeoutError:
+                    pass
+
         tasks = [asyncio.create_task(poll(n), name=f"poll:{n}") for n in sources]
         tasks.append(asyncio.create_task(periodic(), name="periodic"))
+        if config.pipeline.refresh_window_h > 0:
+            tasks.append(asyncio.create_task(refresh(), name="engagement-refresh"))
         if dispatcher is not None:
             tasks.append(asyncio.create_task(dispatcher.run_forever(stop), name="outbox"))
         await stop.wait()
