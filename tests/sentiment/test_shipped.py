@@ -1,0 +1,65 @@
+"""The model shipped in the package: loads offline and fast, and is target-aware."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+import torch
+
+from sentiment import SentimentInput, load_model
+from sentiment.fast import FastSentimentModel
+
+
+@pytest.fixture(scope="module")
+def shipped() -> FastSentimentModel:
+    model = load_model("shipped")
+    assert isinstance(model, FastSentimentModel)
+    return model
+
+
+def test_loads_quickly() -> None:
+    start = time.perf_counter()
+    load_model("shipped")
+    assert time.perf_counter() - start < 6.0  # 3 s target on an idle machine; slack for busy CI
+
+
+def test_label_follows_the_target(shipped: FastSentimentModel) -> None:
+    text = "Сбер ужасный, перешел в Тинькофф и счастлив"
+    sber, tinkoff = shipped.predict([SentimentInput(text, "Сбер"), SentimentInput(text, "Тинькофф")])
+    assert sber.label == "negative"
+    assert tinkoff.label == "positive"
+
+
+def test_switching_leans_negative_for_the_left_brand(shipped: FastSentimentModel) -> None:
+    text = "ушёл из Сбера в Тинькофф, доволен"
+    probs = torch.softmax(
+        shipped.logits([SentimentInput(text, "Сбер"), SentimentInput(text, "Тинькофф")]), -1
+    )
+    assert probs[0, 0] > probs[1, 0]  # more negative toward the brand that was left
+    assert probs[1, 2] > probs[0, 2]
+
+
+@pytest.mark.xfail(strict=True, reason="known gap: implicit switching is read as positive for both brands")
+def test_implicit_switching_example() -> None:
+    model = load_model("shipped")
+    text = "ушёл из Сбера в Тинькофф, доволен"
+    sber, tinkoff = model.predict([SentimentInput(text, "Сбер"), SentimentInput(text, "Тинькофф")])
+    assert (sber.label, tinkoff.label) == ("negative", "positive")
+
+
+@pytest.mark.parametrize(
+    ("text", "label"),
+    [
+        ("Спасибо большое, всё отлично работает, очень довольна!", "positive"),
+        ("Ужасный сервис, третий день нет интернета, верните деньги", "negative"),
+        ("Завтра в 10 утра заседание совета директоров", "neutral"),
+    ],
+)
+def test_obvious_cases(shipped: FastSentimentModel, text: str, label: str) -> None:
+    assert shipped.predict([SentimentInput(text)])[0].label == label
+
+
+def test_metadata(shipped: FastSentimentModel) -> None:
+    assert shipped.model_id == "loyalty-monitor/fast"
+    assert shipped.version.startswith("default-")
