@@ -31,7 +31,8 @@ def feed(items: list[tuple[str, str]]) -> str:
         f"<pubDate>{format_datetime(now - timedelta(minutes=i))}</pubDate></item>"
         for i, (guid, title) in enumerate(items)
     )
-    return f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>t</title>{body}</channel></rss>'
+    head = '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>t</title>'
+    return f"{head}{body}</channel></rss>"
 
 
 def counts(url: str) -> tuple[int, int, int]:
@@ -91,7 +92,7 @@ enabled = false
             assert proc.poll() is None, proc.communicate()
             assert len(server.hits("/feed.rss")) >= 1
             proc.send_signal(signal.SIGTERM)
-            out, err = proc.communicate(timeout=60)
+            _, err = proc.communicate(timeout=60)
         finally:
             if proc.poll() is None:
                 proc.kill()
