@@ -24,7 +24,7 @@ __all__ = ["AfterTag", "Pipeline", "PipelineStats"]
 log = logging.getLogger(__name__)
 
 #: Called with the ids of freshly tagged mentions and the pipeline's clock; alert evaluation plugs in here.
-AfterTag = Callable[[Sequence[int], datetime], None]
+AfterTag = Callable[[Sequence[int], datetime], object]
 
 
 @dataclass(slots=True)

@@ -28,6 +28,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
+from sqlalchemy.orm import QueryableAttribute
 from sqlalchemy.pool import StaticPool
 
 from loyalty_monitor.mention import Mention, utc
@@ -83,7 +84,7 @@ def _unicode_lower(value: str | None) -> str | None:
     return value.lower() if isinstance(value, str) else value
 
 
-def text_contains(column: ColumnElement[str], needle: str) -> ColumnElement[bool]:
+def text_contains(column: ColumnElement[str] | QueryableAttribute[str], needle: str) -> ColumnElement[bool]:
     """Case-insensitive substring match for Cyrillic and Latin alike; ``%`` and ``_`` are literal."""
     return func.lower(column).contains(needle.lower(), autoescape=True)
 
