@@ -9,7 +9,7 @@ less) noise changes one number. Example::
 
     [alerts.spike]
     min_count = 6
-    threshold_sigma = 4.0
+    max_p_value = 1e-6
 
     [alerts.escalation]
     extra_terms = ["омбудсмен"]
@@ -111,12 +111,12 @@ class SpreadRule(BaseModel):
 class SpikeRule(BaseModel):
     """Negative mentions of a brand in a channel far above the same hours of past weeks.
 
-    The baseline is the hour-of-week mean over ``baseline_weeks`` (robustly: past storms are capped at the
-    median plus a few MADs first, so last week's crisis does not hide this week's), and the variance is
-    overdispersed (quasi-Poisson, variance = ``phi * mean``, ``phi`` estimated from the same history and at
-    least 1). It fires when the count over the last ``window_hours`` exceeds the expectation by
-    ``threshold_sigma`` standard deviations and is at least ``min_count``. Example:
-    ``[alerts.spike] threshold_sigma = 5``.
+    The baseline is the hour-of-week mean over ``baseline_weeks`` (the same hours, and one hour either
+    side, of past weeks), with past storms capped at the median plus a few MADs first so last week's
+    crisis does not hide this week's. Counts are overdispersed (negative binomial with variance
+    ``phi * mean``, ``phi >= 1`` from the same history). It fires when the count over the last
+    ``window_hours`` is at least ``min_count``, at least ``min_ratio`` times the expectation, and its tail
+    probability is below ``max_p_value``. Example: ``[alerts.spike] max_p_value = 1e-6``.
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -125,9 +125,9 @@ class SpikeRule(BaseModel):
     window_hours: int = Field(default=3, ge=1, le=24)
     baseline_weeks: int = Field(default=4, ge=1, le=12)
     min_count: int = Field(default=5, ge=1)
-    threshold_sigma: float = Field(default=4.0, gt=0)
+    max_p_value: float = Field(default=1e-5, gt=0, lt=1)
     min_ratio: float = Field(default=2.0, ge=1)
-    critical_sigma: float = Field(default=8.0, gt=0)
+    critical_p_value: float = Field(default=1e-9, gt=0, lt=1)
 
 
 class EscalationRule(BaseModel):

@@ -7,6 +7,7 @@ of one value (with its Wilson interval and the minimum-support flag).
 from __future__ import annotations
 
 from loyalty_index.index import (
+    INDEX_COLUMNS,
     Bucket,
     IndexPoint,
     ShareOfVoice,
@@ -22,6 +23,7 @@ from loyalty_index.stats import DEFAULT_MIN_SUPPORT, IndexValue, loyalty_index, 
 
 __all__ = [
     "DEFAULT_MIN_SUPPORT",
+    "INDEX_COLUMNS",
     "Bucket",
     "IndexPoint",
     "IndexValue",

@@ -32,6 +32,7 @@ from loyalty_index.stats import DEFAULT_MIN_SUPPORT, DEFAULT_Z, loyalty_index
 from storage.schema import IndexHourly, MentionBrand
 
 __all__ = [
+    "INDEX_COLUMNS",
     "Bucket",
     "HasEngine",
     "IndexPoint",
@@ -46,6 +47,9 @@ __all__ = [
 ]
 
 Bucket = Literal["hour", "day", "week"]
+
+INDEX_COLUMNS = ("date", "brand", "channel", "positive", "negative", "neutral", "index")
+"""Columns of :func:`index_table_rows`, in export order."""
 _LABELS = ("positive", "negative", "neutral")
 
 

@@ -1,0 +1,720 @@
+"""The alert engine: runs the resonance rules over stored mentions and writes alerts with their outbox rows.
+
+The pipeline calls :meth:`AlertEngine.evaluate` with the ids of each tagged batch (text rules: escalation,
+repeat complainers, recurring problems, and spreading of the batch's stories) and
+:meth:`AlertEngine.evaluate_periodic` every minute or so (time rules: negative spikes, spreading by
+engagement growth, index drops, resolving stale alerts). Both take ``now``, so a replayed stream drives the
+engine on its own clock::
+
+    engine = AlertEngine(store, config)
+    for batch_ids, stream_now in replay:
+        engine.evaluate(batch_ids, stream_now)
+        engine.evaluate_periodic(stream_now)
+
+Only our own brands alert unless ``alerts.competitor_alerts`` is set. Repost copies (``duplicate_of``) are
+collapsed onto their first copy everywhere: they count as spreading, never as more complaints.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.engine import Connection
+
+from alerts.lifecycle import AlertChange, Candidate, raise_alert, resolve_stale
+from alerts.morph import TermMatcher, normal_forms, tokens
+from alerts.rules import jaccard, quantile, reach_factor, spike_test, weighted_engagement
+from alerts.settings import AlertsSettings, Severity
+from loyalty_index.index import index_window
+from loyalty_monitor.config import Config
+from storage.schema import EngagementSnapshot, IndexHourly, MentionBrand, MentionRow
+from storage.store import Store, now_utc
+
+__all__ = ["AlertChange", "AlertEngine"]
+
+log = logging.getLogger(__name__)
+
+_KIND_RU = {"regulator": "регулятор", "media": "СМИ", "ceo": "руководство", "demand": "требование"}
+
+
+@dataclass(frozen=True, slots=True)
+class _Link:
+    id: int
+    brand: str
+    channel: str
+    label: str
+    counted: bool
+    text: str
+    author: str | None
+    reach: int | None
+    url: str | None
+    published_at: datetime
+    duplicate_of: int | None
+
+    @property
+    def root(self) -> int:
+        return self.duplicate_of or self.id
+
+
+def _chunks(items: Sequence[int], size: int = 500) -> Iterable[Sequence[int]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+def _floor_hour(at: datetime) -> datetime:
+    return at.replace(minute=0, second=0, microsecond=0)
+
+
+class AlertEngine:
+    """Evaluates the rules configured in ``config.alerts`` against ``store``.
+
+    ``clock`` supplies ``now`` when a caller passes none. The engine keeps small caches (normal-form
+    token sets, channel baselines) but no state that matters across restarts: everything it decided is
+    in the ``alerts`` and ``alert_deliveries`` tables.
+    """
+
+    def __init__(self, store: Store, config: Config, clock: Callable[[], datetime] = now_utc) -> None:
+        self.store = store
+        self.config = config
+        self.settings: AlertsSettings = config.alerts
+        self.clock = clock
+        self.brands = [b.name for b in config.brands if b.own or self.settings.competitor_alerts]
+        esc = self.settings.escalation
+        self._matchers: dict[str, TermMatcher] = {}
+        for brand in config.brands:
+            people = list(brand.people)
+            people += [p.split()[-1] for p in brand.people if len(p.split()) > 1]  # the surname alone
+            self._matchers[brand.name] = TermMatcher(
+                {
+                    "regulator": esc.regulators,
+                    "media": esc.media,
+                    "ceo": people,
+                    "demand": [*esc.demands, *esc.extra_terms],
+                }
+            )
+        self._brand_words = {
+            w for b in config.brands for name in b.all_names() for t in tokens(name) for w in normal_forms(t)
+        }
+        self._token_sets: dict[int, frozenset[str]] = {}
+        self._usual: dict[str, tuple[datetime, float]] = {}
+        self._last_index_check: datetime | None = None
+
+    # -- entry points -----------------------------------------------------------------------------------
+
+    def evaluate(self, new_mention_ids: Sequence[int], now: datetime | None = None) -> list[AlertChange]:
+        """Run the per-mention rules on a freshly tagged batch; returns what changed."""
+        if not self.settings.enabled or not self.brands or not new_mention_ids:
+            return []
+        now = now or self.clock()
+        links = self._links(new_mention_ids)
+        negative = [lk for lk in links if lk.label == "negative"]
+        cands: list[Candidate] = []
+        with self.store.engine.connect() as conn:
+            if self.settings.escalation.enabled:
+                cands += self._escalation(conn, negative)
+            if self.settings.repeat_complainer.enabled:
+                cands += self._repeat_complainers(conn, [lk for lk in negative if lk.counted], now)
+            if self.settings.recurring.enabled:
+                cands += self._recurring(conn, [lk for lk in negative if lk.counted], now)
+            if self.settings.spread.enabled:
+                roots = sorted({lk.root for lk in negative})
+                cands += self._spread(conn, now, roots)
+        return self._apply(cands, now)
+
+    def evaluate_periodic(self, now: datetime | None = None) -> list[AlertChange]:
+        """Run the time-based rules (spikes, spreading, index drop) and resolve stale alerts."""
+        if not self.settings.enabled or not self.brands:
+            return []
+        now = now or self.clock()
+        resolve_stale(self.store, self.settings, now)
+        cands: list[Candidate] = []
+        with self.store.engine.connect() as conn:
+            if self.settings.spike.enabled:
+                cands += self._spikes(conn, now)
+            if self.settings.spread.enabled:
+                cands += self._spread(conn, now, None)
+        if self.settings.index_drop.enabled and (
+            self._last_index_check is None or now - self._last_index_check >= timedelta(hours=1)
+        ):
+            self._last_index_check = now
+            cands += self._index_drops(now)
+        return self._apply(cands, now)
+
+    def _apply(self, cands: Sequence[Candidate], now: datetime) -> list[AlertChange]:
+        changes: list[AlertChange] = []
+        if not cands:
+            return changes
+        with self.store.engine.begin() as conn:
+            for cand in cands:
+                change = raise_alert(conn, cand, self.settings, now)
+                if change is not None:
+                    changes.append(change)
+        for ch in changes:
+            log.info("alert %s #%s v%s %s: %s", ch.kind, ch.alert_id, ch.version, ch.severity, ch.title)
+        return changes
+
+    # -- loading ----------------------------------------------------------------------------------------
+
+    def _link_query(self) -> Any:
+        label = func.coalesce(MentionBrand.corrected_label, MentionBrand.label)
+        return (
+            select(
+                MentionBrand.mention_id,
+                MentionBrand.brand,
+                MentionBrand.channel,
+                label,
+                MentionBrand.counted,
+                MentionRow.text,
+                MentionRow.author,
+                MentionRow.author_reach,
+                MentionRow.url,
+                MentionRow.published_at,
+                MentionRow.duplicate_of,
+            )
+            .join(MentionRow, MentionRow.id == MentionBrand.mention_id)
+            .where(MentionBrand.brand.in_(self.brands))
+        )
+
+    def _links(self, ids: Sequence[int]) -> list[_Link]:
+        out: list[_Link] = []
+        with self.store.engine.connect() as conn:
+            for chunk in _chunks(sorted(set(ids))):
+                rows = conn.execute(self._link_query().where(MentionBrand.mention_id.in_(chunk))).all()
+                out.extend(_Link(*r) for r in rows)
+        return out
+
+    def _top(self, conn: Connection, ids: Iterable[int]) -> list[dict[str, Any]]:
+        """The alert's mentions to show: roots only, with their copies counted, biggest reach first."""
+        wanted = sorted(set(ids))[-500:]
+        if not wanted:
+            return []
+        rows = conn.execute(
+            select(
+                MentionRow.id,
+                MentionRow.text,
+                MentionRow.url,
+                MentionRow.author,
+                MentionRow.author_reach,
+                MentionRow.channel,
+                MentionRow.published_at,
+            ).where(MentionRow.id.in_(wanted))
+        ).all()
+        copies = dict(
+            conn.execute(
+                select(MentionRow.duplicate_of, func.count())
+                .where(MentionRow.duplicate_of.in_(wanted))
+                .group_by(MentionRow.duplicate_of)
+            ).all()
+        )
+        top = [
+            {
+                "id": r.id,
+                "text": r.text[:1000],
+                "url": r.url,
+                "author": r.author,
+                "reach": r.author_reach,
+                "channel": r.channel,
+                "published_at": r.published_at.isoformat(),
+                "copies": int(copies.get(r.id, 0)),
+            }
+            for r in rows
+        ]
+        top.sort(key=lambda m: (-(m["reach"] or 0) * (1 + m["copies"]), -m["id"]))
+        return top[: self.settings.top_mentions]
+
+    # -- escalation -------------------------------------------------------------------------------------
+
+    def _escalation(self, conn: Connection, negative: Sequence[_Link]) -> list[Candidate]:
+        rule = self.settings.escalation
+        out: list[Candidate] = []
+        seen: set[tuple[str, int]] = set()
+        for lk in negative:
+            if (lk.brand, lk.root) in seen:
+                continue
+            seen.add((lk.brand, lk.root))
+            found = self._matchers[lk.brand].find(lk.text)
+            kinds = [k for k in ("regulator", "media", "ceo", "demand") if k in found]
+            serious = [k for k in kinds if k != "demand"]
+            if not serious and "demand" not in kinds:
+                continue
+            severity: Severity = "info"
+            if serious:
+                severity = "critical" if len(kinds) >= rule.critical_kinds else "warning"
+            story = f"author:{lk.author}" if lk.author else f"mention:{lk.root}"
+            named = ", ".join(_KIND_RU[k] for k in kinds)
+            out.append(
+                Candidate(
+                    rule="escalation",
+                    brand=lk.brand,
+                    channel=lk.channel,
+                    key=story,
+                    severity=severity,
+                    title=f"{lk.brand}: жалоба с эскалацией ({named})",
+                    summary=f"Негативное упоминание называет: {named}.",
+                    numbers={
+                        "kinds": len(kinds),
+                        **{f"{k}_terms": ", ".join(found[k]) for k in kinds},
+                        "author_reach": lk.reach or 0,
+                    },
+                    mention_ids=[lk.root],
+                    magnitude=float(len(kinds)),
+                    top=self._top(conn, [lk.root]),
+                )
+            )
+        return out
+
+    # -- repeat complainers ---------------------------------------------------------------------------
+
+    def _repeat_complainers(
+        self, conn: Connection, negative: Sequence[_Link], now: datetime
+    ) -> list[Candidate]:
+        rule = self.settings.repeat_complainer
+        label = func.coalesce(MentionBrand.corrected_label, MentionBrand.label)
+        out: list[Candidate] = []
+        for brand, author in sorted({(lk.brand, lk.author) for lk in negative if lk.author}):
+            ids = [
+                r[0]
+                for r in conn.execute(
+                    select(MentionRow.id)
+                    .join(MentionBrand, MentionBrand.mention_id == MentionRow.id)
+                    .where(
+                        and_(
+                            MentionRow.author == author,
+                            MentionBrand.brand == brand,
+                            MentionBrand.counted.is_(True),
+                            label == "negative",
+                            MentionBrand.published_at >= now - timedelta(days=rule.days),
+                            MentionBrand.published_at <= now,
+                        )
+                    )
+                ).all()
+            ]
+            if len(ids) < rule.complaints:
+                continue
+            channels = sorted(
+                {r[0] for r in conn.execute(select(MentionRow.channel).where(MentionRow.id.in_(ids))).all()}
+            )
+            out.append(
+                Candidate(
+                    rule="repeat_complainer",
+                    brand=brand,
+                    channel=channels[0] if len(channels) == 1 else None,
+                    key=f"author:{author}",
+                    severity="critical" if len(ids) >= 2 * rule.complaints else "warning",
+                    title=f"{brand}: {author} жалуется снова ({len(ids)} раз за {rule.days:g} дн.)",
+                    summary="Повторные жалобы одного автора: закройте вопрос, пока он не ушёл выше.",
+                    numbers={"complaints": len(ids), "days": rule.days, "channels": ", ".join(channels)},
+                    mention_ids=ids,
+                    magnitude=float(len(ids)),
+                    top=self._top(conn, ids),
+                )
+            )
+        return out
+
+    # -- recurring problems ---------------------------------------------------------------------------
+
+    def _tokens_of(self, mention_id: int, text: str) -> frozenset[str]:
+        cached = self._token_sets.get(mention_id)
+        if cached is None:
+            words = set()
+            for t in tokens(text):
+                if len(t) < 3 or t.isdigit():
+                    continue
+                forms = normal_forms(t)
+                if forms & self._brand_words:
+                    continue
+                words.add(min(forms))
+            cached = frozenset(words)
+            if len(self._token_sets) > 50_000:
+                self._token_sets.clear()
+            self._token_sets[mention_id] = cached
+        return cached
+
+    def _recurring(self, conn: Connection, negative: Sequence[_Link], now: datetime) -> list[Candidate]:
+        rule = self.settings.recurring
+        out: list[Candidate] = []
+        by_brand: dict[str, list[_Link]] = defaultdict(list)
+        for lk in negative:
+            by_brand[lk.brand].append(lk)
+        label = func.coalesce(MentionBrand.corrected_label, MentionBrand.label)
+        for brand, fresh in by_brand.items():
+            recent = conn.execute(
+                select(MentionRow.id, MentionRow.text, MentionRow.author)
+                .join(MentionBrand, MentionBrand.mention_id == MentionRow.id)
+                .where(
+                    and_(
+                        MentionBrand.brand == brand,
+                        MentionBrand.counted.is_(True),
+                        label == "negative",
+                        MentionBrand.published_at >= now - timedelta(days=rule.days),
+                        MentionBrand.published_at <= now,
+                    )
+                )
+                .order_by(MentionBrand.published_at.desc())
+                .limit(rule.max_candidates)
+            ).all()
+            sets = [(r.id, r.author, self._tokens_of(r.id, r.text)) for r in recent]
+            done: set[int] = set()
+            for lk in fresh:
+                if lk.id in done:
+                    continue
+                mine = self._tokens_of(lk.id, lk.text)
+                if len(mine) < 3:
+                    continue
+                similar = [(i, a) for i, a, s in sets if jaccard(mine, s) >= rule.similarity]
+                done.update(i for i, _ in similar)
+                authors = {a or f"#{i}" for i, a in similar}
+                if len(authors) < rule.min_authors:
+                    continue
+                ids = sorted(i for i, _ in similar)
+                out.append(
+                    Candidate(
+                        rule="recurring",
+                        brand=brand,
+                        channel=None,
+                        key=f"first:{ids[0]}",
+                        severity="warning",
+                        title=f"{brand}: повторяющаяся проблема ({len(authors)} авт. за {rule.days:g} дн.)",
+                        summary="Почти одинаковые жалобы разных людей: это проблема, а не один клиент.",
+                        numbers={
+                            "authors": len(authors),
+                            "mentions": len(ids),
+                            "similarity": rule.similarity,
+                        },
+                        mention_ids=ids,
+                        magnitude=float(len(authors)),
+                        top=self._top(conn, ids),
+                    )
+                )
+        return out
+
+    # -- spreading ----------------------------------------------------------------------------------------
+
+    def _usual_growth(self, conn: Connection, channel: str, now: datetime) -> float:
+        """A high quantile of per-hour weighted engagement of the channel's mentions: its "usual"."""
+        rule = self.settings.spread
+        cached = self._usual.get(channel)
+        if cached is not None and timedelta(0) <= now - cached[0] < timedelta(hours=6):
+            return cached[1]
+        rows = conn.execute(
+            select(
+                MentionRow.reposts,
+                MentionRow.comments,
+                MentionRow.views,
+                MentionRow.author_reach,
+                MentionRow.published_at,
+            )
+            .where(
+                and_(
+                    MentionRow.channel == channel,
+                    MentionRow.duplicate_of.is_(None),
+                    MentionRow.published_at >= now - timedelta(days=rule.baseline_days),
+                    MentionRow.published_at < now - timedelta(hours=1),
+                )
+            )
+            .order_by(MentionRow.published_at.desc())
+            .limit(20_000)
+        ).all()
+        rates = []
+        for r in rows:
+            hours = min(24.0, max(1.0, (now - r.published_at).total_seconds() / 3600))
+            w = weighted_engagement(r.reposts or 0, r.comments or 0, r.views or 0, rule)
+            rates.append(w * reach_factor(r.author_reach, rule) / hours)
+        usual = quantile(rates, rule.baseline_quantile) if len(rates) >= 20 else 0.0
+        self._usual[channel] = (now, usual)
+        return usual
+
+    def _spread(self, conn: Connection, now: datetime, roots: Sequence[int] | None) -> list[Candidate]:
+        """Negative stories whose weighted engagement grows far faster than the channel's usual."""
+        rule = self.settings.spread
+        recent = now - timedelta(hours=2)
+        label = func.coalesce(MentionBrand.corrected_label, MentionBrand.label)
+        q = (
+            self._link_query()
+            .where(
+                and_(
+                    MentionBrand.counted.is_(True),
+                    label == "negative",
+                    MentionRow.published_at >= now - timedelta(hours=rule.max_age_hours),
+                    MentionRow.published_at <= now,
+                )
+            )
+            .add_columns(MentionRow.reposts, MentionRow.comments, MentionRow.views)
+        )
+        rows: list[Any] = []
+        if roots is not None:
+            for chunk in _chunks(list(roots)):
+                rows += conn.execute(q.where(MentionRow.id.in_(chunk))).all()
+        else:
+            copied = select(MentionRow.duplicate_of).where(
+                and_(
+                    MentionRow.duplicate_of.is_not(None),
+                    MentionRow.published_at >= recent,
+                    MentionRow.published_at <= now,
+                )
+            )
+            snap = select(EngagementSnapshot.mention_id).where(
+                and_(EngagementSnapshot.observed_at >= recent, EngagementSnapshot.observed_at <= now)
+            )
+            rows = list(
+                conn.execute(
+                    q.where(
+                        or_(
+                            MentionRow.published_at >= recent,
+                            MentionRow.id.in_(snap),
+                            MentionRow.id.in_(copied),
+                        )
+                    )
+                ).all()
+            )
+        if not rows:
+            return []
+        ids = sorted({r[0] for r in rows})
+        snaps: dict[int, list[tuple[datetime, int, int, int]]] = defaultdict(list)
+        copies: dict[int, int] = defaultdict(int)
+        for chunk in _chunks(ids):
+            for s in conn.execute(
+                select(
+                    EngagementSnapshot.mention_id,
+                    EngagementSnapshot.observed_at,
+                    EngagementSnapshot.reposts,
+                    EngagementSnapshot.comments,
+                    EngagementSnapshot.views,
+                )
+                .where(
+                    and_(
+                        EngagementSnapshot.mention_id.in_(chunk),
+                        EngagementSnapshot.observed_at >= now - timedelta(hours=4),
+                        EngagementSnapshot.observed_at <= now,
+                    )
+                )
+                .order_by(EngagementSnapshot.observed_at)
+            ).all():
+                snaps[s[0]].append((s[1], s[2] or 0, s[3] or 0, s[4] or 0))
+            for root, n in conn.execute(
+                select(MentionRow.duplicate_of, func.count())
+                .where(
+                    and_(
+                        MentionRow.duplicate_of.in_(chunk),
+                        MentionRow.published_at >= now - timedelta(hours=1),
+                        MentionRow.published_at <= now,
+                    )
+                )
+                .group_by(MentionRow.duplicate_of)
+            ).all():
+                if root is not None:
+                    copies[int(root)] = int(n)
+        out: list[Candidate] = []
+        done: set[tuple[str, int]] = set()
+        for r in rows:
+            lk = _Link(*r[:11])
+            if (lk.brand, lk.id) in done:
+                continue
+            done.add((lk.brand, lk.id))
+            growth, d = self._growth(lk, (r[11] or 0, r[12] or 0, r[13] or 0), snaps.get(lk.id, []), now)
+            growth += copies.get(lk.id, 0) * rule.repost_weight
+            weighted = growth * reach_factor(lk.reach, rule)
+            usual = self._usual_growth(conn, lk.channel, now)
+            bar = max(rule.min_growth, rule.factor * usual)
+            if weighted < bar:
+                continue
+            ratio = weighted / usual if usual > 0 else float("inf")
+            out.append(
+                Candidate(
+                    rule="spread",
+                    brand=lk.brand,
+                    channel=lk.channel,
+                    key=f"mention:{lk.id}",
+                    severity="critical" if ratio >= rule.critical_factor else "warning",
+                    title=f"{lk.brand}: негатив расходится в {lk.channel}",
+                    summary="Одно негативное упоминание набирает репосты и комментарии быстрее обычного.",
+                    numbers={
+                        "growth_per_hour": round(weighted, 1),
+                        "usual_per_hour": round(usual, 1),
+                        "ratio": round(ratio, 1) if usual > 0 else "new",
+                        "reposts_per_hour": round(d[0], 1),
+                        "comments_per_hour": round(d[1], 1),
+                        "views_per_hour": round(d[2], 1),
+                        "copies_last_hour": copies.get(lk.id, 0),
+                        "author_reach": lk.reach or 0,
+                    },
+                    mention_ids=[lk.id],
+                    magnitude=weighted,
+                    top=self._top(conn, [lk.id]),
+                )
+            )
+        return out
+
+    def _growth(
+        self,
+        lk: _Link,
+        counters: tuple[int, int, int],
+        snaps: list[tuple[datetime, int, int, int]],
+        now: datetime,
+    ) -> tuple[float, tuple[float, float, float]]:
+        """Weighted engagement per hour over about the last hour, and the raw per-hour deltas."""
+        rule = self.settings.spread
+        points = [(lk.published_at, 0, 0, 0)] + [s for s in snaps if s[0] >= lk.published_at]
+        if not snaps:
+            points.append((now, *counters))
+        last = points[-1]
+        if now - last[0] > timedelta(hours=2):
+            return 0.0, (0.0, 0.0, 0.0)  # nothing observed lately: not spreading now
+        ref = points[0]
+        for p in points[:-1]:
+            if p[0] <= last[0] - timedelta(hours=1):
+                ref = p
+        # At least an hour: a post seen minutes after publication would otherwise show any like as a storm.
+        hours = max(1.0, (last[0] - ref[0]).total_seconds() / 3600)
+        d = ((last[1] - ref[1]) / hours, (last[2] - ref[2]) / hours, (last[3] - ref[3]) / hours)
+        return weighted_engagement(*d, rule), d
+
+    # -- spikes -------------------------------------------------------------------------------------------
+
+    def _spikes(self, conn: Connection, now: datetime) -> list[Candidate]:
+        """Negative counts of the last hours against the same hours of past weeks (hour of week)."""
+        rule = self.settings.spike
+        last = _floor_hour(now - timedelta(microseconds=1))
+        frac = min(1.0, (now - last).total_seconds() / 3600)
+        window = [last - timedelta(hours=h) for h in range(rule.window_hours)]
+        start = last - timedelta(weeks=rule.baseline_weeks, hours=rule.window_hours + 2)
+        rows = conn.execute(
+            select(IndexHourly.brand, IndexHourly.channel, IndexHourly.hour, IndexHourly.negative).where(
+                and_(IndexHourly.brand.in_(self.brands), IndexHourly.hour >= start, IndexHourly.hour <= last)
+            )
+        ).all()
+        series: dict[tuple[str, str], dict[datetime, int]] = defaultdict(dict)
+        first_seen: dict[tuple[str, str], datetime] = {}
+        for brand, channel, hour, neg in rows:
+            series[(brand, channel)][hour] = int(neg)
+            key = (brand, channel)
+            if key not in first_seen or hour < first_seen[key]:
+                first_seen[key] = hour
+        out: list[Candidate] = []
+        for (brand, channel), counts in series.items():
+            if last - first_seen[(brand, channel)] < timedelta(days=7):
+                continue  # no week of history yet: nothing to compare with
+
+            def total(shift: timedelta, counts: dict[datetime, int] = counts) -> float:
+                s = 0.0
+                for i, h in enumerate(window):
+                    weight = frac if i == 0 else 1.0
+                    s += counts.get(h - shift, 0) * weight
+                return s
+
+            observed = float(sum(counts.get(h, 0) for h in window))
+            if observed < rule.min_count:
+                continue
+            samples = [
+                total(timedelta(weeks=k, hours=off))
+                for k in range(1, rule.baseline_weeks + 1)
+                for off in (-1, 0, 1)
+                if last - timedelta(weeks=k, hours=off) >= first_seen[(brand, channel)]
+            ]
+            history = [n for h, n in counts.items() if h < window[-1]]
+            hours_seen = max(1.0, (window[-1] - first_seen[(brand, channel)]).total_seconds() / 3600)
+            prior = sum(history) / hours_seen * (len(window) - 1 + frac)
+            res = spike_test(observed, samples, rule, prior_mean=prior)
+            if not res.fires:
+                continue
+            ids = self._negative_ids(conn, brand, channel, window[-1], now)
+            out.append(
+                Candidate(
+                    rule="spike",
+                    brand=brand,
+                    channel=channel,
+                    key="negative",
+                    severity="critical" if res.critical else "warning",
+                    title=f"{brand}: всплеск негатива в {channel} ({int(observed)} за {rule.window_hours} ч)",
+                    summary="Негативных упоминаний намного больше, чем обычно в эти часы недели.",
+                    numbers={
+                        "negative": int(observed),
+                        "expected": round(res.expected, 2),
+                        "z": round(res.z, 1),
+                        "p_value": float(f"{res.p_value:.2g}"),
+                        "dispersion": round(res.phi, 2),
+                        "window_hours": rule.window_hours,
+                    },
+                    mention_ids=ids,
+                    magnitude=observed,
+                    top=self._top(conn, ids),
+                )
+            )
+        return out
+
+    def _negative_ids(
+        self, conn: Connection, brand: str, channel: str, since: datetime, until: datetime
+    ) -> list[int]:
+        label = func.coalesce(MentionBrand.corrected_label, MentionBrand.label)
+        return [
+            r[0]
+            for r in conn.execute(
+                select(MentionBrand.mention_id).where(
+                    and_(
+                        MentionBrand.brand == brand,
+                        MentionBrand.channel == channel,
+                        MentionBrand.counted.is_(True),
+                        label == "negative",
+                        MentionBrand.published_at >= since,
+                        MentionBrand.published_at <= until,
+                    )
+                )
+            ).all()
+        ]
+
+    # -- index drop ---------------------------------------------------------------------------------------
+
+    def _index_drops(self, now: datetime) -> list[Candidate]:
+        rule = self.settings.index_drop
+        period = timedelta(days=rule.period_days)
+        out: list[Candidate] = []
+        modes = [False, True] if rule.by_channel else [False]
+        for by_channel in modes:
+            cur = {
+                (p.brand, p.channel): p
+                for p in index_window(self.store, now - period, now, self.brands, by_channel=by_channel)
+            }
+            prev = {
+                (p.brand, p.channel): p
+                for p in index_window(
+                    self.store, now - 2 * period, now - period, self.brands, by_channel=by_channel
+                )
+            }
+            for key, c in cur.items():
+                p = prev.get(key)
+                if p is None or c.index is None or p.index is None:
+                    continue
+                if c.support < rule.min_support or p.support < rule.min_support:
+                    continue
+                drop = p.index - c.index
+                if drop < rule.drop or c.ci_high is None or p.ci_low is None or c.ci_high >= p.ci_low:
+                    continue
+                where = c.channel or "все каналы"
+                out.append(
+                    Candidate(
+                        rule="index_drop",
+                        brand=c.brand,
+                        channel=c.channel,
+                        key="index",
+                        severity="critical" if drop >= 2 * rule.drop else "warning",
+                        title=f"{c.brand}: индекс лояльности упал на {drop:.2f} ({where})",
+                        summary=f"Индекс за {rule.period_days} дн. против предыдущих {rule.period_days} дн.",
+                        numbers={
+                            "index": round(c.index, 3),
+                            "previous": round(p.index, 3),
+                            "drop": round(drop, 3),
+                            "positive": c.positive,
+                            "negative": c.negative,
+                            "ci": f"{c.ci_low:.2f}..{c.ci_high:.2f}",
+                        },
+                        mention_ids=[],
+                        magnitude=drop,
+                    )
+                )
+        return out
