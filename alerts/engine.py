@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, func, or_, select, true
 from sqlalchemy.engine import Connection
 
 from alerts.lifecycle import AlertChange, Candidate, raise_alert, resolve_stale
@@ -62,6 +62,15 @@ class _Link:
         return self.duplicate_of or self.id
 
 
+@dataclass(frozen=True, slots=True)
+class _Recent:
+    id: int
+    author: str | None
+    channel: str
+    published_at: datetime
+    tokens: frozenset[str]
+
+
 def _chunks(items: Sequence[int], size: int = 500) -> Iterable[Sequence[int]]:
     for i in range(0, len(items), size):
         yield items[i : i + size]
@@ -85,7 +94,7 @@ class AlertEngine:
         self.settings: AlertsSettings = config.alerts
         self.clock = clock
         self.brands = [b.name for b in config.brands if b.own or self.settings.competitor_alerts]
-        esc = self.settings.escalation
+        esc = self.settings.escalation_terms
         self._matchers: dict[str, TermMatcher] = {}
         for brand in config.brands:
             people = list(brand.people)
@@ -116,13 +125,12 @@ class AlertEngine:
         negative = [lk for lk in links if lk.label == "negative"]
         cands: list[Candidate] = []
         with self.store.engine.connect() as conn:
-            if self.settings.escalation.enabled:
+            if self.settings.escalation_terms.enabled:
                 cands += self._escalation(conn, negative)
             if self.settings.repeat_complainer.enabled:
                 cands += self._repeat_complainers(conn, [lk for lk in negative if lk.counted], now)
-            if self.settings.recurring.enabled:
-                cands += self._recurring(conn, [lk for lk in negative if lk.counted], now)
-            if self.settings.spread.enabled:
+            cands += self._text_rules(conn, [lk for lk in negative if lk.counted], now)
+            if self.settings.engagement_growth.enabled:
                 roots = sorted({lk.root for lk in negative})
                 cands += self._spread(conn, now, roots)
         return self._apply(cands, now)
@@ -135,9 +143,9 @@ class AlertEngine:
         resolve_stale(self.store, self.settings, now)
         cands: list[Candidate] = []
         with self.store.engine.connect() as conn:
-            if self.settings.spike.enabled:
+            if self.settings.negative_spike.enabled:
                 cands += self._spikes(conn, now)
-            if self.settings.spread.enabled:
+            if self.settings.engagement_growth.enabled:
                 cands += self._spread(conn, now, None)
         if self.settings.index_drop.enabled and (
             self._last_index_check is None or now - self._last_index_check >= timedelta(hours=1)
@@ -231,7 +239,7 @@ class AlertEngine:
     # -- escalation -------------------------------------------------------------------------------------
 
     def _escalation(self, conn: Connection, negative: Sequence[_Link]) -> list[Candidate]:
-        rule = self.settings.escalation
+        rule = self.settings.escalation_terms
         out: list[Candidate] = []
         seen: set[tuple[str, int]] = set()
         for lk in negative:
@@ -250,7 +258,7 @@ class AlertEngine:
             named = ", ".join(_KIND_RU[k] for k in kinds)
             out.append(
                 Candidate(
-                    rule="escalation",
+                    rule="escalation_terms",
                     brand=lk.brand,
                     channel=lk.channel,
                     key=story,
@@ -336,69 +344,134 @@ class AlertEngine:
             self._token_sets[mention_id] = cached
         return cached
 
-    def _recurring(self, conn: Connection, negative: Sequence[_Link], now: datetime) -> list[Candidate]:
-        rule = self.settings.recurring
+    def _recent_negative(self, conn: Connection, brand: str, now: datetime, days: float) -> list[_Recent]:
+        """The brand's counted negative mentions of the last ``days``, newest first, with token sets."""
+        label = func.coalesce(MentionBrand.corrected_label, MentionBrand.label)
+        rows = conn.execute(
+            select(
+                MentionRow.id, MentionRow.text, MentionRow.author, MentionRow.channel, MentionRow.published_at
+            )
+            .join(MentionBrand, MentionBrand.mention_id == MentionRow.id)
+            .where(
+                and_(
+                    MentionBrand.brand == brand,
+                    MentionBrand.counted.is_(True),
+                    label == "negative",
+                    MentionBrand.published_at >= now - timedelta(days=days),
+                    MentionBrand.published_at <= now,
+                )
+            )
+            .order_by(MentionBrand.published_at.desc())
+            .limit(self.settings.recurring_problem.max_candidates)
+        ).all()
+        return [
+            _Recent(r.id, r.author, r.channel, r.published_at, self._tokens_of(r.id, r.text)) for r in rows
+        ]
+
+    def _is_copy(self, a: frozenset[str], b: frozenset[str]) -> bool:
+        """One text carries (nearly) all words of the other: a repost with a comment, a syndicated copy."""
+        rule = self.settings.copies_across_channels
+        common = len(a & b)
+        small = min(len(a), len(b))
+        return small >= rule.min_words and common >= rule.min_words and common / small >= rule.containment
+
+    def _text_rules(self, conn: Connection, negative: Sequence[_Link], now: datetime) -> list[Candidate]:
+        """Recurring problems and copies across channels: both compare a new complaint with recent ones."""
+        rec = self.settings.recurring_problem
+        cop = self.settings.copies_across_channels
+        if not (rec.enabled or cop.enabled):
+            return []
         out: list[Candidate] = []
         by_brand: dict[str, list[_Link]] = defaultdict(list)
         for lk in negative:
             by_brand[lk.brand].append(lk)
-        label = func.coalesce(MentionBrand.corrected_label, MentionBrand.label)
         for brand, fresh in by_brand.items():
-            recent = conn.execute(
-                select(MentionRow.id, MentionRow.text, MentionRow.author)
-                .join(MentionBrand, MentionBrand.mention_id == MentionRow.id)
-                .where(
-                    and_(
-                        MentionBrand.brand == brand,
-                        MentionBrand.counted.is_(True),
-                        label == "negative",
-                        MentionBrand.published_at >= now - timedelta(days=rule.days),
-                        MentionBrand.published_at <= now,
-                    )
-                )
-                .order_by(MentionBrand.published_at.desc())
-                .limit(rule.max_candidates)
-            ).all()
-            sets = [(r.id, r.author, self._tokens_of(r.id, r.text)) for r in recent]
-            done: set[int] = set()
+            recent = self._recent_negative(conn, brand, now, max(rec.days, cop.hours / 24))
+            rec_cut = now - timedelta(days=rec.days)
+            cop_cut = now - timedelta(hours=cop.hours)
+            done_rec: set[int] = set()
+            done_cop: set[int] = set()
             for lk in fresh:
-                if lk.id in done:
-                    continue
                 mine = self._tokens_of(lk.id, lk.text)
-                if len(mine) < 3:
-                    continue
-                similar = [(i, a) for i, a, s in sets if jaccard(mine, s) >= rule.similarity]
-                done.update(i for i, _ in similar)
-                authors = {a or f"#{i}" for i, a in similar}
-                if len(authors) < rule.min_authors:
-                    continue
-                ids = sorted(i for i, _ in similar)
-                out.append(
-                    Candidate(
-                        rule="recurring",
-                        brand=brand,
-                        channel=None,
-                        key=f"first:{ids[0]}",
-                        severity="warning",
-                        title=f"{brand}: повторяющаяся проблема ({len(authors)} авт. за {rule.days:g} дн.)",
-                        summary="Почти одинаковые жалобы разных людей: это проблема, а не один клиент.",
-                        numbers={
-                            "authors": len(authors),
-                            "mentions": len(ids),
-                            "similarity": rule.similarity,
-                        },
-                        mention_ids=ids,
-                        magnitude=float(len(authors)),
-                        top=self._top(conn, ids),
-                    )
-                )
+                if cop.enabled and lk.id not in done_cop:
+                    copies = [
+                        r for r in recent if r.published_at >= cop_cut and self._is_copy(mine, r.tokens)
+                    ]
+                    done_cop.update(r.id for r in copies)
+                    cand = self._copies_candidate(conn, brand, copies)
+                    if cand is not None:
+                        out.append(cand)
+                if rec.enabled and lk.id not in done_rec and len(mine) >= 3:
+                    similar = [
+                        r
+                        for r in recent
+                        if r.published_at >= rec_cut
+                        and jaccard(mine, r.tokens) >= rec.similarity
+                        and (r.id == lk.id or not self._is_copy(mine, r.tokens))
+                    ]
+                    done_rec.update(r.id for r in similar)
+                    cand = self._recurring_candidate(conn, brand, similar)
+                    if cand is not None:
+                        out.append(cand)
         return out
+
+    def _recurring_candidate(
+        self, conn: Connection, brand: str, similar: Sequence[_Recent]
+    ) -> Candidate | None:
+        rule = self.settings.recurring_problem
+        authors = {r.author or f"#{r.id}" for r in similar}
+        if len(authors) < rule.min_authors:
+            return None
+        ids = sorted(r.id for r in similar)
+        return Candidate(
+            rule="recurring_problem",
+            brand=brand,
+            channel=None,
+            key=f"first:{ids[0]}",
+            severity="warning",
+            title=f"{brand}: повторяющаяся проблема ({len(authors)} авт. за {rule.days:g} дн.)",
+            summary="Похожие жалобы разных людей: это проблема, а не один клиент.",
+            numbers={"authors": len(authors), "mentions": len(ids), "similarity": rule.similarity},
+            mention_ids=ids,
+            magnitude=float(len(authors)),
+            top=self._top(conn, ids),
+        )
+
+    def _copies_candidate(self, conn: Connection, brand: str, cluster: Sequence[_Recent]) -> Candidate | None:
+        rule = self.settings.copies_across_channels
+        if len(cluster) < 2:
+            return None
+        ordered = sorted(cluster, key=lambda r: (r.published_at, r.id))
+        root, copies = ordered[0], ordered[1:]
+        exact = conn.execute(
+            select(func.count())
+            .select_from(MentionRow)
+            .where(MentionRow.duplicate_of.in_([r.id for r in ordered]))
+        ).scalar_one()
+        n_copies = len(copies) + int(exact)
+        if n_copies < rule.min_copies:
+            return None
+        channels = sorted({r.channel for r in ordered})
+        ids = [r.id for r in ordered]
+        return Candidate(
+            rule="copies_across_channels",
+            brand=brand,
+            channel=root.channel if len(channels) == 1 else None,
+            key=f"mention:{root.id}",
+            severity="critical" if n_copies >= rule.critical_copies else "warning",
+            title=f"{brand}: жалобу копируют ({n_copies} копий, каналы: {', '.join(channels)})",
+            summary="Одну и ту же жалобу перепечатывают другие авторы и каналы: она расходится.",
+            numbers={"copies": n_copies, "channels": len(channels), "channel_list": ", ".join(channels)},
+            mention_ids=ids,
+            magnitude=float(n_copies),
+            top=self._top(conn, ids),
+        )
 
     # -- spreading ----------------------------------------------------------------------------------------
 
     def _usual_growth(self, conn: Connection, channel: str, now: datetime) -> float:
         """A high quantile of per-hour weighted engagement of the channel's mentions: its "usual"."""
-        rule = self.settings.spread
+        rule = self.settings.engagement_growth
         cached = self._usual.get(channel)
         if cached is not None and timedelta(0) <= now - cached[0] < timedelta(hours=6):
             return cached[1]
@@ -432,7 +505,7 @@ class AlertEngine:
 
     def _spread(self, conn: Connection, now: datetime, roots: Sequence[int] | None) -> list[Candidate]:
         """Negative stories whose weighted engagement grows far faster than the channel's usual."""
-        rule = self.settings.spread
+        rule = self.settings.engagement_growth
         recent = now - timedelta(hours=2)
         label = func.coalesce(MentionBrand.corrected_label, MentionBrand.label)
         q = (
@@ -527,7 +600,7 @@ class AlertEngine:
             ratio = weighted / usual if usual > 0 else float("inf")
             out.append(
                 Candidate(
-                    rule="spread",
+                    rule="engagement_growth",
                     brand=lk.brand,
                     channel=lk.channel,
                     key=f"mention:{lk.id}",
@@ -559,7 +632,7 @@ class AlertEngine:
         now: datetime,
     ) -> tuple[float, tuple[float, float, float]]:
         """Weighted engagement per hour over about the last hour, and the raw per-hour deltas."""
-        rule = self.settings.spread
+        rule = self.settings.engagement_growth
         points = [(lk.published_at, 0, 0, 0)] + [s for s in snaps if s[0] >= lk.published_at]
         if not snaps:
             points.append((now, *counters))
@@ -579,7 +652,7 @@ class AlertEngine:
 
     def _spikes(self, conn: Connection, now: datetime) -> list[Candidate]:
         """Negative counts of the last hours against the same hours of past weeks (hour of week)."""
-        rule = self.settings.spike
+        rule = self.settings.negative_spike
         last = _floor_hour(now - timedelta(microseconds=1))
         frac = min(1.0, (now - last).total_seconds() / 3600)
         window = [last - timedelta(hours=h) for h in range(rule.window_hours)]
@@ -592,12 +665,18 @@ class AlertEngine:
         series: dict[tuple[str, str], dict[datetime, int]] = defaultdict(dict)
         first_seen: dict[tuple[str, str], datetime] = {}
         for brand, channel, hour, neg in rows:
-            series[(brand, channel)][hour] = int(neg)
-            key = (brand, channel)
-            if key not in first_seen or hour < first_seen[key]:
-                first_seen[key] = hour
+            # Each channel, and "*" for the brand over all channels: a storm spread thin over many
+            # channels may pass every channel's bar and still be far above the brand's usual.
+            for key in ((brand, channel), (brand, "*")):
+                series[key][hour] = series[key].get(hour, 0) + int(neg)
+                if key not in first_seen or hour < first_seen[key]:
+                    first_seen[key] = hour
         out: list[Candidate] = []
-        for (brand, channel), counts in series.items():
+        fired: set[str] = set()
+        for brand, channel in sorted(series, key=lambda k: (k[0], k[1] == "*", k[1])):
+            counts = series[(brand, channel)]
+            if channel == "*" and brand in fired:
+                continue  # a channel already explains it: one alert, not two
             if last - first_seen[(brand, channel)] < timedelta(days=7):
                 continue  # no week of history yet: nothing to compare with
 
@@ -623,15 +702,18 @@ class AlertEngine:
             res = spike_test(observed, samples, rule, prior_mean=prior)
             if not res.fires:
                 continue
-            ids = self._negative_ids(conn, brand, channel, window[-1], now)
+            fired.add(brand)
+            where = None if channel == "*" else channel
+            ids = self._negative_ids(conn, brand, where, window[-1], now)
             out.append(
                 Candidate(
-                    rule="spike",
+                    rule="negative_spike",
                     brand=brand,
-                    channel=channel,
+                    channel=where,
                     key="negative",
                     severity="critical" if res.critical else "warning",
-                    title=f"{brand}: всплеск негатива в {channel} ({int(observed)} за {rule.window_hours} ч)",
+                    title=f"{brand}: всплеск негатива ({where or 'все каналы'}: {int(observed)} за "
+                    f"{rule.window_hours} ч)",
                     summary="Негативных упоминаний намного больше, чем обычно в эти часы недели.",
                     numbers={
                         "negative": int(observed),
@@ -649,7 +731,7 @@ class AlertEngine:
         return out
 
     def _negative_ids(
-        self, conn: Connection, brand: str, channel: str, since: datetime, until: datetime
+        self, conn: Connection, brand: str, channel: str | None, since: datetime, until: datetime
     ) -> list[int]:
         label = func.coalesce(MentionBrand.corrected_label, MentionBrand.label)
         return [
@@ -658,7 +740,7 @@ class AlertEngine:
                 select(MentionBrand.mention_id).where(
                     and_(
                         MentionBrand.brand == brand,
-                        MentionBrand.channel == channel,
+                        MentionBrand.channel == channel if channel is not None else true(),
                         MentionBrand.counted.is_(True),
                         label == "negative",
                         MentionBrand.published_at >= since,

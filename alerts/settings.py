@@ -7,11 +7,11 @@ less) noise changes one number. Example::
     cooldown_minutes = 60
     competitor_alerts = false
 
-    [alerts.spike]
+    [alerts.negative_spike]
     min_count = 6
     max_p_value = 1e-6
 
-    [alerts.escalation]
+    [alerts.escalation_terms]
     extra_terms = ["омбудсмен"]
 
     [[alerts.destinations]]
@@ -28,6 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 __all__ = [
     "AlertsSettings",
+    "CopiesRule",
     "DestinationSettings",
     "EscalationRule",
     "IndexDropRule",
@@ -90,7 +91,7 @@ class SpreadRule(BaseModel):
     measured between engagement snapshots (and the stored counters), multiplied by a reach factor
     ``1 + log10(1 + author_reach / reach_scale)`` so a post by a 500k-follower blogger counts more. It fires
     when that weighted growth is ``factor`` times the channel's usual (a high quantile over
-    ``baseline_days``) and at least ``min_growth``. Example: ``[alerts.spread] factor = 8``.
+    ``baseline_days``) and at least ``min_growth``. Example: ``[alerts.engagement_growth] factor = 8``.
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -116,7 +117,7 @@ class SpikeRule(BaseModel):
     crisis does not hide this week's. Counts are overdispersed (negative binomial with variance
     ``phi * mean``, ``phi >= 1`` from the same history). It fires when the count over the last
     ``window_hours`` is at least ``min_count``, at least ``min_ratio`` times the expectation, and its tail
-    probability is below ``max_p_value``. Example: ``[alerts.spike] max_p_value = 1e-6``.
+    probability is below ``max_p_value``. Example: ``[alerts.negative_spike] max_p_value = 1e-6``.
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -136,7 +137,7 @@ class EscalationRule(BaseModel):
     Terms are matched on normal forms (pymorphy3), so "в Роспотребнадзор", "Роспотребнадзором" and
     "роспотребнадзору" are one word. Multi-word terms match as consecutive normal forms. Example::
 
-        [alerts.escalation]
+        [alerts.escalation_terms]
         extra_terms = ["омбудсмен", "уполномоченный по правам"]
     """
 
@@ -213,6 +214,25 @@ class RecurringRule(BaseModel):
     max_candidates: int = Field(default=2000, ge=10)
 
 
+class CopiesRule(BaseModel):
+    """Near-identical copies of one negative post appearing from other authors and channels.
+
+    A copy is a text that contains at least ``containment`` of the original's words (normal forms), or an
+    exact repost copy. Syndicated copies are one complaint spreading, not many complaints: they are
+    collapsed into the original here and excluded from :class:`RecurringRule`. Fires at ``min_copies``
+    copies within ``hours``; critical at ``critical_copies``.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = True
+    containment: float = Field(default=0.8, gt=0, le=1)
+    min_words: int = Field(default=8, ge=3)
+    min_copies: int = Field(default=3, ge=1)
+    critical_copies: int = Field(default=8, ge=1)
+    hours: float = Field(default=24.0, gt=0)
+
+
 class IndexDropRule(BaseModel):
     """The loyalty index of the last ``period_days`` fell by ``drop`` or more against the period before.
 
@@ -246,11 +266,12 @@ class AlertsSettings(BaseModel):
     cooldown_minutes: float = Field(default=60.0, ge=0)
     resolve_after_hours: float = Field(default=24.0, gt=0)
     top_mentions: int = Field(default=5, ge=1, le=20)
-    spread: SpreadRule = Field(default_factory=SpreadRule)
-    spike: SpikeRule = Field(default_factory=SpikeRule)
-    escalation: EscalationRule = Field(default_factory=EscalationRule)
+    engagement_growth: SpreadRule = Field(default_factory=SpreadRule)
+    negative_spike: SpikeRule = Field(default_factory=SpikeRule)
+    escalation_terms: EscalationRule = Field(default_factory=EscalationRule)
     repeat_complainer: RepeatComplainerRule = Field(default_factory=RepeatComplainerRule)
-    recurring: RecurringRule = Field(default_factory=RecurringRule)
+    recurring_problem: RecurringRule = Field(default_factory=RecurringRule)
+    copies_across_channels: CopiesRule = Field(default_factory=CopiesRule)
     index_drop: IndexDropRule = Field(default_factory=IndexDropRule)
 
     @model_validator(mode="after")

@@ -36,7 +36,7 @@ def tg_settings(fake: FakeMessenger, **kw: object) -> AlertsSettings:
 
 def cand(n: int = 1, severity: str = "critical", key: str = "k", text: str = "Верните деньги!") -> Candidate:
     return Candidate(
-        rule="escalation",
+        rule="escalation_terms",
         brand="Альфа",
         channel="vk",
         key=key,
@@ -177,7 +177,7 @@ async def test_webhook_is_signed(store: Store, slack: FakeMessenger) -> None:
     assert req.headers["X-Loyalty-Signature"] == want
     assert req.headers["Idempotency-Key"] == f"alert-{alert_id}-v1-webhook"
     data = req.json()
-    assert data["alert"]["rule"] == "escalation" and data["alert"]["top_mentions"][0]["url"]
+    assert data["alert"]["rule"] == "escalation_terms" and data["alert"]["top_mentions"][0]["url"]
 
 
 async def test_exactly_once_across_restart_and_outage(db_url: str, telegram: FakeMessenger) -> None:

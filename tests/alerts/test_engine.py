@@ -73,8 +73,8 @@ async def test_escalating_complaint_raises_its_alerts_and_reaches_telegram(
     calm_after, calm_counters = calm_stream(1, start=START + timedelta(days=21), seed=99)
     h.replay(script + calm_after, growth + calm_counters, step=timedelta(minutes=15))
     rules = {(rule, sev) for rule, brand, _, sev in h.alerts()}
-    assert ("escalation", "critical") in rules
-    assert any(rule == "spread" for rule, _ in rules)
+    assert ("escalation_terms", "critical") in rules
+    assert any(rule == "engagement_growth" for rule, _ in rules)
     assert all(brand == "Альфа" for _, brand, _, _ in h.alerts())
     async with httpx.AsyncClient(timeout=5) as client:
         d = OutboxDispatcher(store, cfg, client, env={"TG": "1:secret"})
@@ -102,7 +102,7 @@ def test_competitors_do_not_alert_by_default(store: Store) -> None:
     assert h.alerts() == []
     h2 = Harness(store, config(competitor_alerts=True))
     h2.engine.evaluate([1], t0 + timedelta(hours=1))
-    assert [a[0] for a in h2.alerts()] == ["escalation"]
+    assert [a[0] for a in h2.alerts()] == ["escalation_terms"]
 
 
 def test_escalation_needs_a_negative_mention(store: Store) -> None:
@@ -148,7 +148,7 @@ def test_recurring_problem_from_different_authors(store: Store) -> None:
     h = Harness(store, config())
     h.replay(ev)
     rules = [a[0] for a in h.alerts()]
-    assert rules == ["recurring"]
+    assert rules == ["recurring_problem"]
     (change,) = [c for c in h.changes if c.kind == "opened"]
     assert "4" in change.title or "5" in change.title
 
@@ -170,9 +170,9 @@ def test_negative_spike_against_the_same_hours_of_past_weeks(store: Store) -> No
         )
         for i in range(24)
     ]
-    h = Harness(store, config(recurring={"enabled": False}))
+    h = Harness(store, config(recurring_problem={"enabled": False}))
     h.replay(events + burst, counters)
-    spikes = [a for a in h.alerts() if a[0] == "spike"]
+    spikes = [a for a in h.alerts() if a[0] == "negative_spike"]
     assert spikes and spikes[0][2] == "telegram"
 
 
@@ -196,7 +196,7 @@ def test_index_drop(store: Store) -> None:
             )
     h = Harness(
         store,
-        config(repeat_complainer={"enabled": False}, recurring={"enabled": False}, spike={"enabled": False}),
+        config(repeat_complainer={"enabled": False}, recurring_problem={"enabled": False}, negative_spike={"enabled": False}),
     )
     h.replay(ev, step=timedelta(hours=6))
     drops = [a for a in h.alerts() if a[0] == "index_drop"]
