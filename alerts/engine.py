@@ -18,13 +18,14 @@ collapsed onto their first copy everywhere: they count as spreading, never as mo
 from __future__ import annotations
 
 import logging
+import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, true
+from sqlalchemy import and_, func, or_, select, true, tuple_
 from sqlalchemy.engine import Connection
 
 from alerts.lifecycle import AlertChange, Candidate, raise_alert, resolve_stale
@@ -56,6 +57,8 @@ class _Link:
     url: str | None
     published_at: datetime
     duplicate_of: int | None
+    source: str
+    parent_external_id: str | None
 
     @property
     def root(self) -> int:
@@ -66,6 +69,7 @@ class _Link:
 class _Recent:
     id: int
     author: str | None
+    thread: str
     channel: str
     published_at: datetime
     tokens: frozenset[str]
@@ -184,6 +188,8 @@ class AlertEngine:
                 MentionRow.url,
                 MentionRow.published_at,
                 MentionRow.duplicate_of,
+                MentionRow.source,
+                MentionRow.parent_external_id,
             )
             .join(MentionRow, MentionRow.id == MentionBrand.mention_id)
             .where(MentionBrand.brand.in_(self.brands))
@@ -196,6 +202,52 @@ class AlertEngine:
                 rows = conn.execute(self._link_query().where(MentionBrand.mention_id.in_(chunk))).all()
                 out.extend(_Link(*r) for r in rows)
         return out
+
+    def _stories(self, conn: Connection, links: Sequence[_Link]) -> dict[int, tuple[int, str | None, str]]:
+        """Mention id -> (story root id, root author, root channel).
+
+        Repost copies go onto their original, replies and comments onto the post they answer
+        (``parent_external_id``, up to three levels).
+
+        A story is what PR handles as one case: the loud post, its reposts and the pile-on under it.
+        """
+        roots = {lk.id: lk.root for lk in links}
+        pending: dict[int, tuple[str, str]] = {
+            lk.id: (lk.source, lk.parent_external_id) for lk in links if lk.parent_external_id
+        }
+        for _ in range(3):
+            if not pending:
+                break
+            keys = sorted(set(pending.values()))
+            found: dict[tuple[str, str], Any] = {}
+            for start in range(0, len(keys), 400):
+                for r in conn.execute(
+                    select(
+                        MentionRow.id,
+                        MentionRow.source,
+                        MentionRow.external_id,
+                        MentionRow.duplicate_of,
+                        MentionRow.parent_external_id,
+                        MentionRow.author,
+                    ).where(tuple_(MentionRow.source, MentionRow.external_id).in_(keys[start : start + 400]))
+                ).all():
+                    found[(r.source, r.external_id)] = r
+            nxt: dict[int, tuple[str, str]] = {}
+            for mid, key in pending.items():
+                parent = found.get(key)
+                if parent is None:
+                    continue
+                roots[mid] = parent.duplicate_of or parent.id
+                if parent.parent_external_id:
+                    nxt[mid] = (parent.source, parent.parent_external_id)
+            pending = nxt
+        info: dict[int, tuple[str | None, str]] = {}
+        for chunk in _chunks(sorted(set(roots.values()))):
+            for rid, author, channel in conn.execute(
+                select(MentionRow.id, MentionRow.author, MentionRow.channel).where(MentionRow.id.in_(chunk))
+            ).all():
+                info[rid] = (author, channel)
+        return {mid: (root, *info.get(root, (None, ""))) for mid, root in roots.items()}
 
     def _top(self, conn: Connection, ids: Iterable[int]) -> list[dict[str, Any]]:
         """The alert's mentions to show: roots only, with their copies counted, biggest reach first."""
@@ -241,26 +293,31 @@ class AlertEngine:
     def _escalation(self, conn: Connection, negative: Sequence[_Link]) -> list[Candidate]:
         rule = self.settings.escalation_terms
         out: list[Candidate] = []
+        stories = self._stories(conn, negative)
         seen: set[tuple[str, int]] = set()
         for lk in negative:
             if (lk.brand, lk.root) in seen:
                 continue
             seen.add((lk.brand, lk.root))
+            root, root_author, root_channel = stories[lk.id]
             found = self._matchers[lk.brand].find(lk.text)
             kinds = [k for k in ("regulator", "media", "ceo", "demand") if k in found]
             serious = [k for k in kinds if k != "demand"]
             if not serious and "demand" not in kinds:
                 continue
+            if lk.channel in rule.news_channels and len(kinds) < rule.news_min_kinds:
+                continue  # an article naming the regulator is news, not a complaint escalating
             severity: Severity = "info"
             if serious:
                 severity = "critical" if len(kinds) >= rule.critical_kinds else "warning"
-            story = f"author:{lk.author}" if lk.author else f"mention:{lk.root}"
+            # One case per complainer: her later posts, their reposts and the comments under them update it.
+            story = f"author:{root_author}" if root_author else f"mention:{root}"
             named = ", ".join(_KIND_RU[k] for k in kinds)
             out.append(
                 Candidate(
                     rule="escalation_terms",
                     brand=lk.brand,
-                    channel=lk.channel,
+                    channel=root_channel or lk.channel,
                     key=story,
                     severity=severity,
                     title=f"{lk.brand}: жалоба с эскалацией ({named})",
@@ -270,9 +327,9 @@ class AlertEngine:
                         **{f"{k}_terms": ", ".join(found[k]) for k in kinds},
                         "author_reach": lk.reach or 0,
                     },
-                    mention_ids=[lk.root],
+                    mention_ids=sorted({root, lk.root}),
                     magnitude=float(len(kinds)),
-                    top=self._top(conn, [lk.root]),
+                    top=self._top(conn, sorted({root, lk.root})),
                 )
             )
         return out
@@ -285,41 +342,58 @@ class AlertEngine:
         rule = self.settings.repeat_complainer
         label = func.coalesce(MentionBrand.corrected_label, MentionBrand.label)
         out: list[Candidate] = []
+        ambiguous = re.compile(rule.ambiguous_author_pattern) if rule.ambiguous_author_pattern else None
         for brand, author in sorted({(lk.brand, lk.author) for lk in negative if lk.author}):
-            ids = [
-                r[0]
-                for r in conn.execute(
-                    select(MentionRow.id)
-                    .join(MentionBrand, MentionBrand.mention_id == MentionRow.id)
-                    .where(
-                        and_(
-                            MentionRow.author == author,
-                            MentionBrand.brand == brand,
-                            MentionBrand.counted.is_(True),
-                            label == "negative",
-                            MentionBrand.published_at >= now - timedelta(days=rule.days),
-                            MentionBrand.published_at <= now,
-                        )
+            if ambiguous is not None and ambiguous.fullmatch(author):
+                continue  # "Светлана К." on a review site is many people, not one complainer
+            rows = conn.execute(
+                select(MentionRow.id, MentionRow.parent_external_id, MentionRow.channel)
+                .join(MentionBrand, MentionBrand.mention_id == MentionRow.id)
+                .where(
+                    and_(
+                        MentionRow.author == author,
+                        MentionBrand.brand == brand,
+                        MentionBrand.counted.is_(True),
+                        label == "negative",
+                        MentionBrand.published_at >= now - timedelta(days=rule.days),
+                        MentionBrand.published_at <= now,
                     )
-                ).all()
-            ]
-            if len(ids) < rule.complaints:
+                )
+            ).all()
+            # Comments in one thread are one complaint: count threads (own posts, or the post answered).
+            threads = {r.parent_external_id or f"#{r.id}" for r in rows}
+            if len(threads) < rule.complaints:
                 continue
-            channels = sorted(
-                {r[0] for r in conn.execute(select(MentionRow.channel).where(MentionRow.id.in_(ids))).all()}
-            )
+            everything = conn.execute(
+                select(func.count())
+                .select_from(MentionRow)
+                .join(MentionBrand, MentionBrand.mention_id == MentionRow.id)
+                .where(
+                    and_(
+                        MentionRow.author == author,
+                        MentionBrand.brand == brand,
+                        MentionBrand.counted.is_(True),
+                        MentionBrand.published_at >= now - timedelta(days=rule.days),
+                        MentionBrand.published_at <= now,
+                    )
+                )
+            ).scalar_one()
+            if len(rows) < rule.min_negative_share * everything:
+                continue  # a prolific author with mixed feelings, not an unhappy customer
+            ids = sorted(r.id for r in rows)
+            channels = sorted({r.channel for r in rows})
             out.append(
                 Candidate(
                     rule="repeat_complainer",
                     brand=brand,
                     channel=channels[0] if len(channels) == 1 else None,
                     key=f"author:{author}",
-                    severity="critical" if len(ids) >= 2 * rule.complaints else "warning",
-                    title=f"{brand}: {author} жалуется снова ({len(ids)} раз за {rule.days:g} дн.)",
+                    severity="critical" if len(threads) >= 2 * rule.complaints else "warning",
+                    title=f"{brand}: {author} жалуется снова ({len(threads)} раз за {rule.days:g} дн.)",
                     summary="Повторные жалобы одного автора: закройте вопрос, пока он не ушёл выше.",
-                    numbers={"complaints": len(ids), "days": rule.days, "channels": ", ".join(channels)},
+                    numbers={"complaints": len(threads), "days": rule.days, "channels": ", ".join(channels)},
                     mention_ids=ids,
-                    magnitude=float(len(ids)),
+                    magnitude=float(len(threads)),
                     top=self._top(conn, ids),
                 )
             )
@@ -349,7 +423,12 @@ class AlertEngine:
         label = func.coalesce(MentionBrand.corrected_label, MentionBrand.label)
         rows = conn.execute(
             select(
-                MentionRow.id, MentionRow.text, MentionRow.author, MentionRow.channel, MentionRow.published_at
+                MentionRow.id,
+                MentionRow.text,
+                MentionRow.author,
+                MentionRow.channel,
+                MentionRow.published_at,
+                MentionRow.parent_external_id,
             )
             .join(MentionBrand, MentionBrand.mention_id == MentionRow.id)
             .where(
@@ -365,15 +444,22 @@ class AlertEngine:
             .limit(self.settings.recurring_problem.max_candidates)
         ).all()
         return [
-            _Recent(r.id, r.author, r.channel, r.published_at, self._tokens_of(r.id, r.text)) for r in rows
+            _Recent(
+                r.id,
+                r.author,
+                r.parent_external_id or f"#{r.id}",
+                r.channel,
+                r.published_at,
+                self._tokens_of(r.id, r.text),
+            )
+            for r in rows
         ]
 
-    def _is_copy(self, a: frozenset[str], b: frozenset[str]) -> bool:
-        """One text carries (nearly) all words of the other: a repost with a comment, a syndicated copy."""
+    def _contains(self, text: frozenset[str], original: frozenset[str]) -> bool:
+        """``text`` carries (nearly) every word of a long ``original``: a repost with a comment, a forward,
+        a syndicated copy. Short originals never qualify: one common sentence is not a copy."""
         rule = self.settings.copies_across_channels
-        common = len(a & b)
-        small = min(len(a), len(b))
-        return small >= rule.min_words and common >= rule.min_words and common / small >= rule.containment
+        return len(original) >= rule.min_words and len(text & original) >= rule.containment * len(original)
 
     def _text_rules(self, conn: Connection, negative: Sequence[_Link], now: datetime) -> list[Candidate]:
         """Recurring problems and copies across channels: both compare a new complaint with recent ones."""
@@ -386,52 +472,80 @@ class AlertEngine:
         for lk in negative:
             by_brand[lk.brand].append(lk)
         for brand, fresh in by_brand.items():
-            recent = self._recent_negative(conn, brand, now, max(rec.days, cop.hours / 24))
+            recent = self._recent_negative(conn, brand, now, rec.days + rec.baseline_days)
             rec_cut = now - timedelta(days=rec.days)
             cop_cut = now - timedelta(hours=cop.hours)
+            window = [r for r in recent if r.published_at >= rec_cut]
+            before = [r for r in recent if r.published_at < rec_cut]
             done_rec: set[int] = set()
             done_cop: set[int] = set()
             for lk in fresh:
                 mine = self._tokens_of(lk.id, lk.text)
                 if cop.enabled and lk.id not in done_cop:
-                    copies = [
-                        r for r in recent if r.published_at >= cop_cut and self._is_copy(mine, r.tokens)
-                    ]
-                    done_cop.update(r.id for r in copies)
-                    cand = self._copies_candidate(conn, brand, copies)
-                    if cand is not None:
-                        out.append(cand)
+                    near = [r for r in recent if r.published_at >= cop_cut]
+                    originals = [r for r in near if r.id == lk.id or self._contains(mine, r.tokens)]
+                    if originals:
+                        root = min(originals, key=lambda r: (r.published_at, r.id))
+                        cluster = [
+                            root,
+                            *(r for r in near if r.id != root.id and self._contains(r.tokens, root.tokens)),
+                        ]
+                        done_cop.update(r.id for r in cluster)
+                        cand = self._copies_candidate(conn, brand, cluster)
+                        if cand is not None:
+                            out.append(cand)
                 if rec.enabled and lk.id not in done_rec and len(mine) >= 3:
-                    similar = [
-                        r
-                        for r in recent
-                        if r.published_at >= rec_cut
-                        and jaccard(mine, r.tokens) >= rec.similarity
-                        and (r.id == lk.id or not self._is_copy(mine, r.tokens))
-                    ]
+
+                    def alike(r: _Recent, mine: frozenset[str] = mine, me: int = lk.id) -> bool:
+                        if r.id == me:
+                            return True
+                        copy = self._contains(mine, r.tokens) or self._contains(r.tokens, mine)
+                        return not copy and jaccard(mine, r.tokens) >= rec.similarity
+
+                    similar = [r for r in window if alike(r)]
                     done_rec.update(r.id for r in similar)
-                    cand = self._recurring_candidate(conn, brand, similar)
+                    earlier = {r.thread for r in before if alike(r)}
+                    cand = self._recurring_candidate(conn, brand, similar, len(earlier))
                     if cand is not None:
                         out.append(cand)
         return out
 
     def _recurring_candidate(
-        self, conn: Connection, brand: str, similar: Sequence[_Recent]
+        self, conn: Connection, brand: str, similar: Sequence[_Recent], earlier_authors: int
     ) -> Candidate | None:
+        """An alert when a problem is new or rising: complaints people always make are the baseline."""
         rule = self.settings.recurring_problem
-        authors = {r.author or f"#{r.id}" for r in similar}
-        if len(authors) < rule.min_authors:
+        # Distinct threads by distinct people: a pile-on under one post is one story, not a pattern.
+        threads: dict[str, str] = {}
+        for r in similar:
+            threads.setdefault(r.thread, r.author or f"#{r.id}")
+        authors = set(threads.values())
+        expected = earlier_authors * rule.days / rule.baseline_days
+        if len(authors) < rule.min_authors or len(authors) < rule.rise * max(expected, 1.0):
             return None
         ids = sorted(r.id for r in similar)
+        # A stable name for the problem: its most shared words. Next week's complaints about the same
+        # thing update this alert instead of opening another.
+        counts: dict[str, int] = defaultdict(int)
+        for r in similar:
+            for w in r.tokens:
+                counts[w] += 1
+        signature = sorted(sorted(counts, key=lambda w: (-counts[w], w))[:4])
         return Candidate(
             rule="recurring_problem",
             brand=brand,
             channel=None,
-            key=f"first:{ids[0]}",
+            key="words:" + "+".join(signature),
             severity="warning",
             title=f"{brand}: повторяющаяся проблема ({len(authors)} авт. за {rule.days:g} дн.)",
             summary="Похожие жалобы разных людей: это проблема, а не один клиент.",
-            numbers={"authors": len(authors), "mentions": len(ids), "similarity": rule.similarity},
+            numbers={
+                "authors": len(authors),
+                "mentions": len(ids),
+                "words": ", ".join(signature),
+                "expected_authors": round(expected, 1),
+                "similarity": rule.similarity,
+            },
             mention_ids=ids,
             magnitude=float(len(authors)),
             top=self._top(conn, ids),
@@ -442,7 +556,8 @@ class AlertEngine:
         if len(cluster) < 2:
             return None
         ordered = sorted(cluster, key=lambda r: (r.published_at, r.id))
-        root, copies = ordered[0], ordered[1:]
+        root = ordered[0]
+        copies = [r for r in ordered[1:] if r.author is None or r.author != root.author]
         exact = conn.execute(
             select(func.count())
             .select_from(MentionRow)
@@ -496,7 +611,8 @@ class AlertEngine:
         ).all()
         rates = []
         for r in rows:
-            hours = min(24.0, max(1.0, (now - r.published_at).total_seconds() / 3600))
+            # Growth happens in a post's first hours: the usual is its rate then, not a daily average.
+            hours = min(3.0, max(1.0, (now - r.published_at).total_seconds() / 3600))
             w = weighted_engagement(r.reposts or 0, r.comments or 0, r.views or 0, rule)
             rates.append(w * reach_factor(r.author_reach, rule) / hours)
         usual = quantile(rates, rule.baseline_quantile) if len(rates) >= 20 else 0.0
@@ -583,43 +699,53 @@ class AlertEngine:
             ).all():
                 if root is not None:
                     copies[int(root)] = int(n)
-        out: list[Candidate] = []
-        done: set[tuple[str, int]] = set()
-        for r in rows:
-            lk = _Link(*r[:11])
-            if (lk.brand, lk.id) in done:
-                continue
-            done.add((lk.brand, lk.id))
-            growth, d = self._growth(lk, (r[11] or 0, r[12] or 0, r[13] or 0), snaps.get(lk.id, []), now)
+        links = {(lk.brand, lk.id): lk for lk in (_Link(*r[:13]) for r in rows)}
+        counters = {r[0]: (r[13] or 0, r[14] or 0, r[15] or 0) for r in rows}
+        stories = self._stories(conn, list(links.values()))
+        root_channels: dict[int, str] = {}
+        # Per story: the loud post, its copies elsewhere and the replies spread as one case.
+        hits: dict[tuple[str, int], list[tuple[float, float, _Link, tuple[float, float, float]]]] = (
+            defaultdict(list)
+        )
+        for link_key in sorted(links):
+            lk = links[link_key]
+            growth, d = self._growth(lk, counters[lk.id], snaps.get(lk.id, []), now)
             growth += copies.get(lk.id, 0) * rule.repost_weight
             weighted = growth * reach_factor(lk.reach, rule)
             usual = self._usual_growth(conn, lk.channel, now)
-            bar = max(rule.min_growth, rule.factor * usual)
-            if weighted < bar:
+            if weighted < max(rule.min_growth, rule.factor * usual):
                 continue
+            hits[(lk.brand, stories[lk.id][0])].append((weighted, usual, lk, d))
+            root_channels[stories[lk.id][0]] = stories[lk.id][2] or lk.channel
+        out: list[Candidate] = []
+        for (brand, root), found in sorted(hits.items(), key=lambda kv: kv[0]):
+            weighted, usual, lk, d = max(found, key=lambda h: h[0])
+            total = sum(h[0] for h in found)
             ratio = weighted / usual if usual > 0 else float("inf")
+            ids = sorted({root, *(h[2].id for h in found)})
             out.append(
                 Candidate(
                     rule="engagement_growth",
-                    brand=lk.brand,
-                    channel=lk.channel,
-                    key=f"mention:{lk.id}",
+                    brand=brand,
+                    channel=root_channels[root],
+                    key=f"story:{root}",
                     severity="critical" if ratio >= rule.critical_factor else "warning",
-                    title=f"{lk.brand}: негатив расходится в {lk.channel}",
-                    summary="Одно негативное упоминание набирает репосты и комментарии быстрее обычного.",
+                    title=f"{brand}: негатив расходится ({lk.channel})",
+                    summary="Негативная история набирает репосты и комментарии намного быстрее обычного.",
                     numbers={
                         "growth_per_hour": round(weighted, 1),
                         "usual_per_hour": round(usual, 1),
                         "ratio": round(ratio, 1) if usual > 0 else "new",
+                        "story_growth_per_hour": round(total, 1),
                         "reposts_per_hour": round(d[0], 1),
                         "comments_per_hour": round(d[1], 1),
                         "views_per_hour": round(d[2], 1),
                         "copies_last_hour": copies.get(lk.id, 0),
                         "author_reach": lk.reach or 0,
                     },
-                    mention_ids=[lk.id],
-                    magnitude=weighted,
-                    top=self._top(conn, [lk.id]),
+                    mention_ids=ids,
+                    magnitude=total,
+                    top=self._top(conn, ids),
                 )
             )
         return out

@@ -166,6 +166,29 @@ def raise_alert(
     ):
         conn.execute(update(Alert).where(Alert.id == alert.id).values(triggered_at=now))
         return None
+    if new_rank < old_rank:
+        # A weaker signal about the same story (a comment naming only the regulator under a post that
+        # named everyone) adds its mentions but must not overwrite the stronger evidence or page anyone.
+        conn.execute(
+            update(Alert)
+            .where(Alert.id == alert.id)
+            .values(
+                mention_ids={"ids": sorted(old_ids | set(cand.mention_ids))},
+                triggered_at=now,
+            )
+        )
+        return AlertChange(
+            alert.id,
+            "merged",
+            alert.version,
+            alert.rule,
+            alert.brand,
+            alert.channel,
+            alert.severity,
+            alert.title,
+            False,
+            key,
+        )
     muted = alert.muted_until is not None and alert.muted_until > now
     cooled = now - alert.updated_at >= timedelta(minutes=settings.cooldown_minutes)
     if alert.state == "acknowledged":

@@ -90,8 +90,9 @@ class SpreadRule(BaseModel):
     Growth is ``reposts * repost_weight + comments * comment_weight + views * view_weight`` per hour,
     measured between engagement snapshots (and the stored counters), multiplied by a reach factor
     ``1 + log10(1 + author_reach / reach_scale)`` so a post by a 500k-follower blogger counts more. It fires
-    when that weighted growth is ``factor`` times the channel's usual (a high quantile over
-    ``baseline_days``) and at least ``min_growth``. Example: ``[alerts.engagement_growth] factor = 8``.
+    when that weighted growth is ``factor`` times the channel's usual (a high quantile of the channel's
+    posts' weighted engagement per hour over their first hours, over ``baseline_days``) and at least
+    ``min_growth``. Example: ``[alerts.engagement_growth] factor = 8``.
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -101,10 +102,10 @@ class SpreadRule(BaseModel):
     comment_weight: float = Field(default=3.0, ge=0)
     view_weight: float = Field(default=0.01, ge=0)
     reach_scale: float = Field(default=10_000.0, gt=0)
-    factor: float = Field(default=5.0, gt=1)
-    min_growth: float = Field(default=100.0, ge=0)
+    factor: float = Field(default=10.0, gt=1)
+    min_growth: float = Field(default=300.0, ge=0)
     baseline_days: int = Field(default=14, ge=1)
-    baseline_quantile: float = Field(default=0.95, gt=0, lt=1)
+    baseline_quantile: float = Field(default=0.98, gt=0, lt=1)
     max_age_hours: float = Field(default=72.0, gt=0)
     critical_factor: float = Field(default=20.0, gt=1)
 
@@ -135,7 +136,9 @@ class EscalationRule(BaseModel):
     """A negative mention that names a regulator, the media, our CEO or a demand: resonance in the making.
 
     Terms are matched on normal forms (pymorphy3), so "в Роспотребнадзор", "Роспотребнадзором" and
-    "роспотребнадзору" are one word. Multi-word terms match as consecutive normal forms. Example::
+    "роспотребнадзору" are one word. Multi-word terms match in order, up to two words apart. News
+    articles name regulators routinely, so in ``news_channels`` a mention needs ``news_min_kinds`` kinds
+    of terms (regulator and media, say), not one. Example::
 
         [alerts.escalation_terms]
         extra_terms = ["омбудсмен", "уполномоченный по правам"]
@@ -186,48 +189,63 @@ class EscalationRule(BaseModel):
     )
     extra_terms: list[str] = Field(default_factory=list)
     critical_kinds: int = Field(default=2, ge=1)
+    news_channels: list[str] = Field(default_factory=lambda: ["news"])
+    news_min_kinds: int = Field(default=2, ge=1)
 
 
 class RepeatComplainerRule(BaseModel):
-    """One author with ``complaints`` negative mentions of a brand within ``days``: close the loop."""
+    """One author with ``complaints`` negative threads about a brand within ``days``: close the loop.
 
-    model_config = ConfigDict(extra="forbid")
-
-    enabled: bool = True
-    complaints: int = Field(default=3, ge=2)
-    days: float = Field(default=7.0, gt=0)
-
-
-class RecurringRule(BaseModel):
-    """Near-duplicate complaints from different authors: a recurring problem, not one unhappy customer.
-
-    Texts are compared by word-shingle Jaccard similarity on normal forms; repost copies are excluded
-    (they are one complaint). Fires at ``min_authors`` authors within ``days``.
+    Comments in one thread count once; an author whose mentions of the brand in the period are less than
+    ``min_negative_share`` negative is a prolific commenter with mixed feelings, not an unhappy customer.
+    Author names matching ``ambiguous_author_pattern`` (default: "Имя Ф.", as review sites show people)
+    identify nobody and are skipped; set it to ``""`` to count them too.
     """
 
     model_config = ConfigDict(extra="forbid")
 
     enabled: bool = True
-    similarity: float = Field(default=0.5, gt=0, le=1)
-    min_authors: int = Field(default=4, ge=2)
+    complaints: int = Field(default=4, ge=2)
+    days: float = Field(default=7.0, gt=0)
+    min_negative_share: float = Field(default=0.75, ge=0, le=1)
+    ambiguous_author_pattern: str | None = r"\w+ \w\.?"
+
+
+class RecurringRule(BaseModel):
+    """Near-duplicate complaints from different authors: a recurring problem, not one unhappy customer.
+
+    Texts are compared by Jaccard similarity of their normal-form word sets; copies of one post are
+    excluded (they are one complaint, see :class:`CopiesRule`). Fires at ``min_authors`` authors within
+    ``days`` when that is also ``rise`` times what the previous ``baseline_days`` had for the same kind of
+    complaint: what people always complain about is the baseline, a new or growing problem is news.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = True
+    similarity: float = Field(default=0.6, gt=0, le=1)
+    min_authors: int = Field(default=6, ge=2)
     days: float = Field(default=3.0, gt=0)
-    max_candidates: int = Field(default=2000, ge=10)
+    baseline_days: float = Field(default=14.0, gt=0)
+    rise: float = Field(default=4.0, ge=1)
+    max_candidates: int = Field(default=5000, ge=10)
 
 
 class CopiesRule(BaseModel):
     """Near-identical copies of one negative post appearing from other authors and channels.
 
-    A copy is a text that contains at least ``containment`` of the original's words (normal forms), or an
-    exact repost copy. Syndicated copies are one complaint spreading, not many complaints: they are
-    collapsed into the original here and excluded from :class:`RecurringRule`. Fires at ``min_copies``
-    copies within ``hours``; critical at ``critical_copies``.
+    A copy is a text that carries at least ``containment`` of the words (normal forms) of an original of
+    at least ``min_words`` words, or an exact repost copy; copies by the original's author do not count.
+    Syndicated copies are one complaint spreading, not many complaints: they are collapsed into the
+    original here and excluded from :class:`RecurringRule`. Fires at ``min_copies`` copies within
+    ``hours``; critical at ``critical_copies``.
     """
 
     model_config = ConfigDict(extra="forbid")
 
     enabled: bool = True
     containment: float = Field(default=0.8, gt=0, le=1)
-    min_words: int = Field(default=8, ge=3)
+    min_words: int = Field(default=20, ge=3)
     min_copies: int = Field(default=3, ge=1)
     critical_copies: int = Field(default=8, ge=1)
     hours: float = Field(default=24.0, gt=0)
