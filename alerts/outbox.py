@@ -215,10 +215,12 @@ class OutboxDispatcher:
         now: datetime,
         error: str | None = None,
         next_attempt_at: datetime | None = None,
+        remote_id: str | None = None,
     ) -> None:
         values: dict[str, Any] = {"state": state, "last_error": error}
         if state == "sent":
             values["sent_at"] = now
+            values["remote_id"] = remote_id
         if next_attempt_at is not None:
             values["next_attempt_at"] = next_attempt_at
         with self.store.engine.begin() as conn:
@@ -254,8 +256,9 @@ class OutboxDispatcher:
             await asyncio.to_thread(self._finish, delivery.id, "suppressed", now, "alert muted")
             return 0
         message = AlertMessage.from_alert(alert)
+        reply_to = await asyncio.to_thread(self._thread_of, delivery) if message.is_update else None
         try:
-            await sender.send(self.client, message, delivery.idempotency_key)
+            remote_id = await sender.send(self.client, message, delivery.idempotency_key, reply_to)
         except RateLimited as exc:
             until = now + timedelta(seconds=exc.retry_after)
             self._blocked_until[delivery.destination] = until
@@ -277,8 +280,25 @@ class OutboxDispatcher:
             await asyncio.to_thread(self._finish, delivery.id, "pending", now, text, retry)
             log.error("alert delivery to %s crashed: %s", delivery.destination, text)
             return 0
-        await asyncio.to_thread(self._finish, delivery.id, "sent", now)
+        await asyncio.to_thread(self._finish, delivery.id, "sent", now, None, None, remote_id)
         return 1
+
+    def _thread_of(self, delivery: AlertDelivery) -> str | None:
+        """The messenger id of the first message sent for this alert to this destination."""
+        with self.store.engine.connect() as conn:
+            return conn.execute(
+                select(AlertDelivery.remote_id)
+                .where(
+                    and_(
+                        AlertDelivery.alert_id == delivery.alert_id,
+                        AlertDelivery.destination == delivery.destination,
+                        AlertDelivery.state == "sent",
+                        AlertDelivery.remote_id.is_not(None),
+                    )
+                )
+                .order_by(AlertDelivery.alert_version, AlertDelivery.id)
+                .limit(1)
+            ).scalar_one_or_none()
 
     async def run_forever(self, stop_event: asyncio.Event) -> None:
         """Deliver until ``stop_event`` is set: a pass every ``poll_interval`` seconds or on :meth:`wake`."""

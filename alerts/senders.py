@@ -45,12 +45,22 @@ _EXCERPT = 280
 
 
 class Sender(Protocol):
-    """Delivers one rendered alert; raises :class:`~alerts.errors.DeliveryError` (already scrubbed)."""
+    """Delivers one rendered alert; raises :class:`~alerts.errors.DeliveryError` (already scrubbed).
+
+    Returns the messenger's id of the message when it has one; an update of the same alert is then sent
+    with ``reply_to`` set to the first message's id, so it lands in the same thread.
+    """
 
     name: str
     secrets: tuple[str, ...]
 
-    async def send(self, client: httpx.AsyncClient, message: AlertMessage, idempotency_key: str) -> None: ...
+    async def send(
+        self,
+        client: httpx.AsyncClient,
+        message: AlertMessage,
+        idempotency_key: str,
+        reply_to: str | None = None,
+    ) -> str | None: ...
 
 
 def _retry_after(resp: httpx.Response, body: Any) -> float:
@@ -156,15 +166,28 @@ class TelegramSender:
         self._url = f"{base_url.rstrip('/')}/bot{token}/sendMessage"
         self.secrets: tuple[str, ...] = (token, self._url)
 
-    async def send(self, client: httpx.AsyncClient, message: AlertMessage, idempotency_key: str) -> None:
-        payload = {
+    async def send(
+        self,
+        client: httpx.AsyncClient,
+        message: AlertMessage,
+        idempotency_key: str,
+        reply_to: str | None = None,
+    ) -> str | None:
+        payload: dict[str, Any] = {
             "chat_id": self.chat_id,
             "text": telegram_html(message),
             "parse_mode": "HTML",
             "disable_web_page_preview": True,
         }
+        if reply_to is not None and reply_to.isdigit():
+            # An update answers the first message; if that was deleted, it is sent on its own.
+            payload["reply_parameters"] = {"message_id": int(reply_to), "allow_sending_without_reply": True}
         resp = await _post(client, self._url, self.secrets, json=payload)
-        check_response(resp, self.secrets)
+        body = check_response(resp, self.secrets)
+        result = body.get("result") if isinstance(body, dict) else None
+        if isinstance(result, dict) and result.get("message_id") is not None:
+            return str(result["message_id"])
+        return None
 
 
 # -- Slack ------------------------------------------------------------------------------------------------
@@ -212,9 +235,17 @@ class SlackSender:
         self._url = url
         self.secrets: tuple[str, ...] = (url,)
 
-    async def send(self, client: httpx.AsyncClient, message: AlertMessage, idempotency_key: str) -> None:
+    async def send(
+        self,
+        client: httpx.AsyncClient,
+        message: AlertMessage,
+        idempotency_key: str,
+        reply_to: str | None = None,
+    ) -> str | None:
+        # Incoming webhooks cannot thread (that needs chat.postMessage and a bot token): updates say so.
         resp = await _post(client, self._url, self.secrets, json=slack_payload(message))
         check_response(resp, self.secrets)
+        return None
 
 
 # -- generic webhook --------------------------------------------------------------------------------------
@@ -274,13 +305,20 @@ class WebhookSender:
         self._secret = secret
         self.secrets: tuple[str, ...] = tuple(s for s in (url, secret) if s)
 
-    async def send(self, client: httpx.AsyncClient, message: AlertMessage, idempotency_key: str) -> None:
+    async def send(
+        self,
+        client: httpx.AsyncClient,
+        message: AlertMessage,
+        idempotency_key: str,
+        reply_to: str | None = None,
+    ) -> str | None:
         body = webhook_body(message, idempotency_key)
         headers = {"Content-Type": "application/json", "Idempotency-Key": idempotency_key}
         if self._secret:
             headers["X-Loyalty-Signature"] = webhook_signature(self._secret, body)
         resp = await _post(client, self._url, self.secrets, content=body, headers=headers)
         check_response(resp, self.secrets)
+        return None
 
 
 # -- registry ---------------------------------------------------------------------------------------------

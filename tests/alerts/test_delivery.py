@@ -301,3 +301,26 @@ def test_missing_secret_names_its_key_path(store: Store) -> None:
     )
     with pytest.raises(ValueError, match=r"alerts\.destinations\[0\]\.token_env.*NOPE"):
         OutboxDispatcher(store, settings, httpx.AsyncClient(), env={})
+
+
+async def test_telegram_updates_reply_in_the_thread_of_the_first_message(
+    store: Store, telegram: FakeMessenger
+) -> None:
+    settings = tg_settings(telegram, cooldown_minutes=0)
+    open_alert(store, settings, cand(1))
+    async with httpx.AsyncClient(timeout=5) as client:
+        d = OutboxDispatcher(store, settings, client, env={"TG": TOKEN})
+        assert await d.run_once(NOW) == 1
+        for minute in (1, 2):
+            with store.engine.begin() as conn:
+                raise_alert(conn, cand(1 + 2 * minute), settings, NOW + timedelta(minutes=minute))
+            assert await d.run_once(NOW + timedelta(minutes=minute)) == 1
+    first, *updates = [r.json() for r in telegram.requests]
+    assert "reply_parameters" not in first
+    assert [u["reply_parameters"]["message_id"] for u in updates] == [1, 1]
+    with store.engine.connect() as conn:
+        assert [r[0] for r in conn.execute(select(AlertDelivery.remote_id).order_by(AlertDelivery.id))] == [
+            "1",
+            "2",
+            "3",
+        ]
