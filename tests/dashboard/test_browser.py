@@ -21,7 +21,8 @@ from tests.dashboard.fixtures import EVIL_TEXT, build_db, write_config
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
 ROOT = Path(__file__).resolve().parents[2]
-IMG = ROOT / "docs" / "img"
+#: Screenshots go here; `LOYALTY_SCREENSHOT_DIR=docs/img pytest -m browser` refreshes the docs' pictures.
+SCREENSHOT_DIR = os.environ.get("LOYALTY_SCREENSHOT_DIR")
 
 pytestmark = [
     pytest.mark.browser,
@@ -112,8 +113,10 @@ def _wait(drv: object, predicate: object, timeout: float = 60) -> None:
     WebDriverWait(drv, timeout).until(predicate)  # type: ignore[arg-type]
 
 
-def test_overview_and_feed_render_in_chromium(server: str, driver: object) -> None:
+def test_overview_and_feed_render_in_chromium(server: str, driver: object, tmp_path: Path) -> None:
     from selenium.webdriver.common.by import By
+
+    img = Path(SCREENSHOT_DIR) if SCREENSHOT_DIR else tmp_path
 
     drv = driver
     drv.get(server)  # type: ignore[attr-defined]
@@ -127,8 +130,8 @@ def test_overview_and_feed_render_in_chromium(server: str, driver: object) -> No
         assert size["width"] > 100 and size["height"] > 80, size
     assert not drv.find_elements(By.CSS_SELECTOR, "[data-testid='stException']")  # type: ignore[attr-defined]
     time.sleep(1.0)  # let the last vega transitions settle for the screenshot
-    IMG.mkdir(parents=True, exist_ok=True)
-    drv.save_screenshot(str(IMG / "dashboard-overview.png"))  # type: ignore[attr-defined]
+    img.mkdir(parents=True, exist_ok=True)
+    drv.save_screenshot(str(img / "dashboard-overview.png"))  # type: ignore[attr-defined]
 
     radios = drv.find_elements(By.XPATH, "//label[.//p[text()='Упоминания']]")  # type: ignore[attr-defined]
     radios[0].click()
@@ -141,4 +144,5 @@ def test_overview_and_feed_render_in_chromium(server: str, driver: object) -> No
     with pytest.raises(NoAlertPresentException):  # the <script> and onerror= in the text did not run
         drv.switch_to.alert.text  # type: ignore[attr-defined]  # noqa: B018
     time.sleep(1.0)
-    drv.save_screenshot(str(IMG / "dashboard-feed.png"))  # type: ignore[attr-defined]
+    drv.save_screenshot(str(img / "dashboard-feed.png"))
+    assert (img / "dashboard-feed.png").stat().st_size > 10_000  # type: ignore[attr-defined]
