@@ -117,6 +117,7 @@ class AlertEngine:
         self._token_sets: dict[int, frozenset[str]] = {}
         self._usual: dict[str, tuple[datetime, float]] = {}
         self._last_index_check: datetime | None = None
+        self._first: dict[str, datetime | None] = {}
 
     # -- entry points -----------------------------------------------------------------------------------
 
@@ -388,6 +389,7 @@ class AlertEngine:
                     brand=brand,
                     channel=channels[0] if len(channels) == 1 else None,
                     key=f"author:{author}",
+                    quiet_hours=rule.days * 24,
                     severity="critical" if len(threads) >= 2 * rule.complaints else "warning",
                     title=f"{brand}: {author} жалуется снова ({len(threads)} раз за {rule.days:g} дн.)",
                     summary="Повторные жалобы одного автора: закройте вопрос, пока он не ушёл выше.",
@@ -455,6 +457,14 @@ class AlertEngine:
             for r in rows
         ]
 
+    def _first_seen(self, conn: Connection, brand: str) -> datetime | None:
+        """When the brand's first link was published (cached: history only grows backwards by imports)."""
+        if self._first.get(brand) is None:  # not cached, or no links yet: ask again
+            self._first[brand] = conn.execute(
+                select(func.min(MentionBrand.published_at)).where(MentionBrand.brand == brand)
+            ).scalar_one_or_none()
+        return self._first[brand]
+
     def _contains(self, text: frozenset[str], original: frozenset[str]) -> bool:
         """``text`` carries (nearly) every word of a long ``original``: a repost with a comment, a forward,
         a syndicated copy. Short originals never qualify: one common sentence is not a copy."""
@@ -472,6 +482,9 @@ class AlertEngine:
         for lk in negative:
             by_brand[lk.brand].append(lk)
         for brand, fresh in by_brand.items():
+            first = self._first_seen(conn, brand)
+            # Without a full baseline every common complaint looks new: wait until there is one.
+            rec_ready = first is not None and now - first >= timedelta(days=rec.days + rec.baseline_days)
             recent = self._recent_negative(conn, brand, now, rec.days + rec.baseline_days)
             rec_cut = now - timedelta(days=rec.days)
             cop_cut = now - timedelta(hours=cop.hours)
@@ -494,7 +507,7 @@ class AlertEngine:
                         cand = self._copies_candidate(conn, brand, cluster)
                         if cand is not None:
                             out.append(cand)
-                if rec.enabled and lk.id not in done_rec and len(mine) >= 3:
+                if rec.enabled and rec_ready and lk.id not in done_rec and len(mine) >= 3:
 
                     def alike(r: _Recent, mine: frozenset[str] = mine, me: int = lk.id) -> bool:
                         if r.id == me:
@@ -536,6 +549,7 @@ class AlertEngine:
             brand=brand,
             channel=None,
             key="words:" + "+".join(signature),
+            quiet_hours=rule.baseline_days * 24,
             severity="warning",
             title=f"{brand}: повторяющаяся проблема ({len(authors)} авт. за {rule.days:g} дн.)",
             summary="Похожие жалобы разных людей: это проблема, а не один клиент.",
@@ -573,6 +587,7 @@ class AlertEngine:
             brand=brand,
             channel=root.channel if len(channels) == 1 else None,
             key=f"mention:{root.id}",
+            quiet_hours=rule.hours,
             severity="critical" if n_copies >= rule.critical_copies else "warning",
             title=f"{brand}: жалобу копируют ({n_copies} копий, каналы: {', '.join(channels)})",
             summary="Одну и ту же жалобу перепечатывают другие авторы и каналы: она расходится.",
@@ -910,6 +925,7 @@ class AlertEngine:
                         brand=c.brand,
                         channel=c.channel,
                         key="index",
+                        quiet_hours=rule.period_days * 24,
                         severity="critical" if drop >= 2 * rule.drop else "warning",
                         title=f"{c.brand}: индекс лояльности упал на {drop:.2f} ({where})",
                         summary=f"Индекс за {rule.period_days} дн. против предыдущих {rule.period_days} дн.",

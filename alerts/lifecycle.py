@@ -60,6 +60,9 @@ class Candidate:
     mention_ids: list[int]
     magnitude: float = 1.0
     top: list[dict[str, Any]] = field(default_factory=list)
+    quiet_hours: float = 0.0
+    """A resolved alert of the same key triggered within this many hours is reopened silently instead of
+    paging again: the same complainer or the same chronic problem is one case for a while."""
 
     @property
     def dedup_key(self) -> str:
@@ -111,6 +114,23 @@ def raise_alert(
     if alert is not None and now - alert.triggered_at > timedelta(hours=settings.resolve_after_hours):
         conn.execute(update(Alert).where(Alert.id == alert.id).values(state="resolved", updated_at=now))
         alert = None
+    reopened = False
+    if alert is None and cand.quiet_hours > 0:
+        alert = conn.execute(
+            select(Alert)
+            .where(
+                and_(
+                    Alert.dedup_key == key,
+                    Alert.state == "resolved",
+                    Alert.triggered_at >= now - timedelta(hours=cand.quiet_hours),
+                )
+            )
+            .order_by(Alert.id.desc())
+            .limit(1)
+        ).first()
+        if alert is not None:
+            conn.execute(update(Alert).where(Alert.id == alert.id).values(state="open"))
+            reopened = True
     top = cand.top[: settings.top_mentions]
     if alert is None:
         details = {
@@ -191,7 +211,7 @@ def raise_alert(
         )
     muted = alert.muted_until is not None and alert.muted_until > now
     cooled = now - alert.updated_at >= timedelta(minutes=settings.cooldown_minutes)
-    if alert.state == "acknowledged":
+    if alert.state == "acknowledged" or reopened:
         notify = new_rank > old_rank
     else:
         notify = new_rank > old_rank or (cooled and (bool(new_ids) or grew))

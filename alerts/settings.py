@@ -102,12 +102,12 @@ class SpreadRule(BaseModel):
     comment_weight: float = Field(default=3.0, ge=0)
     view_weight: float = Field(default=0.01, ge=0)
     reach_scale: float = Field(default=10_000.0, gt=0)
-    factor: float = Field(default=10.0, gt=1)
+    factor: float = Field(default=20.0, gt=1)
     min_growth: float = Field(default=300.0, ge=0)
     baseline_days: int = Field(default=14, ge=1)
     baseline_quantile: float = Field(default=0.98, gt=0, lt=1)
     max_age_hours: float = Field(default=72.0, gt=0)
-    critical_factor: float = Field(default=20.0, gt=1)
+    critical_factor: float = Field(default=50.0, gt=1)
 
 
 class SpikeRule(BaseModel):
@@ -171,8 +171,8 @@ class EscalationRule(BaseModel):
             "СМИ",
             "пресса",
             "редакция",
+            "газета",
             "телевидение",
-            "напишу в",
             "огласка",
         ]
     )
@@ -217,7 +217,8 @@ class RecurringRule(BaseModel):
     Texts are compared by Jaccard similarity of their normal-form word sets; copies of one post are
     excluded (they are one complaint, see :class:`CopiesRule`). Fires at ``min_authors`` authors within
     ``days`` when that is also ``rise`` times what the previous ``baseline_days`` had for the same kind of
-    complaint: what people always complain about is the baseline, a new or growing problem is news.
+    complaint: what people always complain about is the baseline, a new or growing problem is news. The
+    rule waits until the brand has ``days + baseline_days`` of history.
     """
 
     model_config = ConfigDict(extra="forbid")

@@ -148,7 +148,13 @@ def test_recurring_problem_from_different_authors(store: Store) -> None:
         )
         for i in range(7)
     ]
-    h = Harness(store, config())
+    # the rule needs days + baseline_days of history before it judges what is new
+    ev.append(
+        Event(
+            mention("old", START - timedelta(days=5), "Альфа давняя история", author="z"), "Альфа", "neutral"
+        )
+    )
+    h = Harness(store, config(recurring_problem={"baseline_days": 1}))
     h.replay(ev)
     rules = [a[0] for a in h.alerts()]
     assert rules == ["recurring_problem"]
