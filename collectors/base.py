@@ -10,23 +10,30 @@ so a restart resumes after the last committed page and never duplicates or loses
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, ClassVar, Generic, Protocol, TypeVar, cast, runtime_checkable
 
 import httpx
 
+from collectors.errors import NotFoundError
 from collectors.settings import SourceSettings
 from loyalty_monitor.mention import Mention
 
 if TYPE_CHECKING:
+    from collectors.cursor import FetchPage
     from collectors.http import RetryPolicy
 
-__all__ = ["Collector", "Counters", "HttpCollector", "Page", "Refreshable"]
+__all__ = ["Collector", "Counters", "HttpCollector", "Page", "Refreshable", "counters"]
 
 #: likes / reposts / comments / views of one mention, ``None`` where the platform has no such counter.
 Counters = dict[str, int | None]
+
+
+def counters(m: Mention) -> Counters:
+    """The counters a mention carries (``None`` where its source does not read one)."""
+    return {"likes": m.likes, "reposts": m.reposts, "comments": m.comments, "views": m.views}
 
 
 @dataclass(slots=True)
@@ -69,7 +76,13 @@ S = TypeVar("S", bound=SourceSettings)
 
 
 class HttpCollector(Generic[S]):
-    """Shared plumbing: typed settings, a throttled and retried :class:`~collectors.http.Http`, queries."""
+    """Shared plumbing: typed settings, a throttled and retried :class:`~collectors.http.Http`, queries.
+
+    A source whose API lists items newest first only says how to read one page (:meth:`page_reader`); the
+    inherited :meth:`fetch` sweeps those pages with the source's ``max_pages``, ``initial_lookback_h`` and
+    ``overlap_s``. A source that re-reads counters one id at a time builds ``engagement`` on
+    :meth:`engagement_each`.
+    """
 
     name: ClassVar[str]
     settings_model: ClassVar[type[SourceSettings]]
@@ -109,6 +122,41 @@ class HttpCollector(Generic[S]):
         """Configured queries, else every brand name and alias (without repeats)."""
         return list(dict.fromkeys(self.settings.queries or brand_terms))
 
-    def fetch(self, query: str, cursor: str | None, since: datetime | None) -> AsyncIterator[Page]:
-        """Yield pages for ``query``; subclasses implement it."""
+    async def fetch(self, query: str, cursor: str | None, since: datetime | None) -> AsyncIterator[Page]:
+        """Sweep ``query`` from its newest page down to the last item seen (:func:`collectors.cursor.sweep`).
+
+        A source that does not page newest first (RSS) overrides this instead of :meth:`page_reader`.
+        """
+        from collectors.cursor import sweep
+
+        async for page in sweep(
+            cursor,
+            since,
+            self.page_reader(query),
+            max_pages=self.settings.max_pages,
+            lookback_h=self.settings.initial_lookback_h,
+            overlap_s=self.settings.overlap_s,
+        ):
+            yield page
+
+    def page_reader(self, query: str) -> FetchPage:
+        """How :meth:`fetch` reads one page of ``query``.
+
+        The reader takes a page token (``None``: the newest page) and the sweep's floor and returns the
+        page's mentions and the next token. Sources that use the inherited :meth:`fetch` implement it.
+        """
         raise NotImplementedError
+
+    async def engagement_each(
+        self, external_ids: Sequence[str], read: Callable[[str], Awaitable[Mention]]
+    ) -> dict[str, Counters]:
+        """Counters of each id, one ``read`` (a request and its parsing) per id; an id the platform no longer
+        has (:class:`~collectors.errors.NotFoundError`) is left out."""
+        out: dict[str, Counters] = {}
+        for ext in external_ids:
+            try:
+                m = await read(ext)
+            except NotFoundError:
+                continue
+            out[ext] = counters(m)
+        return out

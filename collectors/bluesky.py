@@ -8,14 +8,13 @@ rejected login is an :class:`AuthError`, reported once by the runner rather than
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
-from datetime import datetime
+from collections.abc import Sequence
 from typing import Any, ClassVar
 
 import httpx
 
-from collectors.base import Counters, HttpCollector, Page
-from collectors.cursor import sweep
+from collectors.base import Counters, HttpCollector, counters
+from collectors.cursor import FetchPage
 from collectors.errors import AuthError, ParseError
 from collectors.settings import SourceSettings, env_secret
 from collectors.text import get_path, opt_int, parse_iso
@@ -93,8 +92,8 @@ class BlueskyCollector(HttpCollector[BlueskySettings]):
                     raise
         raise AssertionError("unreachable")  # pragma: no cover
 
-    async def fetch(self, query: str, cursor: str | None, since: datetime | None) -> AsyncIterator[Page]:
-        """Sweep ``searchPosts`` (sort=latest) down to the last post seen."""
+    def page_reader(self, query: str) -> FetchPage:
+        """Pages of ``searchPosts`` (sort=latest)."""
 
         async def fetch_page(token: str | None, floor: float) -> tuple[list[Mention], str | None]:
             params: dict[str, Any] = {"q": query, "limit": self.settings.limit, "sort": "latest"}
@@ -107,15 +106,7 @@ class BlueskyCollector(HttpCollector[BlueskySettings]):
                 nxt, str
             ) and nxt else None
 
-        async for page in sweep(
-            cursor,
-            since,
-            fetch_page,
-            max_pages=self.settings.max_pages,
-            lookback_h=self.settings.initial_lookback_h,
-            overlap_s=self.settings.overlap_s,
-        ):
-            yield page
+        return fetch_page
 
     async def engagement(self, external_ids: Sequence[str]) -> dict[str, Counters]:
         """Counters by post URI via ``app.bsky.feed.getPosts`` (25 per call)."""
@@ -125,12 +116,7 @@ class BlueskyCollector(HttpCollector[BlueskySettings]):
             body = await self.xrpc("app.bsky.feed.getPosts", [("uris", u) for u in ids[start : start + 25]])
             for p in get_path(SOURCE, body, "posts", list):
                 m = parse_post_view(p, self.channel)
-                out[m.external_id] = {
-                    "likes": m.likes,
-                    "reposts": m.reposts,
-                    "comments": m.comments,
-                    "views": None,
-                }
+                out[m.external_id] = counters(m)
         return out
 
 

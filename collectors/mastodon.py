@@ -7,17 +7,16 @@ Paging follows the ``Link: <...max_id=...>; rel="next"`` header, as the API docu
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Sequence
-from datetime import datetime
+from collections.abc import Sequence
 from typing import Any, ClassVar
 from urllib.parse import parse_qs, quote, urlsplit
 
 import httpx
 from pydantic import Field
 
-from collectors.base import Counters, HttpCollector, Page
-from collectors.cursor import sweep
-from collectors.errors import NotFoundError, ParseError
+from collectors.base import Counters, HttpCollector
+from collectors.cursor import FetchPage
+from collectors.errors import ParseError
 from collectors.settings import SourceSettings
 from collectors.text import get_path, html_to_text, opt_int, parse_iso
 from loyalty_monitor.mention import Mention
@@ -62,8 +61,8 @@ class MastodonCollector(HttpCollector[MastodonSettings]):
         token = self.settings.token()
         return {"Authorization": f"Bearer {token}"} if token else {}
 
-    async def fetch(self, query: str, cursor: str | None, since: datetime | None) -> AsyncIterator[Page]:
-        """Sweep a tag timeline or search results down to the last status seen."""
+    def page_reader(self, query: str) -> FetchPage:
+        """Pages of a tag timeline or of search results."""
         is_tag = query.startswith(TAG_PREFIX)
 
         async def fetch_page(max_id: str | None, floor: float) -> tuple[list[Mention], str | None]:
@@ -93,29 +92,18 @@ class MastodonCollector(HttpCollector[MastodonSettings]):
             place = query if is_tag else None
             return [parse_status(s, self.channel, place) for s in statuses], nxt
 
-        async for page in sweep(
-            cursor,
-            since,
-            fetch_page,
-            max_pages=self.settings.max_pages,
-            lookback_h=self.settings.initial_lookback_h,
-            overlap_s=self.settings.overlap_s,
-        ):
-            yield page
+        return fetch_page
 
     async def engagement(self, external_ids: Sequence[str]) -> dict[str, Counters]:
         """Counters of each status (one request per status; deleted ones are skipped)."""
-        out: dict[str, Counters] = {}
-        for ext in external_ids:
-            try:
-                body = await self.http.get_json(
-                    f"{self.base}/api/v1/statuses/{quote(ext, safe='')}", headers=self._headers()
-                )
-            except NotFoundError:
-                continue
-            m = parse_status(body, self.channel, None)
-            out[ext] = {"likes": m.likes, "reposts": m.reposts, "comments": m.comments, "views": None}
-        return out
+
+        async def read(ext: str) -> Mention:
+            body = await self.http.get_json(
+                f"{self.base}/api/v1/statuses/{quote(ext, safe='')}", headers=self._headers()
+            )
+            return parse_status(body, self.channel, None)
+
+        return await self.engagement_each(external_ids, read)
 
 
 _LINK = re.compile(r"<([^>]+)>\s*;\s*rel=\"?([^\";]+)\"?")

@@ -6,14 +6,12 @@ OAuth; :class:`collectors.http.Http` also pauses when ``X-Ratelimit-Remaining`` 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from datetime import datetime
 from typing import Any, ClassVar
 
 from pydantic import Field
 
-from collectors.base import HttpCollector, Page
-from collectors.cursor import sweep
+from collectors.base import HttpCollector
+from collectors.cursor import FetchPage
 from collectors.errors import ParseError
 from collectors.settings import SourceSettings
 from collectors.text import get_path, opt_int, unix_to_utc
@@ -47,8 +45,8 @@ class RedditCollector(HttpCollector[RedditSettings]):
     name: ClassVar[str] = "reddit"
     settings_model: ClassVar[type[SourceSettings]] = RedditSettings
 
-    async def fetch(self, query: str, cursor: str | None, since: datetime | None) -> AsyncIterator[Page]:
-        """Sweep search results from the newest down to the last one seen."""
+    def page_reader(self, query: str) -> FetchPage:
+        """Pages of search results, newest first."""
         subs = "+".join(self.settings.subreddits)
         url = f"{self.base}/r/{subs}/search.json" if subs else f"{self.base}/search.json"
         token = self.settings.token()
@@ -63,15 +61,7 @@ class RedditCollector(HttpCollector[RedditSettings]):
             body = await self.http.get_json(url, params=params, headers=headers)
             return parse_listing(body, self.channel)
 
-        async for page in sweep(
-            cursor,
-            since,
-            fetch_page,
-            max_pages=self.settings.max_pages,
-            lookback_h=self.settings.initial_lookback_h,
-            overlap_s=self.settings.overlap_s,
-        ):
-            yield page
+        return fetch_page
 
 
 def parse_listing(body: Any, channel: str = "reddit") -> tuple[list[Mention], str | None]:

@@ -10,16 +10,15 @@ naming the missing selector, and a missing channel (Telegram answers 200 with a 
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from typing import ClassVar
 
 from bs4 import BeautifulSoup, Tag
 from pydantic import Field
 
-from collectors.base import Counters, HttpCollector, Page
-from collectors.cursor import sweep
+from collectors.base import Counters, HttpCollector, counters
+from collectors.cursor import FetchPage
 from collectors.errors import NotFoundError, ParseError
 from collectors.settings import SourceSettings
 from collectors.text import parse_count, parse_iso
@@ -69,22 +68,14 @@ class TelegramCollector(HttpCollector[TelegramSettings]):
         )
         return parse_channel_page(response.text, channel, self.channel)
 
-    async def fetch(self, query: str, cursor: str | None, since: datetime | None) -> AsyncIterator[Page]:
-        """Sweep the channel from its newest post down to the last one seen."""
+    def page_reader(self, query: str) -> FetchPage:
+        """Preview pages of the channel ``query``, newest first."""
 
         async def fetch_page(token: str | None, floor: float) -> tuple[list[Mention], str | None]:
             page = await self.page(query, token)
             return page.mentions, page.before
 
-        async for page in sweep(
-            cursor,
-            since,
-            fetch_page,
-            max_pages=self.settings.max_pages,
-            lookback_h=self.settings.initial_lookback_h,
-            overlap_s=self.settings.overlap_s,
-        ):
-            yield page
+        return fetch_page
 
     async def engagement(self, external_ids: Sequence[str]) -> dict[str, Counters]:
         """Views and reactions of posts ``channel/123``, reading the preview page just above each one."""
@@ -102,12 +93,7 @@ class TelegramCollector(HttpCollector[TelegramSettings]):
                 for wanted_num in list(left):
                     if wanted_num in found:
                         m = found[wanted_num]
-                        out[m.external_id] = {
-                            "views": m.views,
-                            "likes": m.likes,
-                            "reposts": None,
-                            "comments": None,
-                        }
+                        out[m.external_id] = counters(m)
                 # Posts deleted or older than the page: give up on what this page should have held.
                 lowest = min(found, default=0)
                 left = {n for n in left if n not in found and n < lowest}

@@ -10,15 +10,14 @@ an auth error.
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Sequence
-from datetime import datetime
+from collections.abc import Sequence
 from typing import Any, ClassVar
 
 import httpx
 from pydantic import Field
 
-from collectors.base import Counters, HttpCollector, Page
-from collectors.cursor import sweep
+from collectors.base import Counters, HttpCollector
+from collectors.cursor import FetchPage
 from collectors.errors import AuthError, CollectorError, ParseError, error_for
 from collectors.settings import SourceSettings
 from collectors.text import get_path, opt_int, unix_to_utc
@@ -88,24 +87,13 @@ class VKCollector(HttpCollector[VKSettings]):
             return ParseError(self.name, "response", "missing")
         return None
 
-    async def fetch(self, query: str, cursor: str | None, since: datetime | None) -> AsyncIterator[Page]:
-        """Sweep search results or a wall from the newest down to the cursor's high-water mark."""
-        fetch_page = (
-            self._wall_page(query[len(WALL_PREFIX) :])
-            if query.startswith(WALL_PREFIX)
-            else self._search_page(query)
-        )
-        async for page in sweep(
-            cursor,
-            since,
-            fetch_page,
-            max_pages=self.settings.max_pages,
-            lookback_h=self.settings.initial_lookback_h,
-            overlap_s=self.settings.overlap_s,
-        ):
-            yield page
+    def page_reader(self, query: str) -> FetchPage:
+        """Pages of search results or of a wall (``wall:<community>``), newest first."""
+        if query.startswith(WALL_PREFIX):
+            return self._wall_page(query[len(WALL_PREFIX) :])
+        return self._search_page(query)
 
-    def _search_page(self, query: str) -> Any:
+    def _search_page(self, query: str) -> FetchPage:
         async def fetch_page(token: str | None, floor: float) -> tuple[list[Mention], str | None]:
             resp = await self.call(
                 "newsfeed.search",
@@ -124,7 +112,7 @@ class VKCollector(HttpCollector[VKSettings]):
 
         return fetch_page
 
-    def _wall_page(self, community: str) -> Any:
+    def _wall_page(self, community: str) -> FetchPage:
         owner: dict[str, Any] = {}
         c = community.strip()
         if c.lstrip("-").isdigit():

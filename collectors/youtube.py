@@ -9,14 +9,14 @@ The API key travels in the ``X-Goog-Api-Key`` header, never in a URL.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 from pydantic import Field
 
-from collectors.base import Counters, HttpCollector, Page
-from collectors.cursor import sweep
+from collectors.base import Counters, HttpCollector
+from collectors.cursor import FetchPage
 from collectors.errors import AccessDenied, AuthError, NotFoundError
 from collectors.settings import SourceSettings
 from collectors.text import get_path, parse_iso
@@ -60,8 +60,8 @@ class YouTubeCollector(HttpCollector[YouTubeSettings]):
             raise AuthError(SOURCE, f"no API key: set the environment variable {self.settings.token_env}")
         return {"X-Goog-Api-Key": key}
 
-    async def fetch(self, query: str, cursor: str | None, since: datetime | None) -> AsyncIterator[Page]:
-        """Sweep ``search.list`` (order=date, publishedAfter=floor), adding counters and comments."""
+    def page_reader(self, query: str) -> FetchPage:
+        """Pages of ``search.list`` (order=date, publishedAfter=floor), with counters and comments added."""
 
         async def fetch_page(token: str | None, floor: float) -> tuple[list[Mention], str | None]:
             params: dict[str, Any] = {
@@ -90,15 +90,7 @@ class YouTubeCollector(HttpCollector[YouTubeSettings]):
                     out.extend(await self.comments(video.external_id))
             return out, nxt
 
-        async for page in sweep(
-            cursor,
-            since,
-            fetch_page,
-            max_pages=self.settings.max_pages,
-            lookback_h=self.settings.initial_lookback_h,
-            overlap_s=self.settings.overlap_s,
-        ):
-            yield page
+        return fetch_page
 
     async def comments(self, video_id: str) -> list[Mention]:
         """Newest comment threads of a video (``comment_pages`` pages of 100); disabled comments: none."""
