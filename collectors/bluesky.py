@@ -16,7 +16,7 @@ import httpx
 from collectors.base import Counters, HttpCollector, counters
 from collectors.cursor import FetchPage
 from collectors.errors import AuthError, ParseError
-from collectors.settings import SourceSettings, env_secret
+from collectors.settings import AtLeastOne, SourceSettings, env_secret
 from collectors.text import get_path, opt_int, parse_iso
 from loyalty_monitor.mention import Mention
 
@@ -40,7 +40,7 @@ class BlueskySettings(SourceSettings):
     identifier_env: str = "BLUESKY_IDENTIFIER"
     password_env: str = "BLUESKY_APP_PASSWORD"
     limit: int = 100
-    requests_per_s: int = 5
+    requests_per_s: AtLeastOne = 5
 
     def credentials(self) -> tuple[str | None, str | None]:
         """(identifier, app password) from the environment."""

@@ -41,7 +41,6 @@ class MastodonSettings(SourceSettings):
     base_url: str = "https://mastodon.social"
     tags: list[str] = Field(default_factory=list)
     limit: int = Field(default=40, ge=1, le=40)
-    requests_per_s: int = 1
 
 
 class MastodonCollector(HttpCollector[MastodonSettings]):

@@ -36,7 +36,6 @@ class RedditSettings(SourceSettings):
     base_url: str = "https://www.reddit.com"
     subreddits: list[str] = Field(default_factory=list)
     limit: int = Field(default=100, ge=1, le=100)
-    requests_per_s: int = 1
 
 
 class RedditCollector(HttpCollector[RedditSettings]):

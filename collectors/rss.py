@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from collectors.base import HttpCollector, Page
 from collectors.cursor import SweepCursor
 from collectors.errors import ParseError
-from collectors.settings import SourceSettings
+from collectors.settings import AtLeastOne, Positive, SourceSettings
 from collectors.text import html_to_text
 from loyalty_monitor.mention import Mention
 
@@ -51,8 +51,8 @@ class RSSSettings(SourceSettings):
 
     base_url: str = ""
     feeds: list[FeedSettings] = Field(default_factory=list)
-    requests_per_s: int = 2
-    initial_lookback_h: float = 72.0
+    requests_per_s: AtLeastOne = 2
+    initial_lookback_h: Positive = 72.0
 
 
 class RSSCollector(HttpCollector[RSSSettings]):

@@ -2,18 +2,28 @@
 
 Every source has ``base_url`` so tests and proxies can redirect it, and takes secrets only through the name
 of an environment variable (``token_env``), never the secret itself. Politeness knobs (rate, retries,
-back-off) live here too, with defaults at each platform's documented limits set by the subclass.
+back-off) and paging knobs live here too, with defaults at each platform's documented limits set by the
+subclass. A subclass changes a default by redeclaring the key with the type it has here
+(``requests_per_s: AtLeastOne = 5``), so the bounds stay the ones checked here.
 """
 
 from __future__ import annotations
 
 import os
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from collectors.errors import register_secret
 
-__all__ = ["SourceSettings", "env_secret"]
+__all__ = ["AtLeastOne", "NonNegative", "Positive", "SourceSettings", "env_secret"]
+
+#: A count of at least one (requests per period, pages).
+AtLeastOne = Annotated[int, Field(ge=1)]
+#: Seconds or hours that must be above zero.
+Positive = Annotated[float, Field(gt=0)]
+#: Seconds that may be zero.
+NonNegative = Annotated[float, Field(ge=0)]
 
 
 class SourceSettings(BaseModel):
@@ -34,25 +44,25 @@ class SourceSettings(BaseModel):
     base_url: str
     token_env: str | None = None
     queries: list[str] = Field(default_factory=list)
-    poll_interval_s: float = Field(default=300.0, gt=0)
-    timeout_s: float = Field(default=20.0, gt=0)
+    poll_interval_s: Positive = 300.0
+    timeout_s: Positive = 20.0
     channel: str | None = None
     #: Requests per ``rate_period_s`` per source and token (the platform's documented limit).
-    requests_per_s: int = Field(default=1, ge=1)
-    rate_period_s: float = Field(default=1.0, gt=0)
+    requests_per_s: AtLeastOne = 1
+    rate_period_s: Positive = 1.0
     #: Attempts after the first one on 429, 5xx, network errors and the API's "slow down" codes.
     max_retries: int = Field(default=4, ge=0, le=20)
-    backoff_base_s: float = Field(default=1.0, ge=0)
-    backoff_max_s: float = Field(default=60.0, ge=0)
+    backoff_base_s: NonNegative = 1.0
+    backoff_max_s: NonNegative = 60.0
     #: A Retry-After longer than this ends the poll (the source is retried next poll) instead of sleeping.
-    max_retry_after_s: float = Field(default=300.0, ge=0)
+    max_retry_after_s: NonNegative = 300.0
     #: Pages per query per poll at most: a safety net against a cursor that never ends.
-    max_pages: int = Field(default=50, ge=1)
+    max_pages: AtLeastOne = 50
     #: How far back the first poll of a query reaches when no ``since`` is given.
-    initial_lookback_h: float = Field(default=24.0, gt=0)
+    initial_lookback_h: Positive = 24.0
     #: Seconds below the last high-water mark a new sweep re-reads, for posts that search indexes late;
     #: the store keeps one copy of what is read twice.
-    overlap_s: float = Field(default=0.0, ge=0)
+    overlap_s: NonNegative = 0.0
 
     def token(self) -> str | None:
         """The secret named by ``token_env``, read from the environment at use time (never stored)."""

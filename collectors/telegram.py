@@ -20,7 +20,7 @@ from pydantic import Field
 from collectors.base import Counters, HttpCollector, counters
 from collectors.cursor import FetchPage
 from collectors.errors import NotFoundError, ParseError
-from collectors.settings import SourceSettings
+from collectors.settings import Positive, SourceSettings
 from collectors.text import parse_count, parse_iso
 from loyalty_monitor.mention import Mention
 
@@ -40,8 +40,7 @@ class TelegramSettings(SourceSettings):
 
     base_url: str = "https://t.me"
     channels: list[str] = Field(default_factory=list)
-    requests_per_s: int = 1
-    rate_period_s: float = 2.0
+    rate_period_s: Positive = 2.0
 
 
 def channel_name(value: str) -> str:

@@ -19,7 +19,7 @@ from pydantic import Field
 from collectors.base import Counters, HttpCollector
 from collectors.cursor import FetchPage
 from collectors.errors import AuthError, CollectorError, ParseError, error_for
-from collectors.settings import SourceSettings
+from collectors.settings import AtLeastOne, NonNegative, SourceSettings
 from collectors.text import get_path, opt_int, unix_to_utc
 from loyalty_monitor.mention import Mention
 
@@ -47,8 +47,8 @@ class VKSettings(SourceSettings):
     fetch_comments: bool = True
     comments_per_post: int = Field(default=100, ge=1, le=1000)
     search_count: int = Field(default=200, ge=1, le=200)
-    requests_per_s: int = 3
-    overlap_s: float = 600.0
+    requests_per_s: AtLeastOne = 3
+    overlap_s: NonNegative = 600.0
 
 
 class VKCollector(HttpCollector[VKSettings]):

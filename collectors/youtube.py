@@ -18,7 +18,7 @@ from pydantic import Field
 from collectors.base import Counters, HttpCollector
 from collectors.cursor import FetchPage
 from collectors.errors import AccessDenied, AuthError, NotFoundError
-from collectors.settings import SourceSettings
+from collectors.settings import AtLeastOne, SourceSettings
 from collectors.text import get_path, parse_iso
 from loyalty_monitor.mention import Mention
 
@@ -43,8 +43,8 @@ class YouTubeSettings(SourceSettings):
     relevance_language: str | None = "ru"
     region_code: str | None = None
     comment_pages: int = Field(default=1, ge=0, le=20)
-    requests_per_s: int = 5
-    max_pages: int = 5
+    requests_per_s: AtLeastOne = 5
+    max_pages: AtLeastOne = 5
 
 
 class YouTubeCollector(HttpCollector[YouTubeSettings]):

@@ -22,4 +22,3 @@ class VcRuSettings(SourceSettings):
     search_path: str = "/v2.10/search"
     content_path: str = "/v2.10/content"
     channel: str | None = "vc.ru"
-    requests_per_s: int = 1
