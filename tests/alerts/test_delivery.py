@@ -324,3 +324,23 @@ async def test_telegram_updates_reply_in_the_thread_of_the_first_message(
             "2",
             "3",
         ]
+
+
+def test_a_quiet_window_reopens_instead_of_paging_again(store: Store) -> None:
+    settings = AlertsSettings(destinations=[DestinationSettings(type="slack", url_env="X")])
+    from dataclasses import replace
+
+    c = replace(cand(1, severity="warning"), quiet_hours=24 * 7)
+    first = open_alert(store, settings, c)
+    with store.engine.begin() as conn:
+        later = raise_alert(conn, replace(c, mention_ids=[1, 2]), settings, NOW + timedelta(days=3))
+        worse = raise_alert(
+            conn,
+            replace(c, severity="critical", mention_ids=[1, 2, 3]),
+            settings,
+            NOW + timedelta(days=3, hours=1),
+        )
+        fresh = raise_alert(conn, replace(c, mention_ids=[9]), settings, NOW + timedelta(days=30))
+    assert later is not None and later.alert_id == first and later.kind == "merged" and not later.notified
+    assert worse is not None and worse.alert_id == first and worse.kind == "updated"
+    assert fresh is not None and fresh.kind == "opened" and fresh.alert_id != first
