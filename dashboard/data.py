@@ -2,8 +2,10 @@
 
 The dashboard must paint in under two seconds with a million mentions, so the heavy lifting is a handful of
 ``GROUP BY`` queries that return a few thousand rows; pandas only reshapes them. The index counts come from
-:mod:`loyalty_index` (which reads the hourly rollup); the feed, freshness and source queries are the
-dashboard's own, and this is the one module to change when ``alerts`` offers its read functions.
+:mod:`loyalty_index` (which reads the hourly rollup); the feed selects its links with
+:func:`loyalty_monitor.export.mention_query`, the filters the CSV export applies too; the freshness and
+source queries are the dashboard's own, and this is the one module to change when ``alerts`` offers its
+read functions.
 
 Days are the user's days: a mention at 23:30 UTC belongs to the next day in Moscow; the index counting is
 :mod:`loyalty_index`'s, which buckets in the user's zone across DST changes.
@@ -19,9 +21,7 @@ from zoneinfo import ZoneInfo
 
 import pandas as pd
 from sqlalchemy import (
-    ColumnElement,
     Engine,
-    and_,
     func,
     select,
     text,
@@ -29,8 +29,9 @@ from sqlalchemy import (
 
 from alerts.export import ALERT_COLUMNS, alert_rows
 from loyalty_index import Bucket, index_series
+from loyalty_monitor.export import effective_label, mention_query
 from storage.schema import MentionBrand, MentionRow, SourceHealth
-from storage.store import Store, text_contains
+from storage.store import Store
 
 __all__ = [
     "LABELS",
@@ -71,23 +72,6 @@ class Filters:
     tz: str = "UTC"
     handled: str = "all"
     """``all``, ``open`` (not handled yet) or ``handled``."""
-
-
-def _effective_label() -> ColumnElement[Any]:
-    """A person's correction wins over the model's label."""
-    return func.coalesce(MentionBrand.corrected_label, MentionBrand.label)
-
-
-def _link_conditions(f: Filters) -> list[ColumnElement[bool]]:
-    conds: list[ColumnElement[bool]] = [
-        MentionBrand.published_at >= f.since,
-        MentionBrand.published_at < f.until,
-    ]
-    if f.brands:
-        conds.append(MentionBrand.brand.in_(f.brands))
-    if f.channels:
-        conds.append(MentionBrand.channel.in_(f.channels))
-    return conds
 
 
 def summary(engine: Engine, f: Filters, bucket: Bucket = "day") -> pd.DataFrame:
@@ -239,43 +223,46 @@ _FEED_COLUMNS = (
 )
 
 
-def _feed_query(engine: Engine, f: Filters) -> Any:
-    label = _effective_label()
-    conds = _link_conditions(f)
-    if f.sentiments:
-        conds.append(label.in_(f.sentiments))
-    if f.search.strip():
-        conds.append(text_contains(MentionRow.text, f.search.strip()))
-    if f.handled == "open":
-        conds.append(MentionRow.handled_at.is_(None))
-    elif f.handled == "handled":
-        conds.append(MentionRow.handled_at.is_not(None))
+def _feed_select() -> tuple[Any, ...]:
+    """The selected columns, in the order of :data:`_FEED_COLUMNS`."""
     return (
-        select(
-            MentionRow.id,
-            MentionBrand.published_at,
-            MentionBrand.brand,
-            MentionBrand.channel,
-            MentionRow.source,
-            MentionRow.place,
-            MentionRow.author,
-            MentionRow.author_reach,
-            MentionRow.likes,
-            MentionRow.reposts,
-            MentionRow.comments,
-            MentionRow.views,
-            label.label("label"),
-            MentionBrand.label.label("model_label"),
-            MentionBrand.corrected_label,
-            MentionRow.handled_at,
-            MentionBrand.counted,
-            MentionRow.url,
-            MentionRow.text,
-        )
-        .join(MentionRow, MentionRow.id == MentionBrand.mention_id)
-        .where(and_(*conds))
-        .order_by(MentionBrand.published_at.desc(), MentionBrand.mention_id.desc())
+        MentionRow.id,
+        MentionBrand.published_at,
+        MentionBrand.brand,
+        MentionBrand.channel,
+        MentionRow.source,
+        MentionRow.place,
+        MentionRow.author,
+        MentionRow.author_reach,
+        MentionRow.likes,
+        MentionRow.reposts,
+        MentionRow.comments,
+        MentionRow.views,
+        effective_label().label("label"),
+        MentionBrand.label.label("model_label"),
+        MentionBrand.corrected_label,
+        MentionRow.handled_at,
+        MentionBrand.counted,
+        MentionRow.url,
+        MentionRow.text,
     )
+
+
+#: ``Filters.handled`` as :func:`mention_query`'s ``handled`` (``all`` and anything else: ``None``).
+_HANDLED = {"open": False, "handled": True}
+
+
+def _feed_query(f: Filters) -> Any:
+    return mention_query(
+        *_feed_select(),
+        brands=f.brands,
+        channels=f.channels,
+        labels=f.sentiments,
+        since=f.since,
+        until=f.until,
+        search=f.search.strip(),
+        handled=_HANDLED.get(f.handled),
+    ).order_by(MentionBrand.published_at.desc(), MentionBrand.mention_id.desc())
 
 
 def safe_url(url: object) -> str | None:
@@ -296,34 +283,14 @@ def _frame(rows: Sequence[Any], columns: Sequence[str]) -> pd.DataFrame:
 def feed(engine: Engine, f: Filters, limit: int) -> pd.DataFrame:
     """The newest ``limit`` brand links that pass the filters (a mention naming two brands shows twice)."""
     with engine.connect() as conn:
-        rows = conn.execute(_feed_query(engine, f).limit(limit)).all()
+        rows = conn.execute(_feed_query(f).limit(limit)).all()
     return _frame(rows, _FEED_COLUMNS)
 
 
 def mention_detail(engine: Engine, mention_id: int) -> pd.DataFrame:
     """One mention with all its brand links, for the correction panel."""
     q = (
-        select(
-            MentionRow.id,
-            MentionBrand.published_at,
-            MentionBrand.brand,
-            MentionBrand.channel,
-            MentionRow.source,
-            MentionRow.place,
-            MentionRow.author,
-            MentionRow.author_reach,
-            MentionRow.likes,
-            MentionRow.reposts,
-            MentionRow.comments,
-            MentionRow.views,
-            _effective_label().label("label"),
-            MentionBrand.label.label("model_label"),
-            MentionBrand.corrected_label,
-            MentionRow.handled_at,
-            MentionBrand.counted,
-            MentionRow.url,
-            MentionRow.text,
-        )
+        select(*_feed_select())
         .join(MentionRow, MentionRow.id == MentionBrand.mention_id)
         .where(MentionRow.id == mention_id)
         .order_by(MentionBrand.brand)

@@ -15,12 +15,20 @@ from datetime import datetime
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, and_, func, select
+from sqlalchemy import ColumnElement, Select, and_, func, select
 
 from storage.schema import MentionBrand, MentionRow
 from storage.store import Store, text_contains
 
-__all__ = ["MENTION_COLUMNS", "Format", "mention_rows", "render", "write_rows"]
+__all__ = [
+    "MENTION_COLUMNS",
+    "Format",
+    "effective_label",
+    "mention_query",
+    "mention_rows",
+    "render",
+    "write_rows",
+]
 
 Format = Literal["csv", "jsonl"]
 
@@ -52,6 +60,47 @@ MENTION_COLUMNS: tuple[str, ...] = (
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
+def effective_label() -> ColumnElement[Any]:
+    """A link's label as counted: a person's correction wins over the model's label."""
+    return func.coalesce(MentionBrand.corrected_label, MentionBrand.label)
+
+
+def mention_query(
+    *columns: Any,
+    brands: Sequence[str] | None = None,
+    channels: Sequence[str] | None = None,
+    labels: Sequence[str] | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    search: str | None = None,
+    handled: bool | None = None,
+) -> Select[Any]:
+    """``columns`` of each (mention, brand) link that passes the filters: the rows the export writes and the
+    dashboard's feed shows. The caller orders and limits.
+
+    ``labels`` are effective labels (:func:`effective_label`); ``until`` is exclusive; ``search`` matches the
+    text case-insensitively with ``%`` and ``_`` taken literally; ``handled`` keeps only handled (``True``) or
+    open (``False``) mentions. An empty or ``None`` filter lets everything through.
+    """
+    conds: list[ColumnElement[bool]] = []
+    if brands:
+        conds.append(MentionBrand.brand.in_(list(brands)))
+    if channels:
+        conds.append(MentionBrand.channel.in_(list(channels)))
+    if labels:
+        conds.append(effective_label().in_(list(labels)))
+    if since is not None:
+        conds.append(MentionBrand.published_at >= since)
+    if until is not None:
+        conds.append(MentionBrand.published_at < until)
+    if search:
+        conds.append(text_contains(MentionRow.text, search))
+    if handled is not None:
+        conds.append(MentionRow.handled_at.is_not(None) if handled else MentionRow.handled_at.is_(None))
+    q = select(*columns).join(MentionRow, MentionRow.id == MentionBrand.mention_id)
+    return q.where(and_(*conds)) if conds else q
+
+
 def mention_rows(
     store: Store,
     *,
@@ -66,50 +115,36 @@ def mention_rows(
 ) -> list[dict[str, Any]]:
     """One row per (mention, brand) link, newest first, times in ``tz`` with their offset."""
     zone = ZoneInfo(tz)
-    effective = func.coalesce(MentionBrand.corrected_label, MentionBrand.label)
-    q = (
-        select(
-            MentionRow.id,
-            MentionBrand.published_at,
-            MentionBrand.brand,
-            MentionBrand.channel,
-            MentionRow.source,
-            MentionRow.place,
-            effective.label("label"),
-            MentionBrand.score,
-            MentionBrand.label.label("model_label"),
-            MentionBrand.model_version,
-            MentionBrand.corrected_label,
-            MentionRow.author,
-            MentionRow.author_reach,
-            MentionRow.likes,
-            MentionRow.reposts,
-            MentionRow.comments,
-            MentionRow.views,
-            MentionRow.duplicate_of,
-            MentionRow.handled_at,
-            MentionRow.url,
-            MentionRow.text,
-            MentionRow.external_id,
-        )
-        .join(MentionRow, MentionRow.id == MentionBrand.mention_id)
-        .order_by(MentionBrand.published_at.desc(), MentionRow.id.desc(), MentionBrand.brand)
-    )
-    conds: list[ColumnElement[bool]] = []
-    if brands:
-        conds.append(MentionBrand.brand.in_(list(brands)))
-    if channels:
-        conds.append(MentionBrand.channel.in_(list(channels)))
-    if labels:
-        conds.append(effective.in_(list(labels)))
-    if since is not None:
-        conds.append(MentionBrand.published_at >= since)
-    if until is not None:
-        conds.append(MentionBrand.published_at < until)
-    if search:
-        conds.append(text_contains(MentionRow.text, search))
-    if conds:
-        q = q.where(and_(*conds))
+    q = mention_query(
+        MentionRow.id,
+        MentionBrand.published_at,
+        MentionBrand.brand,
+        MentionBrand.channel,
+        MentionRow.source,
+        MentionRow.place,
+        effective_label().label("label"),
+        MentionBrand.score,
+        MentionBrand.label.label("model_label"),
+        MentionBrand.model_version,
+        MentionBrand.corrected_label,
+        MentionRow.author,
+        MentionRow.author_reach,
+        MentionRow.likes,
+        MentionRow.reposts,
+        MentionRow.comments,
+        MentionRow.views,
+        MentionRow.duplicate_of,
+        MentionRow.handled_at,
+        MentionRow.url,
+        MentionRow.text,
+        MentionRow.external_id,
+        brands=brands,
+        channels=channels,
+        labels=labels,
+        since=since,
+        until=until,
+        search=search,
+    ).order_by(MentionBrand.published_at.desc(), MentionRow.id.desc(), MentionBrand.brand)
     if limit is not None:
         q = q.limit(limit)
     with store.engine.connect() as conn:
