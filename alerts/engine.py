@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -118,6 +119,9 @@ class AlertEngine:
         self._usual: dict[str, tuple[datetime, float]] = {}
         self._last_index_check: datetime | None = None
         self._first: dict[str, datetime | None] = {}
+        # The pipeline calls evaluate() and the scheduler evaluate_periodic() from different threads; one
+        # story must not be opened twice by both at once.
+        self._lock = threading.Lock()
 
     # -- entry points -----------------------------------------------------------------------------------
 
@@ -163,7 +167,7 @@ class AlertEngine:
         changes: list[AlertChange] = []
         if not cands:
             return changes
-        with self.store.engine.begin() as conn:
+        with self._lock, self.store.engine.begin() as conn:
             for cand in cands:
                 change = raise_alert(conn, cand, self.settings, now)
                 if change is not None:

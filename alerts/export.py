@@ -83,6 +83,8 @@ def alert_rows(
     """
     zone = ZoneInfo(tz)
     now = now or now_utc()
+    if isinstance(brands, str):  # alert_rows(store, since, until, "Альфа")
+        brands = [brands]
     conds: list[ColumnElement[bool]] = [true()]
     if since is not None:
         conds.append(Alert.triggered_at >= since)

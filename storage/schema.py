@@ -166,7 +166,10 @@ class EngagementSnapshot(Base):
     """Counters of a mention at one moment: growth between snapshots is what resonance is about."""
 
     __tablename__ = "engagement_snapshots"
-    __table_args__ = (Index("ix_engagement_mention_time", "mention_id", "observed_at"),)
+    __table_args__ = (
+        Index("ix_engagement_mention_time", "mention_id", "observed_at"),
+        Index("ix_engagement_time", "observed_at"),  # migration 0004: recent growth for the alert engine
+    )
 
     id: Mapped[int] = mapped_column(ID, primary_key=True, autoincrement=True)
     mention_id: Mapped[int] = mapped_column(ID, ForeignKey("mentions.id", ondelete="CASCADE"))
