@@ -48,11 +48,7 @@ def pg_store() -> Iterator[Store]:
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    """The same test on both databases."""
-    if request.param == "sqlite":
-        s = Store.open(f"sqlite:///{tmp_path / 'test.db'}")
-        yield s
-        s.close()
-    else:
-        yield from _pg_store()
+def store(request: pytest.FixtureRequest) -> Store:
+    """The same test on both databases: ``sqlite_store`` or ``pg_store`` (a folder may override either)."""
+    store: Store = request.getfixturevalue("sqlite_store" if request.param == "sqlite" else "pg_store")
+    return store
