@@ -20,7 +20,12 @@ from urllib.parse import parse_qsl, urlsplit
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 
-__all__ = ["FIXTURES", "FixtureServer", "Reply", "Request"]
+__all__ = ["FIXTURES", "FixtureServer", "Reply", "Request", "fetch_all"]
+
+
+async def fetch_all(c: Any, query: str, cursor: str | None = None, since: Any = None) -> list[Any]:
+    """Every page a collector's ``fetch`` yields for ``query``."""
+    return [p async for p in c.fetch(query, cursor, since)]
 
 
 @dataclass

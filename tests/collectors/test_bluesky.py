@@ -6,7 +6,7 @@ import pytest
 
 from collectors.bluesky import BlueskyCollector, BlueskySettings
 from collectors.errors import AuthError
-from tests.collectors.server import Reply
+from tests.collectors.server import Reply, fetch_all
 
 PASSWORD = "abcd-efgh-ijkl-mnop"
 SEARCH = "/xrpc/app.bsky.feed.searchPosts"
@@ -30,15 +30,11 @@ def _bsky(server, client, retry) -> BlueskyCollector:
     return BlueskyCollector(settings, client, retry=retry)
 
 
-async def _pages(c, query, cursor=None, since=None):
-    return [p async for p in c.fetch(query, cursor, since)]
-
-
 async def test_login_then_search_all_pages(server, client, retry) -> None:
     server.route(LOGIN, "bluesky/session.json")
     server.route(SEARCH, "bluesky/search_p1.json")
     server.route(SEARCH, "bluesky/search_p2.json", cursor="c2")
-    pages = await _pages(_bsky(server, client, retry), "Ромашка")
+    pages = await fetch_all(_bsky(server, client, retry), "Ромашка")
     ms = [m for p in pages for m in p.mentions]
     assert len(ms) == 3
     first = ms[0]
@@ -56,14 +52,14 @@ async def test_login_then_search_all_pages(server, client, retry) -> None:
 async def test_expired_session_logs_in_again_once(server, client, retry) -> None:
     server.route(LOGIN, "bluesky/session.json")
     server.route(SEARCH, Reply(400, fixture="bluesky/expired.json"), "bluesky/search_p2.json")
-    pages = await _pages(_bsky(server, client, retry), "Ромашка")
+    pages = await fetch_all(_bsky(server, client, retry), "Ромашка")
     assert len(pages[0].mentions) == 1 and len(server.hits(LOGIN)) == 2
 
 
 async def test_rejected_login_is_auth_error_without_password(server, client, retry, sleeps) -> None:
     server.route(LOGIN, Reply(401, fixture="bluesky/bad_login.json"))
     with pytest.raises(AuthError) as info:
-        await _pages(_bsky(server, client, retry), "Ромашка")
+        await fetch_all(_bsky(server, client, retry), "Ромашка")
     assert PASSWORD not in str(info.value) and sleeps == []
     assert server.hits(SEARCH) == []
 
@@ -71,7 +67,7 @@ async def test_rejected_login_is_auth_error_without_password(server, client, ret
 async def test_missing_credentials(server, client, retry, monkeypatch) -> None:
     monkeypatch.delenv("BSKY_TEST_PW")
     with pytest.raises(AuthError, match="BSKY_TEST_PW"):
-        await _pages(_bsky(server, client, retry), "Ромашка")
+        await fetch_all(_bsky(server, client, retry), "Ромашка")
 
 
 async def test_engagement_get_posts(server, client, retry) -> None:

@@ -6,16 +6,12 @@ import pytest
 
 from collectors.errors import ParseError
 from collectors.mastodon import MastodonCollector, MastodonSettings
-from tests.collectors.server import Reply
+from tests.collectors.server import Reply, fetch_all
 
 
 def _masto(server, client, retry, **kw) -> MastodonCollector:
     settings = MastodonSettings(base_url=server.url, initial_lookback_h=1e6, requests_per_s=50, **kw)
     return MastodonCollector(settings, client, retry=retry)
-
-
-async def _pages(c, query, cursor=None, since=None):
-    return [p async for p in c.fetch(query, cursor, since)]
 
 
 async def test_tag_timeline_follows_link_header(server, client, retry) -> None:
@@ -29,7 +25,7 @@ async def test_tag_timeline_follows_link_header(server, client, retry) -> None:
     server.route("/api/v1/timelines/tag/romashka", "mastodon/tag_p2.json", max_id="113000000000000200")
     c = _masto(server, client, retry, tags=["#romashka"])
     assert c.queries(["Ромашка"]) == ["#romashka"]  # no token: no search
-    pages = await _pages(c, "#romashka")
+    pages = await fetch_all(c, "#romashka")
     ms = [m for p in pages for m in p.mentions]
     assert [m.external_id for m in ms] == ["113000000000000300", "113000000000000200", "113000000000000100"]
     assert ms[0].text == "Открыл вклад в #romashka 🌼"
@@ -45,7 +41,7 @@ async def test_search_with_token(server, client, retry, monkeypatch) -> None:
     server.route("/api/v2/search", Reply(body={"statuses": []}), max_id="113000000000000250")
     c = _masto(server, client, retry, token_env="MASTO_TEST")
     assert c.queries(["Ромашка"]) == ["Ромашка"]
-    pages = await _pages(c, "Ромашка")
+    pages = await fetch_all(c, "Ромашка")
     [m] = [m for p in pages for m in p.mentions]
     assert m.parent_external_id == "113000000000000200"
     assert server.hits("/api/v2/search")[0].headers["authorization"] == "Bearer masto-token-abc"
@@ -54,7 +50,7 @@ async def test_search_with_token(server, client, retry, monkeypatch) -> None:
 async def test_malformed_json(server, client, retry) -> None:
     server.route("/api/v1/timelines/tag/x", Reply(body='[{"id": "1",', content_type="application/json"))
     with pytest.raises(ParseError):
-        await _pages(_masto(server, client, retry), "#x")
+        await fetch_all(_masto(server, client, retry), "#x")
 
 
 async def test_engagement(server, client, retry) -> None:

@@ -6,7 +6,7 @@ import pytest
 
 from collectors.errors import ParseError
 from collectors.reddit import RedditCollector, RedditSettings
-from tests.collectors.server import Reply
+from tests.collectors.server import Reply, fetch_all
 
 
 def _reddit(server, client, retry, **kw) -> RedditCollector:
@@ -14,16 +14,12 @@ def _reddit(server, client, retry, **kw) -> RedditCollector:
     return RedditCollector(settings, client, retry=retry)
 
 
-async def _pages(c, query, cursor=None, since=None):
-    return [p async for p in c.fetch(query, cursor, since)]
-
-
 async def test_search_pages_and_maps_posts(server, client, retry, monkeypatch) -> None:
     monkeypatch.setenv("REDDIT_TEST_TOKEN", "reddit-bearer-xyz")
     server.route("/r/testbanks/search.json", "reddit/search_p1.json")
     server.route("/r/testbanks/search.json", "reddit/search_p2.json", after="t3_bbb2")
     c = _reddit(server, client, retry, subreddits=["testbanks"], token_env="REDDIT_TEST_TOKEN")
-    pages = await _pages(c, "Romashka")
+    pages = await fetch_all(c, "Romashka")
     ms = [m for p in pages for m in p.mentions]
     assert [m.external_id for m in ms] == ["t3_bbb3", "t3_bbb2", "t3_bbb1"]
     first = ms[0]
@@ -40,7 +36,7 @@ async def test_search_pages_and_maps_posts(server, client, retry, monkeypatch) -
 async def test_since_stops_the_sweep(server, client, retry) -> None:
     server.route("/search.json", "reddit/search_p1.json")
     server.route("/search.json", "reddit/search_p2.json", after="t3_bbb2")
-    pages = await _pages(
+    pages = await fetch_all(
         _reddit(server, client, retry), "Romashka", since=datetime(2024, 9, 3, 7, 30, tzinfo=UTC)
     )
     assert [m.external_id for p in pages for m in p.mentions] == ["t3_bbb3"]
@@ -50,4 +46,4 @@ async def test_since_stops_the_sweep(server, client, retry) -> None:
 async def test_not_a_listing(server, client, retry) -> None:
     server.route("/search.json", Reply(body={"kind": "t3", "data": {}}))
     with pytest.raises(ParseError, match="kind"):
-        await _pages(_reddit(server, client, retry), "x")
+        await fetch_all(_reddit(server, client, retry), "x")

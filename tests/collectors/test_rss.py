@@ -7,7 +7,7 @@ import pytest
 
 from collectors.errors import NotFoundError, ParseError
 from collectors.rss import RSSCollector, RSSSettings
-from tests.collectors.server import FixtureServer, Reply
+from tests.collectors.server import FixtureServer, Reply, fetch_all
 
 
 def _collector(server, client, retry, **kw) -> RSSCollector:
@@ -21,10 +21,6 @@ def _collector(server, client, retry, **kw) -> RSSCollector:
     return RSSCollector(settings, client, retry=retry)
 
 
-async def _pages(c, query, cursor=None, since=None):
-    return [p async for p in c.fetch(query, cursor, since)]
-
-
 async def test_rss_entries_become_mentions_and_conditional_get(server: FixtureServer, client, retry) -> None:
     server.route(
         "/feed.rss",
@@ -34,7 +30,7 @@ async def test_rss_entries_become_mentions_and_conditional_get(server: FixtureSe
     )
     c = _collector(server, client, retry)
     assert c.queries([]) == [server.url + "/feed.rss", server.url + "/blog.atom"]
-    [page] = await _pages(c, server.url + "/feed.rss")
+    [page] = await fetch_all(c, server.url + "/feed.rss")
     assert page.done
     ms = {m.external_id: m for m in page.mentions}
     assert len(ms) == 3
@@ -52,7 +48,7 @@ async def test_rss_entries_become_mentions_and_conditional_get(server: FixtureSe
     assert cursor["extra"] == {"etag": '"v1"', "modified": "Tue, 03 Sep 2024 07:00:00 GMT"}
 
     server.route("/feed.rss", Reply(304), **{})
-    [again] = await _pages(c, server.url + "/feed.rss", page.cursor)
+    [again] = await fetch_all(c, server.url + "/feed.rss", page.cursor)
     assert again.mentions == [] and again.notes == ["not modified"]
     last = server.hits("/feed.rss")[-1]
     assert last.headers["if-none-match"] == '"v1"'
@@ -62,18 +58,18 @@ async def test_rss_entries_become_mentions_and_conditional_get(server: FixtureSe
 async def test_rss_stops_at_seen_ground(server, client, retry) -> None:
     server.route("/feed.rss", "rss/news.rss")
     c = _collector(server, client, retry)
-    [page] = await _pages(c, server.url + "/feed.rss")
-    [again] = await _pages(c, server.url + "/feed.rss", page.cursor)
+    [page] = await fetch_all(c, server.url + "/feed.rss")
+    [again] = await fetch_all(c, server.url + "/feed.rss", page.cursor)
     # Only the newest entry shares the high-water second; older ones are not handed over again.
     assert [m.published_at for m in again.mentions] == [datetime(2024, 9, 3, 6, 30, tzinfo=UTC)]
-    [back] = await _pages(c, server.url + "/feed.rss", page.cursor, since=datetime(2024, 9, 1, tzinfo=UTC))
+    [back] = await fetch_all(c, server.url + "/feed.rss", page.cursor, since=datetime(2024, 9, 1, tzinfo=UTC))
     assert len(back.mentions) == 3
 
 
 async def test_atom_with_rtl_zero_width_and_emoji(server, client, retry) -> None:
     server.route("/blog.atom", "rss/blog.atom")
     c = _collector(server, client, retry)
-    [page] = await _pages(c, server.url + "/blog.atom")
+    [page] = await fetch_all(c, server.url + "/blog.atom")
     [m] = page.mentions
     assert m.channel == "dzen" and m.author == "Мария Тест"
     assert "\u200f" in m.text and "עברית" in m.text and "\u200b" in m.text and "👍" in m.text
@@ -85,13 +81,13 @@ async def test_html_instead_of_feed_is_parse_error(server, client, retry) -> Non
         "/feed.rss", Reply(body="<html><body><p>Maintenance</p></body></html>", content_type="text/html")
     )
     with pytest.raises(ParseError, match="feed"):
-        await _pages(_collector(server, client, retry), server.url + "/feed.rss")
+        await fetch_all(_collector(server, client, retry), server.url + "/feed.rss")
 
 
 async def test_gone_feed(server, client, retry) -> None:
     server.route("/feed.rss", Reply(410, body="gone"))
     with pytest.raises(NotFoundError):
-        await _pages(_collector(server, client, retry), server.url + "/feed.rss")
+        await fetch_all(_collector(server, client, retry), server.url + "/feed.rss")
 
 
 async def test_one_megabyte_entry(server, client, retry) -> None:
@@ -100,5 +96,5 @@ async def test_one_megabyte_entry(server, client, retry) -> None:
     <item><title>big</title><guid>https://x.example/1</guid><pubDate>Tue, 03 Sep 2024 09:30:00 GMT</pubDate>
     <description>{big}</description></item></channel></rss>"""
     server.route("/feed.rss", Reply(body=body.encode(), content_type="application/rss+xml"))
-    [page] = await _pages(_collector(server, client, retry), server.url + "/feed.rss")
+    [page] = await fetch_all(_collector(server, client, retry), server.url + "/feed.rss")
     assert len(page.mentions[0].text) > 1_000_000 // 2

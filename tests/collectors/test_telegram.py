@@ -6,7 +6,7 @@ import pytest
 
 from collectors.errors import NotFoundError, ParseError, RateLimited
 from collectors.telegram import TelegramCollector, TelegramSettings, channel_name
-from tests.collectors.server import FixtureServer, Reply
+from tests.collectors.server import FixtureServer, Reply, fetch_all
 
 
 def _tg(server: FixtureServer, client, retry, **kw) -> TelegramCollector:
@@ -14,10 +14,6 @@ def _tg(server: FixtureServer, client, retry, **kw) -> TelegramCollector:
         base_url=server.url, channels=["@romashka_news"], initial_lookback_h=1e6, requests_per_s=50, **kw
     )
     return TelegramCollector(settings, client, retry=retry)
-
-
-async def _pages(c, query, cursor=None, since=None):
-    return [p async for p in c.fetch(query, cursor, since)]
 
 
 def test_channel_names() -> None:
@@ -31,7 +27,7 @@ async def test_channel_pages_to_the_beginning(server, client, retry) -> None:
     server.route("/s/romashka_news", "telegram/channel_before_99.html", before="99")
     c = _tg(server, client, retry)
     assert c.queries(["brand"]) == ["romashka_news"]
-    pages = await _pages(c, "romashka_news")
+    pages = await fetch_all(c, "romashka_news")
     assert [p.done for p in pages] == [False, True]
     ms = {m.external_id: m for p in pages for m in p.mentions}
     assert sorted(ms) == ["romashka_news/100", "romashka_news/101", "romashka_news/98", "romashka_news/99"]
@@ -52,13 +48,13 @@ async def test_channel_pages_to_the_beginning(server, client, retry) -> None:
 async def test_missing_channel(server, client, retry) -> None:
     server.route("/s/nosuch_channel", "telegram/missing.html")
     with pytest.raises(NotFoundError, match="nosuch_channel"):
-        await _pages(_tg(server, client, retry), "nosuch_channel")
+        await fetch_all(_tg(server, client, retry), "nosuch_channel")
 
 
 async def test_changed_markup_is_parse_error(server, client, retry) -> None:
     server.route("/s/romashka_news", "telegram/changed.html")
     with pytest.raises(ParseError) as info:
-        await _pages(_tg(server, client, retry), "romashka_news")
+        await fetch_all(_tg(server, client, retry), "romashka_news")
     assert info.value.field == "time[datetime]"
 
 
@@ -67,21 +63,21 @@ async def test_garbage_html_is_parse_error(server, client, retry) -> None:
         "/s/romashka_news", Reply(body="<html><body><h1>502 Bad Gateway</h1>", content_type="text/html")
     )
     with pytest.raises(ParseError):
-        await _pages(_tg(server, client, retry), "romashka_news")
+        await fetch_all(_tg(server, client, retry), "romashka_news")
 
 
 async def test_429_with_retry_after(server, client, retry, sleeps) -> None:
     server.route(
         "/s/romashka_news", Reply(429, headers={"Retry-After": "5"}), "telegram/channel_before_99.html"
     )
-    pages = await _pages(_tg(server, client, retry), "romashka_news")
+    pages = await fetch_all(_tg(server, client, retry), "romashka_news")
     assert sleeps == [5.0] and len(pages[0].mentions) == 1
 
 
 async def test_429_for_too_long_gives_up(server, client, retry) -> None:
     server.route("/s/romashka_news", Reply(429, headers={"Retry-After": "86400"}))
     with pytest.raises(RateLimited):
-        await _pages(_tg(server, client, retry), "romashka_news")
+        await fetch_all(_tg(server, client, retry), "romashka_news")
 
 
 async def test_engagement_reads_views(server, client, retry) -> None:
@@ -104,5 +100,5 @@ async def test_channel_without_posts_is_an_empty_page(server, client, retry) -> 
         "</body></html>"
     )
     server.route("/s/romashka_news", Reply(body=empty, content_type="text/html"))
-    [page] = await _pages(_tg(server, client, retry), "romashka_news")
+    [page] = await fetch_all(_tg(server, client, retry), "romashka_news")
     assert page.mentions == [] and page.done

@@ -6,6 +6,7 @@ import pytest
 
 from collectors.errors import ParseError
 from collectors.vcru import VcRuCollector, VcRuSettings
+from tests.collectors.server import fetch_all
 
 
 def _vc(server, client, retry) -> VcRuCollector:
@@ -13,14 +14,10 @@ def _vc(server, client, retry) -> VcRuCollector:
     return VcRuCollector(settings, client, retry=retry)
 
 
-async def _pages(c, query, cursor=None, since=None):
-    return [p async for p in c.fetch(query, cursor, since)]
-
-
 async def test_search_pages(server, client, retry) -> None:
     server.route("/v2.10/search", "vcru/search_p1.json")
     server.route("/v2.10/search", "vcru/search_p2.json", cursor="vc-page-2")
-    pages = await _pages(_vc(server, client, retry), "Ромашка")
+    pages = await fetch_all(_vc(server, client, retry), "Ромашка")
     ms = [m for p in pages for m in p.mentions]
     assert [m.external_id for m in ms] == ["900003", "900002", "900001"]
     first = ms[0]
@@ -34,7 +31,7 @@ async def test_search_pages(server, client, retry) -> None:
 async def test_shape_change_fails_loudly(server, client, retry) -> None:
     server.route("/v2.10/search", "vcru/changed.json")
     with pytest.raises(ParseError) as info:
-        await _pages(_vc(server, client, retry), "Ромашка")
+        await fetch_all(_vc(server, client, retry), "Ромашка")
     assert info.value.field == "result.items[0].data.date" and info.value.source == "vcru"
 
 

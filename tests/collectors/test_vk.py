@@ -7,7 +7,7 @@ import pytest
 
 from collectors.errors import AuthError, ParseError, RateLimited
 from collectors.vk import VKCollector, VKSettings
-from tests.collectors.server import FixtureServer, Reply
+from tests.collectors.server import FixtureServer, Reply, fetch_all
 
 TOKEN = "vk1.a.test-token-0123456789"
 
@@ -24,16 +24,12 @@ def _vk(server: FixtureServer, client, retry, **kw) -> VKCollector:
     return VKCollector(settings, client, retry=retry)
 
 
-async def _pages(c, query, cursor=None, since=None):
-    return [p async for p in c.fetch(query, cursor, since)]
-
-
 async def test_search_pages_to_the_end(server, client, retry) -> None:
     server.route("/method/newsfeed.search", "vk/search_p1.json")
     server.route("/method/newsfeed.search", "vk/search_p2.json", start_from="page2token")
     c = _vk(server, client, retry)
     assert c.queries(["Ромашка", "Ромашка", "Romashka"]) == ["Ромашка", "Romashka"]
-    pages = await _pages(c, "Ромашка")
+    pages = await fetch_all(c, "Ромашка")
     assert [len(p.mentions) for p in pages] == [2, 1]
     assert [p.done for p in pages] == [False, True]
     first = pages[0].mentions[0]
@@ -64,8 +60,8 @@ async def test_resume_from_mid_sweep_cursor(server, client, retry) -> None:
     server.route("/method/newsfeed.search", "vk/search_p1.json")
     server.route("/method/newsfeed.search", "vk/search_p2.json", start_from="page2token")
     c = _vk(server, client, retry)
-    first = (await _pages(c, "Ромашка"))[0]
-    resumed = await _pages(c, "Ромашка", first.cursor)
+    first = (await fetch_all(c, "Ромашка"))[0]
+    resumed = await fetch_all(c, "Ромашка", first.cursor)
     assert [m.external_id for p in resumed for m in p.mentions] == ["3003_15"]
     assert server.hits("/method/newsfeed.search")[-1].params["start_from"] == "page2token"
 
@@ -74,8 +70,8 @@ async def test_second_poll_stops_at_seen_ground(server, client, retry) -> None:
     server.route("/method/newsfeed.search", "vk/search_p1.json")
     server.route("/method/newsfeed.search", "vk/search_p2.json", start_from="page2token")
     c = _vk(server, client, retry)
-    done = (await _pages(c, "Ромашка"))[-1]
-    again = await _pages(c, "Ромашка", done.cursor)
+    done = (await fetch_all(c, "Ромашка"))[-1]
+    again = await fetch_all(c, "Ромашка", done.cursor)
     assert len(again) == 1 and again[0].done
     assert [m.external_id for m in again[0].mentions] == ["-1001_501"]  # the boundary second only
     # VK indexes search late: a new sweep re-reads overlap_s (600 s) below the high-water mark
@@ -87,7 +83,7 @@ async def test_wall_with_pinned_post_and_comments(server, client, retry) -> None
     server.route("/method/wall.getComments", "vk/comments.json")
     c = _vk(server, client, retry, communities=["romashka_club"], queries=["x"])
     assert c.queries([]) == ["x", "wall:romashka_club"]
-    pages = await _pages(c, "wall:romashka_club", since=datetime(2024, 9, 1, tzinfo=UTC))
+    pages = await fetch_all(c, "wall:romashka_club", since=datetime(2024, 9, 1, tzinfo=UTC))
     ids = [m.external_id for p in pages for m in p.mentions]
     assert ids == ["-1001_601", "-1001_601?reply=7001", "-1001_601?reply=7002", "-1001_600"]
     comment = pages[0].mentions[1]
@@ -99,41 +95,41 @@ async def test_wall_with_pinned_post_and_comments(server, client, retry) -> None
 
 async def test_flood_error_is_retried(server, client, retry, sleeps) -> None:
     server.route("/method/newsfeed.search", "vk/error_flood.json", "vk/search_p2.json")
-    pages = await _pages(_vk(server, client, retry), "Ромашка")
+    pages = await fetch_all(_vk(server, client, retry), "Ромашка")
     assert len(pages[0].mentions) == 1 and len(sleeps) == 1
 
 
 async def test_flood_forever_raises_rate_limited(server, client, retry) -> None:
     server.route("/method/newsfeed.search", "vk/error_flood.json")
     with pytest.raises(RateLimited, match="VK error 6"):
-        await _pages(_vk(server, client, retry), "Ромашка")
+        await fetch_all(_vk(server, client, retry), "Ромашка")
     assert len(server.hits("/method/newsfeed.search")) == 4
 
 
 async def test_auth_error_not_retried_and_token_not_in_message(server, client, retry, sleeps) -> None:
     server.route("/method/newsfeed.search", "vk/error_auth.json")
     with pytest.raises(AuthError) as info:
-        await _pages(_vk(server, client, retry), "Ромашка")
+        await fetch_all(_vk(server, client, retry), "Ромашка")
     assert sleeps == [] and TOKEN not in str(info.value)
 
 
 async def test_missing_token_is_auth_error(server, client, retry, monkeypatch) -> None:
     monkeypatch.delenv("VK_TEST_TOKEN")
     with pytest.raises(AuthError, match="VK_TEST_TOKEN"):
-        await _pages(_vk(server, client, retry), "Ромашка")
+        await fetch_all(_vk(server, client, retry), "Ромашка")
     assert server.requests == []
 
 
 async def test_shape_change_names_the_field(server, client, retry) -> None:
     server.route("/method/newsfeed.search", "vk/shape_changed.json")
     with pytest.raises(ParseError) as info:
-        await _pages(_vk(server, client, retry), "Ромашка")
+        await fetch_all(_vk(server, client, retry), "Ромашка")
     assert info.value.field == "items" and info.value.source == "vk"
 
 
 async def test_empty_page(server, client, retry) -> None:
     server.route("/method/newsfeed.search", Reply(body={"response": {"items": [], "count": 0}}))
-    pages = await _pages(_vk(server, client, retry), "Ромашка")
+    pages = await fetch_all(_vk(server, client, retry), "Ромашка")
     assert len(pages) == 1 and pages[0].mentions == [] and pages[0].done
 
 
@@ -150,7 +146,7 @@ async def test_one_megabyte_post_survives_the_store(server, client, retry, tmp_p
     big = "Ромашка 🌼\u200b\u202e " * 60_000
     item = {"id": 1, "owner_id": 5, "from_id": 5, "date": 1725350400, "text": big}
     server.route("/method/newsfeed.search", Reply(body={"response": {"items": [item]}}))
-    [page] = await _pages(_vk(server, client, retry), "Ромашка")
+    [page] = await fetch_all(_vk(server, client, retry), "Ромашка")
     assert len(page.mentions[0].text.encode()) > 1_000_000
     store = Store.open(f"sqlite:///{tmp_path / 'big.db'}")
     try:

@@ -4,7 +4,7 @@ import pytest
 
 from collectors.errors import RateLimited
 from collectors.youtube import YouTubeCollector, YouTubeSettings
-from tests.collectors.server import Reply
+from tests.collectors.server import Reply, fetch_all
 
 KEY = "AIzaTestKey-000111222"
 
@@ -21,10 +21,6 @@ def _yt(server, client, retry) -> YouTubeCollector:
     return YouTubeCollector(settings, client, retry=retry)
 
 
-async def _pages(c, query, cursor=None, since=None):
-    return [p async for p in c.fetch(query, cursor, since)]
-
-
 async def test_videos_with_counters_and_comments(server, client, retry) -> None:
     server.route("/search", "youtube/search_p1.json")
     server.route("/search", "youtube/search_p2.json", pageToken="PAGE2")
@@ -33,7 +29,7 @@ async def test_videos_with_counters_and_comments(server, client, retry) -> None:
     server.route(
         "/commentThreads", Reply(403, fixture="youtube/comments_disabled.json"), videoId="vidAAAA0002"
     )
-    pages = await _pages(_yt(server, client, retry), "Ромашка")
+    pages = await fetch_all(_yt(server, client, retry), "Ромашка")
     ids = [m.external_id for p in pages for m in p.mentions]
     assert ids == [
         "vidAAAA0001",
@@ -57,5 +53,5 @@ async def test_videos_with_counters_and_comments(server, client, retry) -> None:
 async def test_quota_exceeded_ends_the_poll_without_retrying(server, client, retry, sleeps) -> None:
     server.route("/search", Reply(403, fixture="youtube/quota.json"))
     with pytest.raises(RateLimited, match="quota"):
-        await _pages(_yt(server, client, retry), "Ромашка")
+        await fetch_all(_yt(server, client, retry), "Ромашка")
     assert sleeps == [] and len(server.hits("/search")) == 1
