@@ -35,7 +35,7 @@ from alerts.rules import jaccard, quantile, reach_factor, spike_test, weighted_e
 from alerts.settings import AlertsSettings, Severity
 from loyalty_index.index import index_window
 from loyalty_monitor.config import Config
-from storage.schema import EngagementSnapshot, IndexHourly, MentionBrand, MentionRow
+from storage.schema import Alert, EngagementSnapshot, IndexHourly, MentionBrand, MentionRow
 from storage.store import Store, now_utc
 
 __all__ = ["AlertChange", "AlertEngine"]
@@ -817,11 +817,23 @@ class AlertEngine:
                 if key not in first_seen or hour < first_seen[key]:
                     first_seen[key] = hour
         out: list[Candidate] = []
-        fired: set[str] = set()
+        # Brands whose storm a channel already explains (now, or in an alert still open): one alert, not two.
+        fired: set[str] = {
+            b
+            for (b,) in conn.execute(
+                select(Alert.brand).where(
+                    and_(
+                        Alert.rule == "negative_spike",
+                        Alert.channel.is_not(None),
+                        Alert.state.in_(("open", "acknowledged")),
+                    )
+                )
+            ).all()
+        }
         for brand, channel in sorted(series, key=lambda k: (k[0], k[1] == "*", k[1])):
             counts = series[(brand, channel)]
             if channel == "*" and brand in fired:
-                continue  # a channel already explains it: one alert, not two
+                continue
             if last - first_seen[(brand, channel)] < timedelta(days=7):
                 continue  # no week of history yet: nothing to compare with
 
