@@ -8,13 +8,11 @@ dashboard's filters onto them, so a file downloaded here and one written by ``lo
 from __future__ import annotations
 
 from dashboard.data import Filters
-from loyalty_index import index_table_rows
+from loyalty_index import INDEX_COLUMNS, index_table_rows
 from loyalty_monitor.export import MENTION_COLUMNS, mention_rows, render
 from storage.store import Store
 
 __all__ = ["INDEX_COLUMNS", "MENTION_COLUMNS", "index_csv", "mentions_csv"]
-
-INDEX_COLUMNS = ("date", "brand", "channel", "positive", "negative", "neutral", "index")
 
 
 def mentions_csv(store: Store, f: Filters, limit: int, *, excel: bool = False) -> bytes:
@@ -29,10 +27,8 @@ def mentions_csv(store: Store, f: Filters, limit: int, *, excel: bool = False) -
         search=f.search.strip() or None,
         tz=f.tz,
         limit=limit,
+        handled=None if f.handled == "all" else f.handled == "handled",
     )
-    if f.handled != "all":
-        wanted = f.handled == "handled"
-        rows = [r for r in rows if r["handled"] is wanted]
     return render(rows, MENTION_COLUMNS, excel=excel)
 
 

@@ -112,8 +112,12 @@ def mention_rows(
     search: str | None = None,
     tz: str = "UTC",
     limit: int | None = None,
+    handled: bool | None = None,
 ) -> list[dict[str, Any]]:
-    """One row per (mention, brand) link, newest first, times in ``tz`` with their offset."""
+    """One row per (mention, brand) link, newest first, times in ``tz`` with their offset.
+
+    ``handled`` keeps only handled (``True``) or open (``False``) mentions, in SQL, before ``limit``.
+    """
     zone = ZoneInfo(tz)
     q = mention_query(
         MentionRow.id,
@@ -144,6 +148,7 @@ def mention_rows(
         since=since,
         until=until,
         search=search,
+        handled=handled,
     ).order_by(MentionBrand.published_at.desc(), MentionRow.id.desc(), MentionBrand.brand)
     if limit is not None:
         q = q.limit(limit)
