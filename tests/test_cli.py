@@ -145,3 +145,21 @@ def test_text_search_folds_cyrillic_case(store: object) -> None:
     assert [r["external_id"] for r in mention_rows(store, search="СБЕР")] == ["2", "1"]
     assert [r["external_id"] for r in mention_rows(store, search="0% к")] == ["2"]
     assert mention_rows(store, search="_") == [r for r in mention_rows(store) if "_" in r["text"]]
+
+
+def test_handled_filter_applies_before_the_limit(sqlite_store: object) -> None:
+    from loyalty_monitor.export import mention_rows
+    from loyalty_monitor.mention import Mention
+    from storage.store import BrandLabel, Store, TaggedMention
+
+    assert isinstance(sqlite_store, Store)
+    ids = sqlite_store.upsert_mentions(
+        [Mention("vk", str(i), "vk", f"Сбер {i}", datetime(2026, 11, 1, i, tzinfo=UTC)) for i in range(5)]
+    )
+    sqlite_store.save_tags(
+        [TaggedMention(p, [BrandLabel("Сбербанк", "neutral", 0.9, "v")]) for p in sqlite_store.untagged()]
+    )
+    sqlite_store.mark_handled(ids[0])
+    sqlite_store.mark_handled(ids[1])
+    assert [r["external_id"] for r in mention_rows(sqlite_store, handled=True, limit=1)] == ["1"]
+    assert [r["external_id"] for r in mention_rows(sqlite_store, handled=False, limit=2)] == ["4", "3"]
