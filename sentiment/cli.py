@@ -69,7 +69,14 @@ def sentiment() -> None:
     show_default=True,
     help="full training: keep the last 20%% of SentiRuEval tweets out and report scores on them",
 )
-@click.option("--epochs", type=int, default=None, help="training epochs (default 3 full, 6 adaptation)")
+@click.option("--epochs", type=int, default=None, help="training epochs (default 2 full, 6 adaptation)")
+@click.option(
+    "--backend",
+    type=click.Choice(["fast", "e5"]),
+    default="fast",
+    show_default=True,
+    help="full training: the fast model, or an e5 entity head blended with the --model fast model",
+)
 @_model_opt
 @_model_dir_opt
 def train(
@@ -78,6 +85,7 @@ def train(
     out: Path | None,
     holdout: bool,
     epochs: int | None,
+    backend: str,
     spec: str,
     model_dir: Path,
 ) -> None:
@@ -87,6 +95,19 @@ def train(
     from sentiment.train import adapt, train_full
 
     log = lambda msg: click.echo(msg, err=True)  # noqa: E731
+    if backend == "e5":
+        from sentiment.e5 import train_e5
+
+        if out is None:
+            raise click.ClickException("--backend e5 needs --out DIR (e.g. sentiment/e5_model)")
+        fast = _load(spec, model_dir)
+        if not isinstance(fast, FastSentimentModel):
+            raise click.ClickException(f"the e5 head blends with a fast model, not {fast.model_id}")
+        e5_model = train_e5(datasets, out, fast, holdout=holdout, log=log)
+        click.echo(
+            json.dumps({"version": e5_model.version, "path": str(out), "metrics": e5_model.meta.metrics})
+        )
+        return
     if data is not None:
         try:
             examples = load_labeled_file(data)
@@ -103,7 +124,7 @@ def train(
     from sentiment.registry import set_current
 
     tmp_out = out or model_dir / ".training"
-    model = train_full(datasets, tmp_out, holdout=holdout, epochs=epochs or 3, log=log)
+    model = train_full(datasets, tmp_out, holdout=holdout, epochs=epochs or 2, log=log)
     if out is None:
         final = model_dir / model.version
         if final.exists():

