@@ -2,6 +2,7 @@
 
     python bench/sentiment_speed.py                 # fast default model and a tiny local HF model
     python bench/sentiment_speed.py --backend fast --n 20000 --threads 2
+    python bench/sentiment_speed.py --backend e5 --n 500     # the slow e5 option (not part of "all")
 
 Texts are generated from templates (brands written the many ways people write them, opinions, hashtags,
 links, emoji), from one-line tweets to multi-sentence VK posts, so no dataset text is needed. Each backend
@@ -131,7 +132,7 @@ def run_one(backend: str, n: int, threads: int, batch_size: int) -> dict[str, ob
 
     texts = generate(n)
     items = [SentimentInput(t, target) for t, target in texts]
-    spec = "shipped"
+    spec = "e5" if backend == "e5" else "shipped"
     tmp = None
     if backend == "hf":
         tmp = tempfile.TemporaryDirectory()
@@ -163,7 +164,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--backend", choices=["fast", "hf", "all"], default="all")
+    parser.add_argument("--backend", choices=["fast", "hf", "e5", "all"], default="all")
     parser.add_argument("--n", type=int, default=20000)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--batch-size", type=int, default=256)

@@ -324,13 +324,19 @@ def train_full(
     torch.manual_seed(seed)
     cfg = config or FastConfig()
     stamp = datetime.now(UTC).strftime("%Y%m%d")
+    # The recipe hash keeps two trainings of one day with different settings apart (the e5 head and
+    # stored labels refer to a model by version).
+    settings = {"epochs": epochs, "lr": lr, "seed": seed, "repeat": entity_repeat, "synthetic": synthetic}
+    settings.update(cfg.__dict__)
+    recipe = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:6]
     meta = FastMeta(
-        version=f"default-{stamp}-{'heldout' if holdout else 'full'}",
+        version=f"default-{stamp}-{'heldout' if holdout else 'full'}-{recipe}",
         config=cfg,
         trained_on=[
             "RuSentiment (random + preselected posts; CC BY-NC-SA 4.0)",
             "RuSentiTweet train",
             "SentiRuEval-2016 bank + ttk train" + (" (last 20% by date held out)" if holdout else ""),
+            f"{synthetic} synthetic brand-switching pairs; SentiRuEval repeated x{entity_repeat}",
         ],
     )
     model = FastSentimentModel(build_net(cfg), meta)

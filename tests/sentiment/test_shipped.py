@@ -40,12 +40,17 @@ def test_switching_leans_negative_for_the_left_brand(shipped: FastSentimentModel
     assert probs[1, 2] > probs[0, 2]
 
 
-@pytest.mark.xfail(strict=True, reason="known gap: implicit switching is read as positive for both brands")
-def test_implicit_switching_example() -> None:
-    model = load_model("shipped")
-    text = "ушёл из Сбера в Тинькофф, доволен"
-    sber, tinkoff = model.predict([SentimentInput(text, "Сбер"), SentimentInput(text, "Тинькофф")])
-    assert (sber.label, tinkoff.label) == ("negative", "positive")
+@pytest.mark.parametrize(
+    ("text", "left", "right"),
+    [
+        ("ушёл из Сбера в Тинькофф, доволен", "Сбер", "Тинькофф"),
+        ("перешла с МТС на Билайн, связь стала лучше", "МТС", "Билайн"),
+    ],
+)
+def test_implicit_switching(shipped: FastSentimentModel, text: str, left: str, right: str) -> None:
+    """The brand left behind is negative, the one switched to positive (taught by synthetic pairs)."""
+    a, b = shipped.predict([SentimentInput(text, left), SentimentInput(text, right)])
+    assert (a.label, b.label) == ("negative", "positive")
 
 
 @pytest.mark.parametrize(
