@@ -166,7 +166,7 @@ def import_(config_path: Path | None, db_url: str | None, file: Path) -> None:
 
 @main.command()
 @common_options
-@click.argument("what", type=click.Choice(["mentions", "index", "alerts"]))
+@click.argument("what", type=click.Choice(["mentions", "index", "alerts", "corrections"]))
 @click.option("--format", "fmt", type=click.Choice(["csv", "jsonl"]), default="csv", show_default=True)
 @click.option("--excel", is_flag=True, help="UTF-8 with BOM and ';' separator, for Excel.")
 @click.option("--brand", "brands", multiple=True, help="Only this brand (repeatable).")
@@ -188,7 +188,11 @@ def export(
     until: str | None,
     output: Path | None,
 ) -> None:
-    """Export mentions, the daily index or alerts as CSV or JSONL."""
+    """Export mentions, the daily index, alerts, or label corrections as CSV or JSONL.
+
+    `corrections` writes the labels people corrected in the dashboard as text,label,target: the input of
+    `loyalty-monitor sentiment train --data`, which adapts the model to your brand's language.
+    """
     from loyalty_monitor.export import Format, write_rows
     from loyalty_monitor.service import export_rows
 

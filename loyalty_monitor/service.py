@@ -204,7 +204,7 @@ def export_rows(
     since: datetime | None,
     until: datetime | None,
 ) -> tuple[list[dict[str, Any]], Sequence[str]]:
-    """Rows and columns for ``export mentions|index|alerts``."""
+    """Rows and columns for ``export mentions|index|alerts|corrections``."""
     store = open_store(config)
     tz = config.display.timezone
     try:
@@ -218,6 +218,15 @@ def export_rows(
                 store, brands=brands or None, channels=channels or None, since=since, until=until, tz=tz
             )
             return rows, INDEX_COLUMNS
+        if what == "corrections":
+            # The team's own labels, in the format `loyalty-monitor sentiment train --data` reads.
+            wanted = set(brands)
+            rows = [
+                {"text": text, "label": label, "target": target}
+                for text, label, target in store.corrections()
+                if not wanted or target in wanted
+            ]
+            return rows, ("text", "label", "target")
         from alerts.export import ALERT_COLUMNS, alert_rows
 
         rows = alert_rows(store, since=since, until=until, brands=brands or None, tz=tz)

@@ -163,3 +163,35 @@ def test_handled_filter_applies_before_the_limit(sqlite_store: object) -> None:
     sqlite_store.mark_handled(ids[1])
     assert [r["external_id"] for r in mention_rows(sqlite_store, handled=True, limit=1)] == ["1"]
     assert [r["external_id"] for r in mention_rows(sqlite_store, handled=False, limit=2)] == ["4", "3"]
+
+
+def test_corrections_export_feeds_training(config_file: Path, tmp_path: Path) -> None:
+    import csv
+
+    from storage.store import Store
+
+    data = tmp_path / "in.jsonl"
+    data.write_text(
+        json.dumps(
+            {
+                "source": "crm",
+                "external_id": "1",
+                "channel": "vk",
+                "text": "Сбер, ну такое",
+                "published_at": "2026-11-01T10:00:00Z",
+            },
+            ensure_ascii=False,
+        )
+        + "\n",
+        encoding="utf-8",
+    )
+    assert CliRunner().invoke(main, ["import", "--config", str(config_file), str(data)]).exit_code == 0
+    store = Store.open(load_config(config_file).storage.url)
+    store.correct_label(1, "Сбербанк", "negative")
+    store.close()
+    out = tmp_path / "mine.csv"
+    result = CliRunner().invoke(main, ["export", "corrections", "--config", str(config_file), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    with out.open(encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    assert rows == [{"text": "Сбер, ну такое", "label": "negative", "target": "Сбербанк"}]
