@@ -32,6 +32,9 @@ def command(config_path: str | Path | None, db_url: str | None, settings: Dashbo
         "true",
         "--browser.gatherUsageStats",
         "false",
+        # a monitor for a team, not a notebook: no "Deploy" button or developer menu
+        "--client.toolbarMode",
+        "viewer",
         "--",
     ]
     if config_path is not None:
