@@ -1,8 +1,9 @@
 """CSV and JSONL export of mentions, the index and alerts, shared by the CLI and the dashboard.
 
-``excel=True`` writes what Russian analysts' Excel opens correctly by double-click: UTF-8 with a BOM and
-``;`` as the separator. In that mode cells that Excel would run as a formula (starting with ``=``, ``+``,
-``-``, ``@``) are prefixed with ``'``, because mention text is written by strangers.
+``excel=True`` writes what Russian analysts' Excel opens correctly by double-click: UTF-8 with a BOM, ``;``
+as the separator and ``,`` as the decimal mark. In that mode text cells that Excel would run as a formula
+(starting with ``=``, ``+``, ``-``, ``@``) are prefixed with ``'``, because mention text is written by
+strangers.
 """
 
 from __future__ import annotations
@@ -191,7 +192,8 @@ def _cell(value: Any, excel: bool) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, float):
-        return repr(value)
+        # Russian Excel reads "0.25" as text or a date; its decimal separator is the comma.
+        return repr(value).replace(".", ",") if excel else repr(value)
     text = str(value)
     if excel and text.startswith(_FORMULA_START):
         return "'" + text

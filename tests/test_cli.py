@@ -117,6 +117,8 @@ def test_excel_export_defuses_formulas(config_file: Path) -> None:
     assert data.decode("utf-8-sig").splitlines()[1:] == ["'=HYPERLINK(1);1", "'-2+3;2"]
     plain = render([{"text": "=1+1", "n": 1}], ["text", "n"])
     assert plain.decode().splitlines()[1] == "=1+1,1"
+    numbers = render([{"index": -0.25, "n": 3}], ["index", "n"], excel=True)
+    assert numbers.decode("utf-8-sig").splitlines()[1] == "-0,25;3"  # not a formula, a Russian decimal
 
 
 def test_parse_when_uses_the_display_zone() -> None:
