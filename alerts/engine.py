@@ -522,13 +522,18 @@ class AlertEngine:
                     similar = [r for r in window if alike(r)]
                     done_rec.update(r.id for r in similar)
                     earlier = {r.thread for r in before if alike(r)}
-                    cand = self._recurring_candidate(conn, brand, similar, len(earlier))
+                    cand = self._recurring_candidate(conn, brand, similar, len(earlier), now)
                     if cand is not None:
                         out.append(cand)
         return out
 
     def _recurring_candidate(
-        self, conn: Connection, brand: str, similar: Sequence[_Recent], earlier_authors: int
+        self,
+        conn: Connection,
+        brand: str,
+        similar: Sequence[_Recent],
+        earlier_authors: int,
+        now: datetime,
     ) -> Candidate | None:
         """An alert when a problem is new or rising: complaints people always make are the baseline."""
         rule = self.settings.recurring_problem
@@ -548,11 +553,12 @@ class AlertEngine:
             for w in r.tokens:
                 counts[w] += 1
         signature = sorted(sorted(counts, key=lambda w: (-counts[w], w))[:4])
+        key = self._known_problem(conn, brand, ids, now) or "words:" + "+".join(signature)
         return Candidate(
             rule="recurring_problem",
             brand=brand,
             channel=None,
-            key="words:" + "+".join(signature),
+            key=key,
             quiet_hours=rule.baseline_days * 24,
             severity="warning",
             title=f"{brand}: повторяющаяся проблема ({len(authors)} авт. за {rule.days:g} дн.)",
@@ -568,6 +574,33 @@ class AlertEngine:
             magnitude=float(len(authors)),
             top=self._top(conn, ids),
         )
+
+    def _known_problem(self, conn: Connection, brand: str, ids: Sequence[int], now: datetime) -> str | None:
+        """The key of a recurring problem already reported that shares a quarter of ``ids``, if any.
+
+        The most shared words of a cluster depend on which complaint seeded it, so one app failure told
+        in a hundred ways would otherwise open a dozen alerts with different names. Complaints already in
+        an alert of the last ``baseline_days`` mean the same problem: update that alert.
+        """
+        rule = self.settings.recurring_problem
+        mine = set(ids)
+        prefix = f"recurring_problem:{brand}:*:"
+        rows = conn.execute(
+            select(Alert.dedup_key, Alert.mention_ids)
+            .where(
+                and_(
+                    Alert.rule == "recurring_problem",
+                    Alert.brand == brand,
+                    Alert.triggered_at >= now - timedelta(days=rule.baseline_days),
+                )
+            )
+            .order_by(Alert.id)
+        ).all()
+        for dedup_key, stored in rows:
+            known = set((stored or {}).get("ids") or [])
+            if dedup_key.startswith(prefix) and len(mine & known) * 4 >= len(mine):
+                return str(dedup_key[len(prefix) :])
+        return None
 
     def _copies_candidate(self, conn: Connection, brand: str, cluster: Sequence[_Recent]) -> Candidate | None:
         rule = self.settings.copies_across_channels
@@ -732,7 +765,9 @@ class AlertEngine:
             growth += copies.get(lk.id, 0) * rule.repost_weight
             weighted = growth * reach_factor(lk.reach, rule)
             usual = self._usual_growth(conn, lk.channel, now)
-            if weighted < max(rule.min_growth, rule.factor * usual):
+            # No baseline yet (a new install, a quiet channel): the channel's usual is unknown, not zero;
+            # take it as ``min_growth`` so the first ordinary article with a few reposts does not page.
+            if weighted < max(rule.min_growth, rule.factor * (usual or rule.min_growth)):
                 continue
             hits[(lk.brand, stories[lk.id][0])].append((weighted, usual, lk, d))
             root_channels[stories[lk.id][0]] = stories[lk.id][2] or lk.channel
@@ -740,7 +775,7 @@ class AlertEngine:
         for (brand, root), found in sorted(hits.items(), key=lambda kv: kv[0]):
             weighted, usual, lk, d = max(found, key=lambda h: h[0])
             total = sum(h[0] for h in found)
-            ratio = weighted / usual if usual > 0 else float("inf")
+            ratio = weighted / usual if usual > 0 else weighted / rule.min_growth
             ids = sorted({root, *(h[2].id for h in found)})
             out.append(
                 Candidate(
@@ -914,6 +949,10 @@ class AlertEngine:
         period = timedelta(days=rule.period_days)
         out: list[Candidate] = []
         modes = [False, True] if rule.by_channel else [False]
+        with self.store.engine.connect() as conn:
+            # A week against a day or two of history is noise (a new install, an import that starts
+            # mid-week): compare only with a previous period that history covers at least half of.
+            ready = {b for b in self.brands if (f := self._first_seen(conn, b)) and now - f >= 1.5 * period}
         for by_channel in modes:
             cur = {
                 (p.brand, p.channel): p
@@ -927,7 +966,7 @@ class AlertEngine:
             }
             for key, c in cur.items():
                 p = prev.get(key)
-                if p is None or c.index is None or p.index is None:
+                if c.brand not in ready or p is None or c.index is None or p.index is None:
                     continue
                 if c.support < rule.min_support or p.support < rule.min_support:
                     continue
