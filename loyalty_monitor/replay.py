@@ -169,8 +169,13 @@ def run_demo(
     speed: float = 120.0,
     seed: int = 7,
     model: object | None = None,
+    live_start: datetime | None = None,
 ) -> ReplaySummary:
-    """Write the demo config, replay the stream into the database and (optionally) open the dashboard."""
+    """Write the demo config, replay the stream into the database and (optionally) open the dashboard.
+
+    The live part starts six hours ago on the hour, so the dashboard shows it as today; ``live_start`` pins
+    it (tests replay the same weekday and hour on every run).
+    """
     from loyalty_monitor.service import load_sentiment
 
     started = time.perf_counter()
@@ -184,7 +189,8 @@ def run_demo(
     tagger = Tagger(config.brands, sentiment, batch_size=config.sentiment.batch_size)  # type: ignore[arg-type]
     replayer = Replayer(config, store, tagger)
 
-    live_start = now_utc().replace(minute=0, second=0, microsecond=0) - LIVE_SPAN
+    if live_start is None:
+        live_start = now_utc().replace(minute=0, second=0, microsecond=0) - LIVE_SPAN
     history = generate_history(seed=seed, end=live_start)
     live = generate_live(seed=seed, start=live_start, hours=LIVE_SPAN.total_seconds() / 3600)
     replayer.prelabel([*history, *live])

@@ -12,6 +12,22 @@ Usage::
     live = generate_live(seed=7, start=now)        # replay on an accelerated clock
     scripted_resonance_ids()                       # what the alerts should catch, see EXPECTED_ALERT_RULES
 
+Two things in it are loud on purpose, and the alerts they raise are :data:`EXPECTED_ALERT_RULES`, nothing
+else (tests/alerts/test_demo.py replays the whole demo through the real model to check):
+
+* **history**: our app release goes wrong 11 to 8 days before the live start: complaints about our brand
+  jump fivefold for three days, most about the app in people's own words. It raises ``negative_spike``
+  (the channels vary), ``recurring_problem`` (the app failure) and ``index_drop`` (the 7-day loyalty index,
+  overall and in some channels, until a week after the incident), so the alert timeline has a past incident
+  in it, as a real month of monitoring would;
+* **live**: the scripted resonance (one client's complaint escalating to the regulator, the media and the
+  CEO, see :mod:`loyalty_monitor.demo.resonance`) raises ``repeat_complainer``, ``escalation_terms``,
+  ``engagement_growth``, ``copies_across_channels`` and ``negative_spike``.
+
+The rest is calm on purpose: ordinary posts carry their own details instead of repeating a template,
+background authors write about a brand at most twice a week (once more live), and ordinary posts spread at
+ordinary rates.
+
 Every :class:`~loyalty_monitor.mention.Mention` carries the intended sentiment in ``raw["demo_label"]``
 (toward its first brand), per brand in ``raw["demo_labels"]`` and the brands it names in
 ``raw["demo_brands"]``, so tests can measure how often the model and the brand matcher agree.
@@ -22,17 +38,16 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from loyalty_monitor.demo.config_toml import demo_brand_settings, demo_config_toml
-from loyalty_monitor.demo.events import DEMO_SOURCE, DemoEvent, EngagementUpdate, event_time
+from loyalty_monitor.demo.events import DEMO_SOURCE, DemoEvent, EngagementUpdate, ExpectedAlert, event_time
 from loyalty_monitor.demo.resonance import (
-    EXPECTED_ALERT_RULES,
+    RESONANCE_ALERTS,
     RESONANCE_AUTHOR,
-    ExpectedAlert,
     prior_complaints,
     scripted_resonance,
     scripted_resonance_ids,
 )
 from loyalty_monitor.demo.settings import BRANDS, CEO, CHANNELS, OWN_BRAND
-from loyalty_monitor.demo.stream import INCIDENT_DAYS, background, default_end
+from loyalty_monitor.demo.stream import INCIDENT_ALERTS, INCIDENT_DAYS, background, default_end
 from loyalty_monitor.mention import utc
 
 __all__ = [
@@ -41,7 +56,10 @@ __all__ = [
     "CHANNELS",
     "DEMO_SOURCE",
     "EXPECTED_ALERT_RULES",
+    "INCIDENT_ALERTS",
+    "INCIDENT_DAYS",
     "OWN_BRAND",
+    "RESONANCE_ALERTS",
     "RESONANCE_AUTHOR",
     "DemoEvent",
     "EngagementUpdate",
@@ -55,6 +73,10 @@ __all__ = [
 ]
 
 LIVE_HOURS = 6.0
+
+EXPECTED_ALERT_RULES: tuple[ExpectedAlert, ...] = (*INCIDENT_ALERTS, *RESONANCE_ALERTS)
+"""Every alert the whole demo (history and live) should raise; any other alert is a bug in the demo or the
+rules. Times are relative to the live start."""
 
 
 def _sorted(events: list[DemoEvent]) -> list[DemoEvent]:
@@ -85,6 +107,7 @@ def generate_live(seed: int = 7, start: datetime | None = None, hours: float = L
     """
     begin = utc(start) if start is not None else default_end()
     stop = begin + timedelta(hours=hours)
-    events = background(f"live:{seed}", begin, stop, "l", None)
+    # One mention of a brand per author: history may already have two of hers in the last week.
+    events = background(f"live:{seed}", begin, stop, "l", None, per_week=1)
     events.extend(scripted_resonance(f"live:{seed}", begin, stop))
     return _sorted(events)

@@ -6,6 +6,7 @@ Templates are ours, written for this demo (no dataset text). Slots:
   a second brand in multi-brand texts;
 * ``{P:a}`` a product (карта, ипотека, кэшбэк...) in a case; ``{city:p}`` a city;
 * ``{M}`` a sum of money, ``{D}`` a number of days, ``{R}`` a rate, ``{date}`` a date phrase;
+* ``{street}`` a street, ``{day}`` a weekday phrase, ``{contact}`` a way of reaching support;
 * ``{a}`` the author's gender ending ("оформил{a}" -> "оформил" / "оформила"), ``{dovolen}`` доволен/довольна.
 
 Sentiment must be unmistakable, because the real model labels these texts and tests compare its labels with
@@ -22,7 +23,10 @@ from loyalty_monitor.demo.settings import Forms
 
 __all__ = [
     "CLOSERS",
+    "DETAILS",
     "EMOJI",
+    "GOOD_DETAILS",
+    "INCIDENT",
     "MULTI",
     "NEWS",
     "OPENERS",
@@ -79,6 +83,40 @@ CITIES: tuple[Forms, ...] = (
     {"n": "Мурманск", "p": "Мурманске"},
     {"n": "Архангельск", "p": "Архангельске"},
 )
+STREETS = (
+    "Ленина",
+    "Садовой",
+    "Мира",
+    "Гагарина",
+    "Пушкина",
+    "Советской",
+    "Лесной",
+    "Набережной",
+    "Заводской",
+    "Молодёжной",
+    "Октябрьской",
+    "Победы",
+)
+DAYS = (
+    "в понедельник",
+    "во вторник",
+    "в среду",
+    "в четверг",
+    "в пятницу",
+    "в субботу",
+    "вчера вечером",
+    "позавчера",
+    "на прошлой неделе",
+    "сегодня утром",
+)
+CONTACTS = (
+    "в чат",
+    "на горячую линию",
+    "в приложении через форму",
+    "на почту поддержки",
+    "в личные сообщения группы",
+    "через сайт",
+)
 DATES = ("1 числа", "понедельника", "нового месяца", "1 марта", "начала квартала", "15 числа")
 
 PERSONAL: dict[Sentiment, tuple[str, ...]] = {
@@ -91,7 +129,7 @@ PERSONAL: dict[Sentiment, tuple[str, ...]] = {
         "{perevel} зарплату в {B:a} и ни капли не жалею: бесплатные переводы, хороший кэшбэк, всё работает",
         "Хочу похвалить {B:a}: в отделении мне всё объяснили, без навязывания страховок. Так держать!",
         "Одобрили {P:a} в {B:p} за день, ставка честная, без скрытых комиссий. Спасибо!",
-        "{B:n} молодцы, быстро вернули деньги за ошибочное списание. Вот это сервис!",
+        "{B:n} молодцы, за два дня разобрались с ошибочным списанием и всё вернули. Вот это сервис!",
         "Кто выбирает банк — берите {B:a}, не пожалеете. Лучший сервис, что я видел{a}",
         "Обожаю {B:a} за нормальное приложение и живую поддержку",
         "Закрыл{a} ипотеку в {B:p} досрочно, всё прошло гладко и быстро. Огромное спасибо менеджеру!",
@@ -144,6 +182,69 @@ PERSONAL: dict[Sentiment, tuple[str, ...]] = {
         "В {B:p} сейчас ставка по вкладам {R}% годовых, если кому нужна информация",
     ),
 }
+
+DETAILS: tuple[str, ...] = (
+    "Отделение на {street}, было это {day}",
+    "Обращал{sya} {contact}, номер заявки {N}",
+    "Живу в {city:p}, у соседей та же история",
+    "Речь про {P:a}, оформлял{a} полгода назад",
+    "Потерял{a} на этом полдня и кучу нервов",
+    "Написал{a} {contact} {day}, ответа до сих пор нет",
+    "Менеджер на {street} только пожимал плечами",
+    "Сумма была {M} ₽, для меня это не мелочь",
+    "Сначала всё устраивало, но последние месяцы сервис просел",
+    "Пришлось отпрашиваться с работы {day}",
+    "Брат пользуется другим банком и таких проблем не знает",
+    "Скрины переписки сохранил{a}",
+    "Оператор обещал перезвонить {day} и пропал",
+    "Клиентом был{a} {D} лет, а отношение как к чужому",
+    "Пишу сюда, потому что {contact} бесполезно",
+    "Хотел{a} спокойно пользоваться {P:i}, а получилась нервотрёпка",
+    "Очередь в офисе на {street} — человек двадцать",
+    "Было это в {city:p}, филиал возле вокзала",
+    "Знакомые советовали этот банк, зря послушал{a}",
+    "Уже думаю переводить зарплату в другое место",
+    "Ребёнку карманные не смог{la} перевести",
+    "Приложение версии {N} на айфоне, если что",
+    "Оплачивал{a} коммуналку {day}, платёж завис",
+    "Чек и выписку приложил{a} к обращению {contact}",
+    "Дочь тоже клиентка, у неё {day} было похожее",
+    "Звонил{a} с работы, висел{a} на линии сорок минут",
+    "Второй раз за год такое, в прошлый раз разбирались месяц",
+    "Кассир в магазине уже смеялся",
+    "Вопрос простой, а решить его никто не может",
+    "Карта зарплатная, так что деваться пока некуда",
+    "Консультант в офисе на {street} сам запутался в тарифах",
+    "Сам{a} работаю с клиентами и так себя никогда не веду",
+)
+"""Facts people add to a complaint: the branch, the day, the sum, how they wrote to support. One or two per
+complaint make two complaints from the same template different texts, as two people's complaints are; without
+them the recurring-problem rule rightly takes a month of template complaints for copy-pasted ones."""
+
+GOOD_DETAILS: tuple[str, ...] = (
+    "Отделение на {street}, был{a} там {day}",
+    "Живу в {city:p}, тут у них всё работает как часы",
+    "Речь про {P:a}, оформлял{a} полгода назад",
+    "Менеджер на {street} всё объяснил за десять минут",
+    "Клиентом уже {D} лет, и это не реклама",
+    "Родители тоже перешли, теперь вся семья там",
+    "Писал{a} {contact} {day}, ответили сразу",
+    "Раньше был{a} в другом банке и мучил{sya}",
+    "Пользуюсь {P:i} каждый день",
+    "Знакомые советовали, и не зря",
+    "Оплачивал{a} коммуналку {day}, всё прошло мгновенно",
+    "Приложение версии {N}, на андроиде летает",
+)
+"""The same for praise: the sentiment model may take some praise for a complaint, and then it must not
+look like a hundred people pasting one complaint."""
+
+INCIDENT: tuple[str, ...] = (
+    "После обновления приложение {B:g} не открывается, вылетает на заставке",
+    "Обновил{a} приложение {B:g} и теперь не могу войти: код из смс не приходит",
+    "Приложение {B:g} после обновления висит на загрузке, переводы не проходят",
+)
+"""Our brand's app release gone wrong (see ``stream.INCIDENT_DAYS``): three failures everybody describes the
+same way, as people do when an app breaks, so the recurring-problem rule reports each of them."""
 
 NEWS: dict[Sentiment, tuple[str, ...]] = {
     "neutral": (
@@ -265,6 +366,16 @@ def render(
             return f"{rng.randrange(3, 250) * 100:,}".replace(",", " ")
         if slot == "D":
             return str(rng.randrange(5, 15))
+        if slot == "N":
+            return str(rng.randrange(1000, 99_999))
+        if slot == "street":
+            return rng.choice(STREETS)
+        if slot == "day":
+            return rng.choice(DAYS)
+        if slot == "contact":
+            return rng.choice(CONTACTS)
+        if slot == "sya":
+            return "ась" if female else "ся"
         if slot == "R":
             return f"{rng.randrange(8, 22)},{rng.choice('05')}"
         if slot == "date":

@@ -5,17 +5,25 @@ that brand's mix in that channel, an author from a pool where a few people post 
 channel's voice. Some posts are copied (reposts, forwards, "вот что пишут"), some texts name two brands, a
 few only look like they name one (exclusions). One ``random.Random`` per call, seeded from a string, makes
 the stream the same on every machine and Python run.
+
+The background is meant to be calm, so that every alert the demo shows is one it scripts: posts carry
+their own details (no two people write the same complaint word for word), a background author writes about
+a brand at most twice a week, an ordinary complaint is reposted at most once, and ordinary posts gather
+engagement at ordinary rates. The one event in it is our brand's app incident (:data:`INCIDENT_DAYS`), which
+is loud on purpose; :data:`INCIDENT_ALERTS` lists what it raises.
 """
 
 from __future__ import annotations
 
 import math
 import random
+from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from loyalty_monitor.demo import phrases
-from loyalty_monitor.demo.events import DEMO_SOURCE, DemoEvent, EngagementUpdate
+from loyalty_monitor.demo.events import DEMO_SOURCE, DemoEvent, EngagementUpdate, ExpectedAlert
 from loyalty_monitor.demo.settings import (
     BRANDS,
     CHANNELS,
@@ -26,13 +34,75 @@ from loyalty_monitor.demo.settings import (
 )
 from loyalty_monitor.mention import Mention
 
-__all__ = ["DAILY_VOLUME", "INCIDENT_DAYS", "Authors", "background"]
+__all__ = ["DAILY_VOLUME", "INCIDENT_ALERTS", "INCIDENT_DAYS", "Authors", "background"]
 
 DAILY_VOLUME = 330.0
 """Mean original mentions a day over all channels on a weekday (copies come on top)."""
 
-INCIDENT_DAYS = (10, 7)
-"""Our brand's app release goes wrong from 10 to 7 days before the end of history: complaints triple."""
+INCIDENT_DAYS = (11, 8)
+"""Our brand's app release goes wrong from 11 to 8 days before the end of history.
+
+People who never write about a bank write about its broken app: on top of the usual stream come
+:data:`_INCIDENT_EXTRA` times our brand's usual complaints, about the app, and the news reports the failure.
+It ends more than a week before the live part, so the live part's same hours of last week (the spike
+baseline) are calm."""
+
+_INCIDENT_EXTRA = 4.0
+_INCIDENT_NEWS_FACTOR = 3.0
+_DAY = 24 * 60
+
+INCIDENT_ALERTS: tuple[ExpectedAlert, ...] = (
+    ExpectedAlert(
+        "negative_spike",
+        "Полярбанк",
+        (),
+        -(INCIDENT_DAYS[1] - 1) * _DAY,
+        "warning",
+        "complaints about our brand jump far above the same hours of past weeks when the release breaks",
+        after_minutes=-INCIDENT_DAYS[0] * _DAY,
+        channel=None,
+    ),
+    ExpectedAlert(
+        "recurring_problem",
+        "Полярбанк",
+        (),
+        -(INCIDENT_DAYS[1] - 1) * _DAY,
+        "warning",
+        "many people describe the same app failure in their own words",
+        after_minutes=-INCIDENT_DAYS[0] * _DAY,
+        channel=None,
+    ),
+    ExpectedAlert(
+        "index_drop",
+        "Полярбанк",
+        (),
+        # The 7-day index holds the incident until a week after it, so a channel may cross the line late.
+        -(INCIDENT_DAYS[1] - 7) * _DAY if INCIDENT_DAYS[1] > 7 else 0,
+        "warning",
+        "the week with the incident has a far lower loyalty index than the week before",
+        after_minutes=-INCIDENT_DAYS[0] * _DAY,
+        channel=None,
+    ),
+)
+"""What the app incident raises in history (minutes relative to the end of history, i.e. the live start).
+
+Spikes and similar complaints from its start to a day after its end (complaints trail off); index drops
+until a week after it, while the 7-day index still holds it.
+
+Any channel, and more than one alert per rule is fine (a spike in VK and on review sites, a drop of the
+index overall and in a channel); nothing outside these windows and the live script's alerts is."""
+
+_REACH_CUT = 2.0
+_MENTIONS_PER_WEEK = 2
+"""Mentions of one brand by one background author in any seven days of history, at most; one more in the
+live part (generated apart, it cannot see history's), so never the four the repeat-complainer rule wants.
+
+Real people rarely write about a bank more than twice a week. The cap is on all mentions, not only the
+intended complaints, so the stream stays calm whatever the sentiment model makes of a text: the rule is for
+the scripted client nobody answered, not for the busiest names of an author pool."""
+_MAX_NEGATIVE_COPIES = 1
+"""An ordinary complaint is reposted once, if at all; copies by three other people are spreading, which the
+copies rule reports and the live script shows (two would be one chance near-duplicate away from it)."""
 
 _COPY_SHARE = 0.045
 _MULTI_SHARE = 0.08
@@ -152,7 +222,10 @@ class Authors:
 
     @staticmethod
     def _author(rng: random.Random, channel: DemoChannel, i: int) -> Author:
-        reach = max(10, int(math.exp(rng.gauss(channel.reach_mu, channel.reach_sigma))))
+        # Cut at two sigmas: the accounts with hundreds of thousands of followers that write about banks are
+        # the scripted resonance's channels; an ordinary post never outreaches the channel's usual twentyfold.
+        z = min(_REACH_CUT, rng.gauss(0.0, 1.0))
+        reach = max(10, int(math.exp(channel.reach_mu + channel.reach_sigma * z)))
         if channel.name == "news":
             return Author(channel.places[i % len(channel.places)], False, reach)
         female = rng.random() < 0.55
@@ -167,6 +240,44 @@ class Authors:
     def pick(self, rng: random.Random, channel: str) -> Author:
         pool, cum = self._pools[channel]
         return rng.choices(pool, cum_weights=cum)[0]
+
+
+class Complaints:
+    """Who wrote about which brand when, so a background author writes about a brand at most ``per_week``
+    times in any seven days (see :data:`_MENTIONS_PER_WEEK`).
+
+    Keyed by the author's name, as the repeat-complainer rule sees authors: two "Анна Павлова" in two
+    channels are one name to it. News outlets are exempt: they report on banks daily, mostly neutrally.
+    """
+
+    def __init__(self, per_week: int) -> None:
+        self.per_week = per_week
+        self._times: dict[tuple[str, str], list[datetime]] = defaultdict(list)
+
+    def author(
+        self,
+        rng: random.Random,
+        authors: Authors,
+        channel: str,
+        labels: Mapping[str, str],
+        at: datetime,
+    ) -> Author:
+        """An author for a mention of the brands in ``labels`` at ``at``; the mention is recorded."""
+        author = authors.pick(rng, channel)
+        if not labels or channel == "news":
+            return author
+        for _ in range(200):
+            if all(self._allowed(author.name, b, at) for b in labels):
+                break
+            author = authors.pick(rng, channel)
+        for b in labels:
+            self._times[(author.name, b)].append(at)
+        return author
+
+    def _allowed(self, name: str, brand: str, at: datetime) -> bool:
+        # Both sides of ``at``: copies are dated hours after their original, so times do not only grow.
+        near = sum(1 for t in self._times[(name, brand)] if abs(t - at) < timedelta(days=7))
+        return near < self.per_week
 
 
 def _poisson(rng: random.Random, lam: float) -> int:
@@ -201,17 +312,28 @@ class _Writer:
         self.rng = rng
 
     def text(
-        self, channel: str, template: str, sentiment: str, forms: dict[str, Forms], female: bool, tag: str
+        self,
+        channel: str,
+        template: str,
+        sentiment: str,
+        forms: dict[str, Forms],
+        female: bool,
+        tag: str,
+        details: bool = True,
     ) -> str:
+        """The text in the channel's voice; ``details=False`` keeps it to the template (no facts added to a
+        complaint, no second sentence on review sites and Dzen), as for the incident's one-liners."""
         rng = self.rng
         if channel in _INFORMAL and rng.random() < _TYPO_SHARE:
             template = phrases.add_typo(template, rng, ("{",))
         body = phrases.render(template, rng, forms, female)
         if channel == "news":
             return body
+        if sentiment != "neutral" and details:
+            body = self._details(body, forms, female, sentiment)
         if channel == "reviews":
             title = rng.choice(phrases.REVIEW_TITLES[sentiment])
-            if sentiment != "neutral" and rng.random() < 0.6:
+            if sentiment != "neutral" and details and rng.random() < 0.6:
                 more = phrases.render(rng.choice(phrases.PERSONAL[sentiment]), rng, forms, female)
                 body = f"{body}{'' if body.endswith(_ENDS) else '.'} {more}"
             stop = "" if body.endswith(_ENDS) else "."
@@ -222,7 +344,7 @@ class _Writer:
         if opener.endswith(", ") and not body.startswith(tuple(f["n"] for f in forms.values())):
             body = body[:1].lower() + body[1:]
         text = opener + body
-        if channel == "dzen" and sentiment != "neutral":
+        if channel == "dzen" and sentiment != "neutral" and details:
             more = phrases.render(rng.choice(phrases.PERSONAL[sentiment]), rng, forms, female)
             text = f"{text}{'' if text.endswith(_ENDS) else '.'} {more}"
         closer = rng.choice(phrases.CLOSERS[sentiment])
@@ -238,6 +360,16 @@ class _Writer:
             text = text[:1].lower() + text[1:]
         return text
 
+    def _details(self, body: str, forms: dict[str, Forms], female: bool, sentiment: str) -> str:
+        """A complaint (or praise) with one or two facts of the author's own (see :data:`phrases.DETAILS`)."""
+        rng = self.rng
+        count = rng.choices((1, 2), weights=(0.6, 0.4))[0]
+        table = phrases.DETAILS if sentiment == "negative" else phrases.GOOD_DETAILS
+        for template in rng.sample(table, count):
+            more = phrases.render(template, rng, forms, female)
+            body = f"{body}{'' if body.endswith(_ENDS) else '.'} {more}"
+        return body
+
 
 def _copy_text(rng: random.Random, text: str) -> str:
     """A near-identical copy: a forward, a quote, a repost with a word of its own."""
@@ -252,11 +384,20 @@ def _copy_text(rng: random.Random, text: str) -> str:
 
 
 def background(
-    seed: str, start: datetime, end: datetime, id_prefix: str, incident: tuple[datetime, datetime] | None
+    seed: str,
+    start: datetime,
+    end: datetime,
+    id_prefix: str,
+    incident: tuple[datetime, datetime] | None,
+    per_week: int = _MENTIONS_PER_WEEK,
 ) -> list[DemoEvent]:
-    """Ordinary mentions between ``start`` and ``end`` (UTC), with copies and engagement updates."""
+    """Ordinary mentions between ``start`` and ``end`` (UTC), with copies and engagement updates.
+
+    ``per_week``: mentions of a brand by one author in any seven days (1 for the live part, see
+    :data:`_MENTIONS_PER_WEEK`)."""
     rng = random.Random(seed)
     authors = Authors(random.Random(f"{seed}:authors"))
+    complaints = Complaints(per_week)
     writer = _Writer(rng)
     events: list[DemoEvent] = []
     counter = 0
@@ -275,36 +416,113 @@ def background(
                 if not start <= at < end:
                     continue
                 counter += 1
-                in_incident = incident is not None and incident[0] <= at < incident[1]
+                in_incident = _inside(incident, at)
                 mention = _mention(
-                    rng, writer, authors, channel, at, f"{id_prefix}{counter:06d}", brand_weights, in_incident
+                    rng,
+                    writer,
+                    authors,
+                    complaints,
+                    channel,
+                    at,
+                    f"{id_prefix}{counter:06d}",
+                    brand_weights,
+                    in_incident,
                 )
                 events.append(mention)
                 events.extend(_updates(rng, mention, end))
                 if channel.name != "news" and rng.random() < _COPY_SHARE:
-                    for _ in range(rng.choice((1, 1, 2, 3))):
+                    n_copies = rng.choice((1, 1, 2, 3))
+                    if _negative_brands(mention):
+                        n_copies = min(n_copies, _MAX_NEGATIVE_COPIES)
+                    for _ in range(n_copies):
                         counter += 1
-                        copy = _copy(rng, authors, mention, f"{id_prefix}{counter:06d}", end)
+                        copy = _copy(rng, authors, complaints, mention, f"{id_prefix}{counter:06d}", end)
                         if copy is not None:
                             events.append(copy)
+            if channel.name != "news" and _inside(incident, slot):
+                own = next(b for b in BRANDS if b.own)
+                extra = lam * own.share * own.mix[channel.name][2] * _INCIDENT_EXTRA
+                for _ in range(_poisson(rng, extra)):
+                    at = slot + timedelta(seconds=rng.randrange(3600))
+                    if not start <= at < end:
+                        continue
+                    counter += 1
+                    mention = _app_complaint(
+                        rng, writer, authors, complaints, channel, at, f"{id_prefix}{counter:06d}", own
+                    )
+                    events.append(mention)
         slot += timedelta(hours=1)
     return events
+
+
+def _inside(incident: tuple[datetime, datetime] | None, at: datetime) -> bool:
+    return incident is not None and incident[0] <= at < incident[1]
+
+
+def _app_complaint(
+    rng: random.Random,
+    writer: _Writer,
+    authors: Authors,
+    complaints: Complaints,
+    channel: DemoChannel,
+    at: datetime,
+    external_id: str,
+    brand: DemoBrand,
+) -> Mention:
+    """One of the incident's extra complaints: the app, in the words everybody uses for it."""
+    author = complaints.author(rng, authors, channel.name, {brand.name: "negative"}, at)
+    template = rng.choice(phrases.INCIDENT)
+    forms = {"B": _spelling(rng, brand)}
+    text = writer.text(channel.name, template, "negative", forms, author.female, brand.hashtag, details=False)
+    views, likes, comments, reposts = _counters(rng, channel.name, author.reach, "negative")
+    return Mention(
+        source=DEMO_SOURCE,
+        external_id=external_id,
+        channel=channel.name,
+        text=text,
+        published_at=at,
+        url=channel.url.format(n=external_id),
+        author=author.name,
+        author_reach=author.reach,
+        place=rng.choice(channel.places),
+        likes=likes,
+        reposts=reposts,
+        comments=comments,
+        views=views,
+        raw={
+            "demo_label": "negative",
+            "demo_labels": {brand.name: "negative"},
+            "demo_brands": [brand.name],
+            "demo_kind": "incident",
+        },
+    )
+
+
+def _labels(mention: Mention) -> dict[str, str]:
+    labels = mention.raw.get("demo_labels") or {}
+    assert isinstance(labels, dict)
+    return {str(b): str(lbl) for b, lbl in labels.items()}
+
+
+def _negative_brands(mention: Mention) -> list[str]:
+    return [b for b, lbl in _labels(mention).items() if lbl == "negative"]
 
 
 def _mention(
     rng: random.Random,
     writer: _Writer,
     authors: Authors,
+    complaints: Complaints,
     channel: DemoChannel,
     at: datetime,
     external_id: str,
     brand_weights: list[float],
     in_incident: bool,
 ) -> Mention:
-    author = authors.pick(rng, channel.name)
     brand = rng.choices(BRANDS, weights=brand_weights)[0]
     labels: dict[str, str]
     if channel.name != "news" and rng.random() < _FALSE_FRIEND_SHARE and brand.false_friends:
+        author = complaints.author(rng, authors, channel.name, {}, at)
         text = rng.choice(brand.false_friends)
         labels = {}
         label = "neutral"
@@ -313,18 +531,20 @@ def _mention(
         other = rng.choice([b for b in BRANDS if b is not brand])
         options = phrases.MULTI_NEWS if channel.name == "news" else phrases.MULTI
         template, label_b, label_c = rng.choice(options)
+        labels = {brand.name: label_b, other.name: label_c}
+        author = complaints.author(rng, authors, channel.name, labels, at)
         forms = {"B": _spelling(rng, brand), "C": _spelling(rng, other)}
         text = writer.text(channel.name, template, label_b, forms, author.female, brand.hashtag)
-        labels = {brand.name: label_b, other.name: label_c}
         label = label_b
         kind = "multi"
     else:
         pos, neu, neg = brand.mix[channel.name]
-        if in_incident and brand.own:
-            neg *= 3.0
+        if in_incident and brand.own and channel.name == "news":
+            neg *= _INCIDENT_NEWS_FACTOR  # the press reports the failure ("масштабный сбой")
         label = rng.choices(_LABELS, weights=(pos, neu, neg))[0]
         table = phrases.NEWS if channel.name == "news" else phrases.PERSONAL
         template = rng.choice(table[label])
+        author = complaints.author(rng, authors, channel.name, {brand.name: label}, at)
         forms = {"B": _spelling(rng, brand)}
         text = writer.text(channel.name, template, label, forms, author.female, brand.hashtag)
         labels = {brand.name: label}
@@ -349,22 +569,35 @@ def _mention(
 
 
 def _counters(rng: random.Random, channel: str, reach: int, label: str) -> tuple[int, int, int, int]:
-    """Views, likes, comments, reposts: proportional to reach; complaints draw more comments."""
+    """Views, likes, comments, reposts: proportional to reach; complaints draw more comments.
+
+    The rates vary within ordinary bounds (an ordinary post never goes viral by a product of lucky draws),
+    and review sites have no reposts and few comments, as on the real ones.
+    """
     if channel == "news":
         views = int(reach * rng.uniform(0.001, 0.02))
     elif channel == "reviews":
         views = rng.randrange(20, 3000)
     else:
-        views = max(1, int(reach * rng.uniform(0.05, 0.6)))
-    likes = int(views * rng.uniform(0.005, 0.06))
-    comments = int(likes * rng.uniform(0.05, 0.4) * (2.0 if label == "negative" else 1.0))
-    reposts = int(likes * rng.uniform(0.01, 0.2))
+        views = max(1, int(reach * rng.uniform(0.08, 0.4)))
+    likes = int(views * rng.uniform(0.01, 0.04))
+    comments = int(likes * rng.uniform(0.08, 0.3) * (1.5 if label == "negative" else 1.0))
+    reposts = int(likes * rng.uniform(0.03, 0.12))
+    if channel == "reviews":
+        comments, reposts = comments // 4, 0
     return views, likes, comments, reposts
 
 
 def _updates(rng: random.Random, mention: Mention, end: datetime) -> list[EngagementUpdate]:
-    """For a few posts the counters grow after publication: start them at a fifth, then update."""
+    """For a few posts the counters grow after publication: start them at a fifth, then update.
+
+    Only ordinary accounts' posts (reach up to the channel's 84th percentile): a big account's complaint
+    that keeps gathering reposts is resonance, and in the demo resonance is scripted.
+    """
     if rng.random() >= _UPDATED_SHARE or mention.views is None:
+        return []
+    channel = next(c for c in CHANNELS if c.name == mention.channel)
+    if (mention.author_reach or 0) > math.exp(channel.reach_mu + channel.reach_sigma):
         return []
     final = (mention.likes or 0, mention.reposts or 0, mention.comments or 0, mention.views)
     mention.likes, mention.reposts, mention.comments, mention.views = (int(v * 0.2) for v in final)
@@ -379,14 +612,20 @@ def _updates(rng: random.Random, mention: Mention, end: datetime) -> list[Engage
 
 
 def _copy(
-    rng: random.Random, authors: Authors, original: Mention, external_id: str, end: datetime
+    rng: random.Random,
+    authors: Authors,
+    complaints: Complaints,
+    original: Mention,
+    external_id: str,
+    end: datetime,
 ) -> Mention | None:
     at = original.published_at + timedelta(minutes=rng.randrange(5, 8 * 60))
     if at >= end:
         return None
     channel_name = original.channel if rng.random() < 0.5 else rng.choice(_SOCIAL)
     channel = next(c for c in CHANNELS if c.name == channel_name)
-    author = authors.pick(rng, channel.name)
+    # A repost of a complaint is a complaint by the reposter, as the alert rules count it.
+    author = complaints.author(rng, authors, channel.name, _labels(original), at)
     views, likes, comments, reposts = _counters(
         rng, channel.name, author.reach, str(original.raw["demo_label"])
     )

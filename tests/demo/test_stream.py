@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import tomllib
 from collections import Counter
 from datetime import UTC, datetime, timedelta
@@ -14,6 +15,7 @@ from loyalty_monitor.demo import (
     BRANDS,
     CEO,
     EXPECTED_ALERT_RULES,
+    INCIDENT_DAYS,
     OWN_BRAND,
     RESONANCE_AUTHOR,
     EngagementUpdate,
@@ -154,9 +156,58 @@ def test_negative_spike_for_our_brand_in_live(history: list, live: list) -> None
     def own_negative(ms: list[Mention]) -> int:
         return sum(1 for m in ms if m.raw["demo_labels"].get(OWN_BRAND.name) == "negative")
 
-    per_hour_history = own_negative(mentions(history)) / (30 * 24)
+    start, stop = END - timedelta(days=INCIDENT_DAYS[0]), END - timedelta(days=INCIDENT_DAYS[1])
+    calm = [m for m in mentions(history) if not start <= m.published_at < stop]
+    per_hour_history = own_negative(calm) / ((30 - INCIDENT_DAYS[0] + INCIDENT_DAYS[1]) * 24)
     per_hour_live = own_negative(mentions(live)) / 6
     assert per_hour_live > 5 * per_hour_history
+
+
+def test_the_app_incident_is_loud_and_about_the_app(history: list) -> None:
+    def own_negative_per_day(lo: float, hi: float) -> float:
+        ms = [
+            m
+            for m in mentions(history)
+            if END - timedelta(days=lo) <= m.published_at < END - timedelta(days=hi)
+            and m.raw["demo_labels"].get(OWN_BRAND.name) == "negative"
+        ]
+        return len(ms) / (lo - hi)
+
+    incident = own_negative_per_day(*INCIDENT_DAYS)
+    assert incident > 4 * own_negative_per_day(INCIDENT_DAYS[1], 0)
+    app = [m for m in mentions(history) if m.raw["demo_kind"] == "incident"]
+    assert len(app) > 100
+    # a typo may hit the word itself now and then
+    assert sum("приложени" in m.text.lower() for m in app) > 0.9 * len(app)
+
+
+def test_background_authors_never_complain_four_times_a_week(history: list, live: list) -> None:
+    by_author: dict[tuple[str, str], list[datetime]] = {}
+    for m in mentions(history) + mentions(live):
+        if m.channel == "news" or m.raw.get("demo_resonance"):
+            continue
+        for brand, label in m.raw["demo_labels"].items():
+            if label == "negative" and m.author:
+                by_author.setdefault((m.author, brand), []).append(m.published_at)
+    for times in by_author.values():
+        times.sort()
+        # history allows two a week and the live part one more: never the rule's four
+        for i in range(len(times) - 3):
+            assert times[i + 3] - times[i] >= timedelta(days=7)
+    assert RESONANCE_AUTHOR not in {a for a, _ in by_author}
+
+
+def test_ordinary_complaints_are_not_near_duplicates(history: list) -> None:
+    """Two people's complaints share a template's words at most, not their details: Jaccard of word sets
+    stays below the recurring-problem rule's 0.6 for almost every pair (copies aside)."""
+    words = [
+        frozenset(w for w in re.findall(r"\w+", m.text.lower()) if len(w) >= 3 and not w.isdigit())
+        for m in mentions(history)
+        if m.raw["demo_kind"] == "post" and m.raw["demo_label"] == "negative" and m.channel != "news"
+    ][:600]
+    pairs = [(a, b) for i, a in enumerate(words) for b in words[i + 1 :]]
+    similar = sum(1 for a, b in pairs if len(a & b) >= 0.6 * len(a | b))
+    assert similar < 0.001 * len(pairs)
 
 
 def test_expected_alerts_refer_to_stream_ids(history: list, live: list) -> None:
