@@ -27,6 +27,7 @@ from loyalty_monitor.demo import (
 )
 from loyalty_monitor.mention import Mention
 from loyalty_monitor.tagging import Tagger
+from sentiment.base import SentimentModel
 from storage.store import BrandLabel, PendingMention, Store, TaggedMention, now_utc
 
 __all__ = ["ReplaySummary", "Replayer", "run_demo"]
@@ -161,6 +162,10 @@ class Replayer:
         ]
 
 
+def _say(line: str) -> None:
+    print(line, flush=True)  # noqa: T201 - the demo talks to the person who started it
+
+
 def run_demo(
     workdir: Path,
     *,
@@ -168,7 +173,7 @@ def run_demo(
     dashboard: bool = True,
     speed: float = 120.0,
     seed: int = 7,
-    model: object | None = None,
+    model: SentimentModel | None = None,
     live_start: datetime | None = None,
 ) -> ReplaySummary:
     """Write the demo config, replay the stream into the database and (optionally) open the dashboard.
@@ -180,27 +185,41 @@ def run_demo(
 
     started = time.perf_counter()
     workdir.mkdir(parents=True, exist_ok=True)
-    url = db_url or f"sqlite:///{(workdir / 'demo.db').resolve()}"
+    if db_url is None:
+        # The demo's own database is rebuilt on every run: its stream is dated relative to now.
+        db_file = (workdir / "demo.db").resolve()
+        for leftover in (db_file, db_file.with_name("demo.db-wal"), db_file.with_name("demo.db-shm")):
+            leftover.unlink(missing_ok=True)
+        url = f"sqlite:///{db_file}"
+    else:
+        url = db_url
     config_path = workdir / "loyalty.toml"
     config_path.write_text(demo_config_toml(url), encoding="utf-8")
     config = load_config(config_path)
     store = Store.open(url)
-    sentiment = model or load_sentiment(config)
-    tagger = Tagger(config.brands, sentiment, batch_size=config.sentiment.batch_size)  # type: ignore[arg-type]
-    replayer = Replayer(config, store, tagger)
-
-    if live_start is None:
-        live_start = now_utc().replace(minute=0, second=0, microsecond=0) - LIVE_SPAN
-    history = generate_history(seed=seed, end=live_start)
-    live = generate_live(seed=seed, start=live_start, hours=LIVE_SPAN.total_seconds() / 3600)
-    replayer.prelabel([*history, *live])
-    replayer.replay(history)
     proc: subprocess.Popen[bytes] | None = None
     try:
         if dashboard:
             from dashboard.launch import command
 
+            # Open the dashboard first: it shows the history filling in while the model labels it.
             proc = subprocess.Popen(command(config_path, url, config.dashboard))
+            _say(f"dashboard: http://{config.dashboard.host}:{config.dashboard.port}  (Ctrl-C to stop)")
+        sentiment = model or load_sentiment(config)
+        tagger = Tagger(config.brands, sentiment, batch_size=config.sentiment.batch_size)
+        replayer = Replayer(config, store, tagger)
+        if live_start is None:
+            live_start = now_utc().replace(minute=0, second=0, microsecond=0) - LIVE_SPAN
+        history = generate_history(seed=seed, end=live_start)
+        live = generate_live(seed=seed, start=live_start, hours=LIVE_SPAN.total_seconds() / 3600)
+        if proc is not None:
+            _say(f"labelling {len(history) + len(live)} demo events with {sentiment.model_id}...")
+        replayer.prelabel([*history, *live])
+        if proc is not None:
+            _say("replaying 30 days of history...")
+        replayer.replay(history)
+        if proc is not None:
+            _say(f"live: {LIVE_SPAN} of stream at {speed:g}x, with a complaint that escalates")
             wall0, stream0 = time.monotonic(), live_start
 
             def wait_until(t: datetime) -> None:
@@ -213,8 +232,8 @@ def run_demo(
         replayer.summary.alerts = replayer.alert_titles()
         replayer.summary.seconds = time.perf_counter() - started
         if proc is not None:
-            print(replayer.summary)  # noqa: T201 - the demo talks to the person who started it
-            print(f"dashboard: http://{config.dashboard.host}:{config.dashboard.port}  (Ctrl-C to stop)")  # noqa: T201
+            _say(str(replayer.summary))
+            _say("the stream is replayed; the dashboard stays open until Ctrl-C")
             proc.wait()
     except KeyboardInterrupt:
         pass
