@@ -8,7 +8,7 @@ The database is filled with ``executemany`` of prepared rows straight into SQLit
 during the load and rebuilt after (the ORM would take many minutes for a million rows). The schema itself
 comes from the real migrations, so the queries run against the indexes production has.
 
-Targets (issue): first paint <= 2 s, filter change <= 1 s.
+Targets on 2 cores: first paint <= 2 s, filter change <= 1 s.
 """
 
 from __future__ import annotations
