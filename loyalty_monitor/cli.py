@@ -118,6 +118,10 @@ def init(path: Path, force: bool) -> None:
 @click.option("--since", metavar="DATE", help="Backfill history back to DATE (ISO).")
 def run(config_path: Path | None, db_url: str | None, once: bool, since: str | None) -> None:
     """Live monitoring: collect, tag, store, alert, until SIGINT/SIGTERM."""
+    _monitor(config_path, db_url, once, since)
+
+
+def _monitor(config_path: Path | None, db_url: str | None, once: bool, since: str | None) -> None:
     from loyalty_monitor.service import run_monitor
 
     config = get_config(config_path, db_url)
@@ -131,11 +135,7 @@ def run(config_path: Path | None, db_url: str | None, once: bool, since: str | N
 @click.option("--since", metavar="DATE", help="Backfill history back to DATE (ISO).")
 def collect(config_path: Path | None, db_url: str | None, once: bool, since: str | None) -> None:
     """Poll every enabled source once, then tag and store what was found."""
-    from loyalty_monitor.service import run_monitor
-
-    config = get_config(config_path, db_url)
-    stats = asyncio.run(run_monitor(config, once=True, since=parse_when(since, config.display.timezone)))
-    click.echo(stats)
+    _monitor(config_path, db_url, True, since)
 
 
 @main.command()

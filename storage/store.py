@@ -302,38 +302,16 @@ class Store:
     def untagged(self, limit: int = 1000) -> list[PendingMention]:
         """Stored mentions not yet tagged, oldest first."""
         with self.engine.connect() as conn:
-            rows = conn.execute(
-                select(
-                    MentionRow.id,
-                    MentionRow.text,
-                    MentionRow.channel,
-                    MentionRow.published_at,
-                    MentionRow.duplicate_of,
-                )
-                .where(MentionRow.tagged_at.is_(None))
-                .order_by(MentionRow.id)
-                .limit(limit)
-            ).all()
-        return [PendingMention(r.id, r.text, r.channel, r.published_at, r.duplicate_of is None) for r in rows]
+            rows = conn.execute(_pending_select().order_by(MentionRow.id).limit(limit)).all()
+        return [_pending(r) for r in rows]
 
     def pending_by_ids(self, ids: Sequence[int]) -> list[PendingMention]:
         """The untagged mentions among ``ids``."""
         out: list[PendingMention] = []
         with self.engine.connect() as conn:
             for chunk in _chunks(list(ids), 500):
-                rows = conn.execute(
-                    select(
-                        MentionRow.id,
-                        MentionRow.text,
-                        MentionRow.channel,
-                        MentionRow.published_at,
-                        MentionRow.duplicate_of,
-                    ).where(and_(MentionRow.id.in_(chunk), MentionRow.tagged_at.is_(None)))
-                ).all()
-                out.extend(
-                    PendingMention(r.id, r.text, r.channel, r.published_at, r.duplicate_of is None)
-                    for r in rows
-                )
+                rows = conn.execute(_pending_select().where(MentionRow.id.in_(chunk))).all()
+                out.extend(_pending(r) for r in rows)
         return out
 
     def save_tags(self, tagged: Sequence[TaggedMention]) -> None:
@@ -524,6 +502,17 @@ class _Inserted:
     source: str
     external_id: str
     text_hash: str
+
+
+def _pending_select() -> Any:
+    """What tagging needs of each stored-but-untagged mention."""
+    return select(
+        MentionRow.id, MentionRow.text, MentionRow.channel, MentionRow.published_at, MentionRow.duplicate_of
+    ).where(MentionRow.tagged_at.is_(None))
+
+
+def _pending(row: Any) -> PendingMention:
+    return PendingMention(row.id, row.text, row.channel, row.published_at, row.duplicate_of is None)
 
 
 def _counter_cols() -> list[Any]:
