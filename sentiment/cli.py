@@ -18,17 +18,46 @@ __all__ = ["sentiment"]
 _model_opt = click.option(
     "--model",
     "spec",
-    default="default",
-    show_default=True,
-    help="default | shipped | hf:<repo id> | a model directory | a version name under --model-dir",
+    default=None,
+    help="default | shipped | e5 | hf:<repo id> | a model directory | a version name under --model-dir "
+    "[default: sentiment.model of the config, else default]",
 )
 _model_dir_opt = click.option(
     "--model-dir",
     type=click.Path(file_okay=False, path_type=Path),
-    default=Path("models"),
-    show_default=True,
-    help="where adapted versions and the CURRENT pointer live",
+    default=None,
+    help="where adapted versions and the CURRENT pointer live [default: sentiment.model_dir, else models]",
 )
+_config_opt = click.option(
+    "--config",
+    "config_path",
+    metavar="FILE",
+    type=click.Path(dir_okay=False, path_type=Path),
+    envvar="LOYALTY_CONFIG",
+    help="Config file whose [sentiment] section gives the defaults (default: ./loyalty.toml when it exists).",
+)
+_db_opt = click.option(
+    "--db", "db_url", metavar="URL", envvar="LOYALTY_DB", help="Database URL; overrides storage.url."
+)
+
+
+def _resolve(
+    config_path: Path | None, db_url: str | None, spec: str | None, model_dir: Path | None
+) -> tuple[str, Path, str]:
+    """Model spec, model directory and database URL: the command line, else the config, else defaults."""
+    from loyalty_monitor.config import ConfigError, load_config
+
+    if config_path is None and Path("loyalty.toml").exists():
+        config_path = Path("loyalty.toml")
+    try:
+        config = load_config(config_path, db_url)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+    return (
+        spec or config.sentiment.model,
+        model_dir or Path(config.sentiment.model_dir),
+        config.storage.url,
+    )
 
 
 def _load(spec: str, model_dir: Path) -> SentimentModel:
@@ -77,8 +106,15 @@ def sentiment() -> None:
     show_default=True,
     help="full training: the fast model, or an e5 entity head blended with the --model fast model",
 )
+@click.option(
+    "--corrections",
+    is_flag=True,
+    help="adapt to the labels people corrected in the dashboard (read from the database)",
+)
 @_model_opt
 @_model_dir_opt
+@_config_opt
+@_db_opt
 def train(
     data: Path | None,
     datasets: Path,
@@ -86,13 +122,22 @@ def train(
     holdout: bool,
     epochs: int | None,
     backend: str,
-    spec: str,
-    model_dir: Path,
+    corrections: bool,
+    spec: str | None,
+    model_dir: Path | None,
+    config_path: Path | None,
+    db_url: str | None,
 ) -> None:
-    """Train the fast model on the public corpora, or adapt the current model with --data."""
+    """Train the fast model on the public corpora, or adapt the current model with --data/--corrections."""
     from sentiment.data import LabeledFileError, load_labeled_file
     from sentiment.fast import FastSentimentModel
     from sentiment.train import adapt, train_full
+
+    spec, model_dir, url = _resolve(config_path, db_url, spec, model_dir)
+    if corrections:
+        if data is not None:
+            raise click.ClickException("use either --data FILE or --corrections, not both")
+        data = _corrections_file(url, model_dir)
 
     log = lambda msg: click.echo(msg, err=True)  # noqa: E731
     if backend == "e5":
@@ -137,6 +182,29 @@ def train(
     click.echo(json.dumps({"version": model.version, "path": str(out), "metrics": model.meta.metrics}))
 
 
+def _corrections_file(db_url: str, model_dir: Path) -> Path:
+    """Write the database's label corrections as text,label,target CSV for adaptation."""
+    import csv
+
+    from storage.store import Store
+
+    store = Store.open(db_url)
+    try:
+        rows = store.corrections()
+    finally:
+        store.close()
+    if not rows:
+        raise click.ClickException("no corrected labels in the database yet: correct some in the dashboard")
+    model_dir.mkdir(parents=True, exist_ok=True)
+    path = model_dir / "corrections.csv"
+    with path.open("w", encoding="utf-8", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["text", "label", "target"])
+        writer.writerows(rows)
+    click.echo(f"adapting to {len(rows)} corrected labels", err=True)
+    return path
+
+
 def _read_jsonl(stream: Any) -> Iterator[tuple[int, SentimentInput | str]]:
     """(line number, input) or (line number, error message) for each non-blank line."""
     for n, line in enumerate(stream, 1):
@@ -165,12 +233,17 @@ def _read_jsonl(stream: Any) -> Iterator[tuple[int, SentimentInput | str]]:
 @click.option("--batch-size", type=int, default=256, show_default=True)
 @_model_opt
 @_model_dir_opt
-def predict(batch_size: int, spec: str, model_dir: Path) -> None:
+@_config_opt
+@_db_opt
+def predict(
+    batch_size: int, spec: str | None, model_dir: Path | None, config_path: Path | None, db_url: str | None
+) -> None:
     """Read JSONL {"text", "target"?} from stdin; write {"label", "score"} per valid line, in order.
 
     A bad line is reported on stderr with its line number and gets no output line; the other lines are
     still answered and the exit code is 1.
     """
+    spec, model_dir, _ = _resolve(config_path, db_url, spec, model_dir)
     model = _load(spec, model_dir)
     errors = 0
     pending: list[SentimentInput] = []
@@ -203,8 +276,13 @@ def predict(batch_size: int, spec: str, model_dir: Path) -> None:
 )
 @_model_opt
 @_model_dir_opt
-def eval_(data: Path, spec: str, model_dir: Path) -> None:
+@_config_opt
+@_db_opt
+def eval_(
+    data: Path, spec: str | None, model_dir: Path | None, config_path: Path | None, db_url: str | None
+) -> None:
     """Print macro-F1, F_PN-macro and the confusion matrix of a model on labelled data."""
+    spec, model_dir, _ = _resolve(config_path, db_url, spec, model_dir)
     from sentiment.data import LabeledFileError, load_labeled_file
     from sentiment.metrics import confusion, f_pn_macro, format_confusion, macro_f1
 

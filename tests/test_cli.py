@@ -197,3 +197,31 @@ def test_corrections_export_feeds_training(config_file: Path, tmp_path: Path) ->
     with out.open(encoding="utf-8") as f:
         rows = list(csv.DictReader(f))
     assert rows == [{"text": "Сбер, ну такое", "label": "negative", "target": "Сбербанк"}]
+
+
+@pytest.mark.slow
+def test_sentiment_train_adapts_to_corrections_from_the_database(tmp_path: Path) -> None:
+    from loyalty_monitor.mention import Mention
+    from sentiment import current_version
+    from storage.store import BrandLabel, Store, TaggedMention
+
+    db = f"sqlite:///{tmp_path / 'c.db'}"
+    config = tmp_path / "loyalty.toml"
+    config.write_text(f'[storage]\nurl = "{db}"\n[sentiment]\nmodel_dir = "{tmp_path / "models"}"\n')
+    empty = CliRunner().invoke(main, ["sentiment", "train", "--corrections", "--config", str(config)])
+    assert empty.exit_code != 0 and "no corrected labels" in empty.output
+
+    store = Store.open(db)
+    texts = ["Полярбанк, ну такое", "Полярбанк опять", "Полярбанк как всегда", "Полярбанк снова"] * 5
+    t0 = datetime(2026, 11, 1, tzinfo=UTC)
+    store.upsert_mentions([Mention("vk", str(i), "vk", f"{t} {i}", t0) for i, t in enumerate(texts)])
+    store.save_tags(
+        [TaggedMention(p, [BrandLabel("Полярбанк", "neutral", 0.5, "x")]) for p in store.untagged()]
+    )
+    for mid in range(1, len(texts) + 1):
+        store.correct_label(mid, "Полярбанк", "negative")
+    store.close()
+    result = CliRunner().invoke(main, ["sentiment", "train", "--corrections", "--config", str(config)])
+    assert result.exit_code == 0, result.output
+    version = json.loads(result.output.strip().splitlines()[-1])["version"]
+    assert current_version(tmp_path / "models") == version
