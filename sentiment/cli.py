@@ -69,7 +69,7 @@ def _load(spec: str, model_dir: Path) -> SentimentModel:
         raise click.ClickException(str(exc)) from exc
 
 
-@click.group()
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
 def sentiment() -> None:
     """Sentiment models: train, adapt to your labels, predict, evaluate."""
 
