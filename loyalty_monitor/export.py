@@ -52,6 +52,8 @@ MENTION_COLUMNS: tuple[str, ...] = (
     "comments",
     "views",
     "duplicate_of",
+    "copies",
+    "cluster_reach",
     "handled",
     "url",
     "text",
@@ -155,8 +157,10 @@ def mention_rows(
         q = q.limit(limit)
     with store.engine.connect() as conn:
         result = conn.execute(q).all()
+    clusters = store.cluster_totals(r.duplicate_of or r.id for r in result)
     rows = []
     for r in result:
+        copies, cluster_reach = clusters.get(r.duplicate_of or r.id, (1, r.author_reach or 0))
         rows.append(
             {
                 "mention_id": r.id,
@@ -177,6 +181,8 @@ def mention_rows(
                 "comments": r.comments,
                 "views": r.views,
                 "duplicate_of": r.duplicate_of,
+                "copies": copies,
+                "cluster_reach": cluster_reach,
                 "handled": r.handled_at is not None,
                 "url": r.url,
                 "text": r.text,

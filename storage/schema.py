@@ -91,6 +91,7 @@ class MentionRow(Base):
         Index("ix_mentions_text_hash", "text_hash"),
         Index("ix_mentions_untagged", "tagged_at"),
         Index("ix_mentions_channel_published", "channel", "published_at"),
+        Index("ix_mentions_duplicate_of", "duplicate_of"),
     )
 
     id: Mapped[int] = mapped_column(ID, primary_key=True, autoincrement=True)

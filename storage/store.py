@@ -342,6 +342,24 @@ class Store:
             for chunk in _chunks([t.mention.id for t in tagged], 500):
                 conn.execute(update(MentionRow).where(MentionRow.id.in_(chunk)).values(tagged_at=now))
 
+    def cluster_totals(self, root_ids: Iterable[int]) -> dict[int, tuple[int, int]]:
+        """For each first-stored copy: (mentions in its repost cluster, their summed author reach).
+
+        The index counts a cluster once; its audience is everyone who saw any copy.
+        """
+        roots = sorted(set(root_ids))
+        root = func.coalesce(MentionRow.duplicate_of, MentionRow.id)
+        out: dict[int, tuple[int, int]] = {}
+        with self.engine.connect() as conn:
+            for chunk in _chunks(roots, 500):
+                rows = conn.execute(
+                    select(root, func.count(), func.coalesce(func.sum(MentionRow.author_reach), 0))
+                    .where(MentionRow.id.in_(chunk) | MentionRow.duplicate_of.in_(chunk))
+                    .group_by(root)
+                ).all()
+                out.update({int(r[0]): (int(r[1]), int(r[2] or 0)) for r in rows})
+        return out
+
     def correct_label(self, mention_id: int, brand: str, label: str) -> None:
         """A person's correction: wins in the index and becomes training data."""
         if label not in ("negative", "neutral", "positive"):

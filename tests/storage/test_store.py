@@ -69,6 +69,20 @@ def test_near_identical_copies_are_grouped(store: Store) -> None:
     assert pending == {ids[0]: True, ids[1]: False, ids[2]: True}
 
 
+def test_a_repost_cluster_sums_its_reach(store: Store) -> None:
+    ids = store.save_page(
+        "vk",
+        None,
+        [
+            m("1", "Сбер снова списал комиссию!", author_reach=1000),
+            m("2", "RT: сбер снова списал комиссию", author_reach=250),
+            m("3", "сбер снова списал комиссию", author_reach=None),
+            m("4", "Совсем другой текст", author_reach=7),
+        ],
+    )
+    assert store.cluster_totals([ids[0], ids[3]]) == {ids[0]: (3, 1250), ids[3]: (1, 7)}
+
+
 def test_normalisation() -> None:
     assert normalise_text("RT @a: Ёлка — ЗЕЛЁНАЯ!!! http://x.ru/1") == "елка зеленая"
     assert text_hash("Привет, мир") == text_hash("привет мир!!")
