@@ -27,6 +27,7 @@ import numpy as np
 import torch
 
 from sentiment.base import LABELS, SentimentInput, SentimentResult
+from sentiment.decision import results_from_probabilities
 from sentiment.errors import ModelLoadError
 from sentiment.fast import FastSentimentModel
 
@@ -167,12 +168,9 @@ class E5SentimentModel:
         """Label every item, in order."""
         if not items:
             return []
-        probs = torch.softmax(self.logits(items, batch_size), dim=-1)
-        best = probs.argmax(-1).tolist()
-        return [
-            SentimentResult(LABELS[k], round(float(probs[i, k]), 6), self.model_id, self.version)
-            for i, k in enumerate(best)
-        ]
+        return results_from_probabilities(
+            torch.softmax(self.logits(items, batch_size), dim=-1), self.model_id, self.version
+        )
 
 
 def _fit_head(x: torch.Tensor, y: torch.Tensor, l2: float) -> tuple[torch.Tensor, torch.Tensor]:

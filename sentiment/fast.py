@@ -26,7 +26,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from sentiment.base import LABELS, SentimentInput, SentimentResult
+from sentiment.base import SentimentInput, SentimentResult
+from sentiment.decision import results_from_probabilities
 from sentiment.errors import ModelLoadError
 from sentiment.text import TokenRole, locate, tokenize
 
@@ -323,12 +324,9 @@ class FastSentimentModel:
         """Label every item, in order (length-sorted batches internally)."""
         if not items:
             return []
-        probs = torch.softmax(self.logits(items, batch_size), dim=-1)
-        best = probs.argmax(-1).tolist()
-        return [
-            SentimentResult(LABELS[k], round(float(probs[i, k]), 6), self.model_id, self.version)
-            for i, k in enumerate(best)
-        ]
+        return results_from_probabilities(
+            torch.softmax(self.logits(items, batch_size), dim=-1), self.model_id, self.version
+        )
 
 
 def set_threads() -> None:

@@ -26,6 +26,7 @@ from typing import Any
 import torch
 
 from sentiment.base import LABELS, Label, SentimentInput, SentimentResult
+from sentiment.decision import results_from_probabilities
 from sentiment.errors import ModelLoadError
 
 __all__ = ["HFSentimentModel", "map_labels"]
@@ -153,9 +154,4 @@ class HFSentimentModel:
         """Label every item, in order."""
         if not items:
             return []
-        probs = self.probabilities(items, batch_size)
-        best = probs.argmax(-1).tolist()
-        return [
-            SentimentResult(LABELS[k], round(float(probs[i, k]), 6), self.model_id, self.version)
-            for i, k in enumerate(best)
-        ]
+        return results_from_probabilities(self.probabilities(items, batch_size), self.model_id, self.version)
