@@ -194,7 +194,8 @@ class TelegramSender:
 
 
 def _slack_escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    # Slack's mrkdwn needs only &, < and > escaped; quotes stay as written.
+    return html.escape(text, quote=False)
 
 
 def slack_payload(message: AlertMessage) -> dict[str, Any]:
