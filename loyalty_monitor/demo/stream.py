@@ -474,7 +474,24 @@ def _app_complaint(
     template = rng.choice(phrases.INCIDENT)
     forms = {"B": _spelling(rng, brand)}
     text = writer.text(channel.name, template, "negative", forms, author.female, brand.hashtag, details=False)
-    views, likes, comments, reposts = _counters(rng, channel.name, author.reach, "negative")
+    return _post(
+        rng, channel, at, external_id, author, text, "negative", {brand.name: "negative"}, "incident"
+    )
+
+
+def _post(
+    rng: random.Random,
+    channel: DemoChannel,
+    at: datetime,
+    external_id: str,
+    author: Author,
+    text: str,
+    label: str,
+    labels: dict[str, str],
+    kind: str,
+) -> Mention:
+    """A written text as a mention: counters for its author's reach, and the intended labels in ``raw``."""
+    views, likes, comments, reposts = _counters(rng, channel.name, author.reach, label)
     return Mention(
         source=DEMO_SOURCE,
         external_id=external_id,
@@ -489,12 +506,7 @@ def _app_complaint(
         reposts=reposts,
         comments=comments,
         views=views,
-        raw={
-            "demo_label": "negative",
-            "demo_labels": {brand.name: "negative"},
-            "demo_brands": [brand.name],
-            "demo_kind": "incident",
-        },
+        raw={"demo_label": label, "demo_labels": labels, "demo_brands": list(labels), "demo_kind": kind},
     )
 
 
@@ -549,23 +561,7 @@ def _mention(
         text = writer.text(channel.name, template, label, forms, author.female, brand.hashtag)
         labels = {brand.name: label}
         kind = "post"
-    views, likes, comments, reposts = _counters(rng, channel.name, author.reach, label)
-    return Mention(
-        source=DEMO_SOURCE,
-        external_id=external_id,
-        channel=channel.name,
-        text=text,
-        published_at=at,
-        url=channel.url.format(n=external_id),
-        author=author.name,
-        author_reach=author.reach,
-        place=rng.choice(channel.places),
-        likes=likes,
-        reposts=reposts,
-        comments=comments,
-        views=views,
-        raw={"demo_label": label, "demo_labels": labels, "demo_brands": list(labels), "demo_kind": kind},
-    )
+    return _post(rng, channel, at, external_id, author, text, label, labels, kind)
 
 
 def _counters(rng: random.Random, channel: str, reach: int, label: str) -> tuple[int, int, int, int]:
