@@ -11,10 +11,7 @@ plain-text widgets, never as markdown or HTML; links are shown only when they ar
 
 from __future__ import annotations
 
-import argparse
-import os
 import sys
-import time
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -27,15 +24,13 @@ if __package__ in (None, ""):  # run as a script by ``streamlit run``: make the 
 import pandas as pd
 import streamlit as st
 
-from dashboard import auth, charts, data, export
+from dashboard import auth, cache, charts, data, export
 from dashboard.i18n import LANGUAGES, translate, translator
-from loyalty_monitor.config import Config, ConfigError, load_config
+from loyalty_monitor.config import Config, ConfigError
 from storage.store import Store
 
-__all__ = ["main", "parse_args"]
+__all__ = ["main"]
 
-ENV_CONFIG = "LOYALTY_DASHBOARD_CONFIG"
-ENV_DB = "LOYALTY_DASHBOARD_DB"
 ZONES = (
     "Europe/Kaliningrad",
     "Europe/Moscow",
@@ -56,62 +51,6 @@ ZONES = (
     "Europe/London",
     "UTC",
 )
-_LIST_TTL_S = 300
-_MAX_CACHE_ENTRIES = 64
-
-
-def parse_args(argv: list[str] | None = None) -> tuple[str | None, str | None]:
-    """``--config`` and ``--db`` from the arguments after ``--``; the environment wins (tests use it)."""
-    parser = argparse.ArgumentParser(add_help=False)
-    parser.add_argument("--config", default=None)
-    parser.add_argument("--db", default=None)
-    args, _ = parser.parse_known_args(sys.argv[1:] if argv is None else argv)
-    return os.environ.get(ENV_CONFIG, args.config), os.environ.get(ENV_DB, args.db)
-
-
-# -- cached access ------------------------------------------------------------------------------------
-
-
-@st.cache_resource
-def _config(config_path: str | None, db_url: str | None) -> Config:
-    return load_config(config_path, db_url)
-
-
-@st.cache_resource
-def _store(url: str) -> Store:
-    return Store.open(url)
-
-
-def _tick(refresh_s: float) -> int:
-    """The refresh period we are in: part of every live cache key, so data is at most one period old."""
-    return int(time.time() // refresh_s)
-
-
-@st.cache_data(ttl=3600, max_entries=_MAX_CACHE_ENTRIES, show_spinner=False)
-def _summary(url: str, f: data.Filters, tick: int) -> pd.DataFrame:
-    return data.summary(_store(url).engine, f)
-
-
-@st.cache_data(ttl=3600, max_entries=_MAX_CACHE_ENTRIES, show_spinner=False)
-def _feed(url: str, f: data.Filters, limit: int, tick: int) -> pd.DataFrame:
-    return data.feed(_store(url).engine, f, limit)
-
-
-@st.cache_data(ttl=3600, max_entries=_MAX_CACHE_ENTRIES, show_spinner=False)
-def _alerts(url: str, f: data.Filters, tick: int) -> pd.DataFrame:
-    return data.alerts_frame(_store(url), f, datetime.now(UTC))
-
-
-@st.cache_data(ttl=_LIST_TTL_S, show_spinner=False)
-def _brands(url: str) -> list[str]:
-    return data.distinct_brands(_store(url).engine)
-
-
-@st.cache_data(ttl=_LIST_TTL_S, show_spinner=False)
-def _channels(url: str) -> list[str]:
-    return data.channels(_store(url).engine)
-
-
 # -- formatting ---------------------------------------------------------------------------------------
 
 
@@ -157,10 +96,12 @@ def _sidebar(config: Config, url: str, t: Callable[..., str]) -> tuple[str, data
     tz = sb.selectbox(t("sidebar.timezone"), zones, key="tz")
     sb.subheader(t("sidebar.filters"))
     own = [b.name for b in config.own_brands()]
-    brand_options = list(dict.fromkeys([*own, *(b.name for b in config.brands), *_brands(url)]))
+    brand_options = list(dict.fromkeys([*own, *(b.name for b in config.brands), *cache.brands(url)]))
     everything = t("filter.all")
     brands = sb.multiselect(t("filter.brands"), brand_options, key="brands", placeholder=everything)
-    channels = sb.multiselect(t("filter.channels"), _channels(url), key="channels", placeholder=everything)
+    channels = sb.multiselect(
+        t("filter.channels"), cache.channels(url), key="channels", placeholder=everything
+    )
     today = datetime.now(ZoneInfo(tz)).date()
     default_range = (today - timedelta(days=config.dashboard.default_days - 1), today)
     picked = sb.date_input(t("filter.dates"), value=default_range, key="dates", format="DD.MM.YYYY")
@@ -184,17 +125,14 @@ def _sidebar(config: Config, url: str, t: Callable[..., str]) -> tuple[str, data
             key="handled",
             horizontal=True,
         )
-    zone = ZoneInfo(tz)
-    since = datetime.combine(start, datetime.min.time(), zone).astimezone(UTC)
-    until = datetime.combine(end + timedelta(days=1), datetime.min.time(), zone).astimezone(UTC)
-    filters = data.Filters(
-        since=since,
-        until=until,
+    filters = data.Filters.days(
+        start,
+        end,
+        tz,
         brands=tuple(brands),
         channels=tuple(channels),
         sentiments=tuple(sentiments),
         search=search,
-        tz=tz,
         handled=handled,
     )
     return page, filters
@@ -221,7 +159,7 @@ def _freshness(url: str, refresh_s: float, t: Callable[..., str], tz: str) -> No
 
     @st.fragment(run_every=refresh_s)
     def strip() -> None:
-        fresh = data.freshness(_store(url).engine)
+        fresh = data.freshness(cache.store(url).engine)
         cols = st.columns(3)
         for col, key in zip(cols, ("newest_mention", "last_stored", "last_poll"), strict=True):
             when = fresh[key]
@@ -238,9 +176,9 @@ def _overview(config: Config, url: str, f: data.Filters, t: Callable[..., str]) 
 
     @st.fragment(run_every=refresh_s)
     def live() -> None:
-        tick = _tick(refresh_s)
-        summ = _summary(url, f, tick)
-        alerts = _alerts(url, f, tick)
+        tick = cache.tick(refresh_s)
+        summ = cache.summary(url, f, tick)
+        alerts = cache.alerts(url, f, tick)
         if summ.empty:
             st.info(t("overview.empty"))
             return
@@ -266,7 +204,7 @@ def _overview(config: Config, url: str, f: data.Filters, t: Callable[..., str]) 
 
         def index_file() -> bytes:
             # Built only when the button is pressed, in the CLI export's format.
-            return export.index_csv(_store(url), f, excel=excel)
+            return export.index_csv(cache.store(url), f, excel=excel)
 
         st.download_button(
             t("export.index"),
@@ -333,7 +271,7 @@ def _alerts_table(alerts: pd.DataFrame, tz: str, t: Callable[..., str]) -> None:
 def _feed_page(config: Config, url: str, store: Store, f: data.Filters, t: Callable[..., str]) -> None:
     limit = config.dashboard.feed_rows
     st.subheader(t("feed.title"))
-    rows = _feed(url, f, limit, _tick(config.dashboard.refresh_s))
+    rows = cache.feed(url, f, limit, cache.tick(config.dashboard.refresh_s))
     if rows.empty:
         st.info(t("feed.empty"))
         return
@@ -437,15 +375,15 @@ def _detail(store: Store, url: str, rows: pd.DataFrame, tz: str, t: Callable[...
         st.caption(t("detail.model_said", label=_label_name(link.model_label, t)))
         if st.button(t("detail.save"), key=f"save_{mention_id}_{link.brand}"):
             store.correct_label(int(mention_id), str(link.brand), str(choice))
-            _feed.clear()
-            _summary.clear()
+            cache.feed.clear()
+            cache.summary.clear()
             st.success(t("detail.saved"))
     handled = first["handled_at"] is not None and not pd.isna(first["handled_at"])
     st.checkbox(t("detail.handled"), value=handled, disabled=True, key=f"handled_state_{mention_id}")
     label = t("detail.unmark_handled") if handled else t("detail.mark_handled")
     if st.button(label, key=f"handle_{mention_id}"):
         store.mark_handled(int(mention_id), not handled)
-        _feed.clear()
+        cache.feed.clear()
         st.rerun()
 
 
@@ -459,7 +397,7 @@ def _sources_page(config: Config, url: str, t: Callable[..., str], tz: str) -> N
     @st.fragment(run_every=config.dashboard.refresh_s)
     def live() -> None:
         st.subheader(t("sources.title"))
-        health = data.source_health_frame(_store(url).engine)
+        health = data.source_health_frame(cache.store(url).engine)
         if health.empty:
             st.info(t("sources.empty"))
             return
@@ -491,9 +429,9 @@ def _sources_page(config: Config, url: str, t: Callable[..., str], tz: str) -> N
 
 def main() -> None:
     """Render one run of the dashboard script."""
-    config_path, db_url = parse_args()
+    config_path, db_url = cache.app_args()
     try:
-        config = _config(config_path, db_url)
+        config = cache.config(config_path, db_url)
     except ConfigError as exc:
         st.error(translator("ru")("error.config", error=exc))
         st.stop()
@@ -510,7 +448,7 @@ def main() -> None:
     if not auth.gate(config.dashboard, t):
         st.stop()
     url = config.storage.url
-    store = _store(url)
+    store = cache.store(url)
     page, filters = _sidebar(config, url, t)
     _freshness(url, config.dashboard.refresh_s, t, filters.tz)
     if page == "overview":

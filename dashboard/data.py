@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -72,6 +72,24 @@ class Filters:
     tz: str = "UTC"
     handled: str = "all"
     """``all``, ``open`` (not handled yet) or ``handled``."""
+
+    @classmethod
+    def days(cls, start: date, end: date, tz: str, **rest: Any) -> Filters:
+        """Whole local days ``start``..``end`` (inclusive) in ``tz``, kept as the UTC instants they span."""
+        zone = ZoneInfo(tz)
+        since = datetime.combine(start, datetime.min.time(), zone).astimezone(UTC)
+        until = datetime.combine(end + timedelta(days=1), datetime.min.time(), zone).astimezone(UTC)
+        return cls(since=since, until=until, tz=tz, **rest)
+
+    @classmethod
+    def default(cls, days: int, tz: str, now: datetime | None = None) -> Filters:
+        """The view a new session opens on: the last ``days`` local days, every brand and channel.
+
+        The page's defaults and the server's warm-up both build it here, so the warm-up fills exactly the
+        cache entries the first visitor asks for.
+        """
+        today = (now or datetime.now(UTC)).astimezone(ZoneInfo(tz)).date()
+        return cls.days(today - timedelta(days=days - 1), today, tz)
 
 
 def summary(engine: Engine, f: Filters, bucket: Bucket = "day") -> pd.DataFrame:

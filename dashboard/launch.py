@@ -17,11 +17,15 @@ APP_PATH = Path(__file__).with_name("app.py")
 
 
 def command(config_path: str | Path | None, db_url: str | None, settings: DashboardSettings) -> list[str]:
-    """``streamlit run dashboard/app.py`` argv: bind address, port, no telemetry, then the app's options."""
+    """``streamlit run dashboard/app.py`` argv: bind address, port, no telemetry, then the app's options.
+
+    It goes through :mod:`dashboard.serve`, which warms the page's imports and caches while the server
+    starts, so the first visitor does not wait for them.
+    """
     argv = [
         sys.executable,
         "-m",
-        "streamlit",
+        "dashboard.serve",
         "run",
         str(APP_PATH),
         "--server.address",

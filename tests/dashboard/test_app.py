@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -223,3 +224,42 @@ def test_bad_config_shows_an_error_not_a_traceback(
     monkeypatch.setenv("LOYALTY_DASHBOARD_CONFIG", str(bad))
     at.run()
     assert "dashboard.port" in at.error[0].value
+
+
+def test_server_warm_up_fills_the_caches_the_first_session_reads(
+    make_app: MakeApp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``dashboard.serve`` runs the default view's queries before the server listens: the first visitor's
+    page must find them cached, not run them again."""
+    from dashboard import data
+    from dashboard.serve import warm_up
+
+    at = make_app()  # writes the config and points the page at it through the environment
+    calls: list[str] = []
+    for name in ("summary", "alerts_frame", "distinct_brands", "channels"):
+        real = getattr(data, name)
+
+        def counted(*args: object, _real: Callable[..., object] = real, _name: str = name) -> object:
+            calls.append(_name)
+            return _real(*args)
+
+        monkeypatch.setattr(data, name, counted)
+    took = warm_up([])
+    assert took is not None
+    assert sorted(calls) == ["alerts_frame", "channels", "distinct_brands", "summary"]
+    calls.clear()
+    _run(at)
+    assert len(at.get("vega_lite_chart")) == 4
+    assert calls == []
+
+
+def test_server_warm_up_with_a_broken_config_leaves_the_error_to_the_page(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dashboard.serve import warm_up
+
+    bad = tmp_path / "loyalty.toml"
+    bad.write_text('[display]\ntimezone = "Mars/Olympus"\n', encoding="utf-8")
+    monkeypatch.delenv("LOYALTY_DASHBOARD_CONFIG", raising=False)
+    monkeypatch.delenv("LOYALTY_DASHBOARD_DB", raising=False)
+    assert warm_up(["--config", str(bad)]) is None

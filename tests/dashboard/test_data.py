@@ -157,7 +157,7 @@ def test_index_csv_rows_per_brand_channel_and_day(tmp_path: Path) -> None:
 
 def test_launch_command_binds_the_configured_address() -> None:
     argv = launch.command("loyalty.toml", "sqlite:///x.db", DashboardSettings())
-    assert argv[:5] == [sys.executable, "-m", "streamlit", "run", str(DASHBOARD / "app.py")]
+    assert argv[:5] == [sys.executable, "-m", "dashboard.serve", "run", str(DASHBOARD / "app.py")]
     assert argv[argv.index("--server.address") + 1] == "127.0.0.1"
     assert argv[argv.index("--server.port") + 1] == "8501"
     assert argv[argv.index("--browser.gatherUsageStats") + 1] == "false"
