@@ -34,7 +34,7 @@ def warm_up(app_argv: list[str]) -> float | None:
     was nothing to warm (the config failed to load).
     """
     t0 = time.perf_counter()
-    from dashboard import cache, charts, data, export  # noqa: F401 - importing is half the point
+    from dashboard import auth, cache, charts, data, export  # noqa: F401 - importing is half the point
     from dashboard.i18n import translator
     from loyalty_monitor.config import ConfigError
 
@@ -52,8 +52,11 @@ def warm_up(app_argv: list[str]) -> float | None:
     summ = cache.summary(url, f, tick)
     cache.alerts(url, f, tick)
     data.freshness(cache.store(url).engine)
-    if not summ.empty:
+    if not summ.empty:  # the frames and chart specs the overview builds, for their first-call costs
         t = translator(config.display.language)
+        data.index_frame(summ)
+        charts.heatmap_chart(data.brand_channel_index(summ), t).to_dict()
+        charts.share_chart(data.share_of_voice(summ), t).to_dict()
         charts.volume_chart(data.volume_frame(summ), t).to_dict()
     return time.perf_counter() - t0
 
