@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 
 import pandas as pd
 from sqlalchemy import (
+    Connection,
     Engine,
     func,
     select,
@@ -270,7 +271,7 @@ def _feed_select() -> tuple[Any, ...]:
 _HANDLED = {"open": False, "handled": True}
 
 
-def _feed_query(f: Filters) -> Any:
+def _feed_query(f: Filters, conn: Connection) -> Any:
     return mention_query(
         *_feed_select(),
         brands=f.brands,
@@ -280,6 +281,7 @@ def _feed_query(f: Filters) -> Any:
         until=f.until,
         search=f.search.strip(),
         handled=_HANDLED.get(f.handled),
+        conn=conn,
     ).order_by(MentionBrand.published_at.desc(), MentionBrand.mention_id.desc())
 
 
@@ -301,7 +303,7 @@ def _frame(rows: Sequence[Any], columns: Sequence[str]) -> pd.DataFrame:
 def feed(engine: Engine, f: Filters, limit: int) -> pd.DataFrame:
     """The newest ``limit`` brand links that pass the filters (a mention naming two brands shows twice)."""
     with engine.connect() as conn:
-        rows = conn.execute(_feed_query(f).limit(limit)).all()
+        rows = conn.execute(_feed_query(f, conn).limit(limit)).all()
     return _frame(rows, _FEED_COLUMNS)
 
 

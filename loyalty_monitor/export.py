@@ -16,10 +16,10 @@ from datetime import datetime
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Select, and_, func, select
+from sqlalchemy import ColumnElement, Connection, Select, and_, func, select
 
 from storage.schema import MentionBrand, MentionRow
-from storage.store import Store, text_contains
+from storage.store import Store, text_search
 
 __all__ = [
     "MENTION_COLUMNS",
@@ -77,6 +77,7 @@ def mention_query(
     until: datetime | None = None,
     search: str | None = None,
     handled: bool | None = None,
+    conn: Connection | None = None,
 ) -> Select[Any]:
     """``columns`` of each (mention, brand) link that passes the filters: the rows the export writes and the
     dashboard's feed shows. The caller orders and limits.
@@ -84,6 +85,10 @@ def mention_query(
     ``labels`` are effective labels (:func:`effective_label`); ``until`` is exclusive; ``search`` matches the
     text case-insensitively with ``%`` and ``_`` taken literally; ``handled`` keeps only handled (``True``) or
     open (``False``) mentions. An empty or ``None`` filter lets everything through.
+
+    ``conn``, the connection the query will run on, lets a search use SQLite's full-text index
+    (:func:`storage.store.text_search` asks it how often the needle occurs); without it a search reads the
+    text of every link in the window.
     """
     conds: list[ColumnElement[bool]] = []
     if brands:
@@ -97,7 +102,7 @@ def mention_query(
     if until is not None:
         conds.append(MentionBrand.published_at < until)
     if search:
-        conds.append(text_contains(MentionRow.text, search))
+        conds.append(text_search(conn, search))
     if handled is not None:
         conds.append(MentionRow.handled_at.is_not(None) if handled else MentionRow.handled_at.is_(None))
     q = select(*columns).join(MentionRow, MentionRow.id == MentionBrand.mention_id)
@@ -122,40 +127,41 @@ def mention_rows(
     ``handled`` keeps only handled (``True``) or open (``False``) mentions, in SQL, before ``limit``.
     """
     zone = ZoneInfo(tz)
-    q = mention_query(
-        MentionRow.id,
-        MentionBrand.published_at,
-        MentionBrand.brand,
-        MentionBrand.channel,
-        MentionRow.source,
-        MentionRow.place,
-        effective_label().label("label"),
-        MentionBrand.score,
-        MentionBrand.label.label("model_label"),
-        MentionBrand.model_version,
-        MentionBrand.corrected_label,
-        MentionRow.author,
-        MentionRow.author_reach,
-        MentionRow.likes,
-        MentionRow.reposts,
-        MentionRow.comments,
-        MentionRow.views,
-        MentionRow.duplicate_of,
-        MentionRow.handled_at,
-        MentionRow.url,
-        MentionRow.text,
-        MentionRow.external_id,
-        brands=brands,
-        channels=channels,
-        labels=labels,
-        since=since,
-        until=until,
-        search=search,
-        handled=handled,
-    ).order_by(MentionBrand.published_at.desc(), MentionRow.id.desc(), MentionBrand.brand)
-    if limit is not None:
-        q = q.limit(limit)
     with store.engine.connect() as conn:
+        q = mention_query(
+            MentionRow.id,
+            MentionBrand.published_at,
+            MentionBrand.brand,
+            MentionBrand.channel,
+            MentionRow.source,
+            MentionRow.place,
+            effective_label().label("label"),
+            MentionBrand.score,
+            MentionBrand.label.label("model_label"),
+            MentionBrand.model_version,
+            MentionBrand.corrected_label,
+            MentionRow.author,
+            MentionRow.author_reach,
+            MentionRow.likes,
+            MentionRow.reposts,
+            MentionRow.comments,
+            MentionRow.views,
+            MentionRow.duplicate_of,
+            MentionRow.handled_at,
+            MentionRow.url,
+            MentionRow.text,
+            MentionRow.external_id,
+            brands=brands,
+            channels=channels,
+            labels=labels,
+            since=since,
+            until=until,
+            search=search,
+            handled=handled,
+            conn=conn,
+        ).order_by(MentionBrand.published_at.desc(), MentionRow.id.desc(), MentionBrand.brand)
+        if limit is not None:
+            q = q.limit(limit)
         result = conn.execute(q).all()
     clusters = store.cluster_totals(r.duplicate_of or r.id for r in result)
     rows = []

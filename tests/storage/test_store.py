@@ -168,3 +168,48 @@ def test_migrations_are_idempotent(store: Store) -> None:
     migrate.upgrade(store.engine)
     migrate.upgrade(store.engine)
     assert store.counts()["mentions"] == 0
+
+
+def test_sqlite_bulk_insert_stores_what_sqlalchemy_stores(sqlite_store: Store) -> None:
+    """The driver-level insert must write the exact text SQLAlchemy would: queries compare these strings."""
+    import sqlite3
+
+    from sqlalchemy import insert
+
+    from storage.store import _row
+
+    moscow = timezone(timedelta(hours=3))
+    at = datetime(2026, 11, 1, 12, 30, 15, 123, tzinfo=moscow)
+    seen = datetime(2026, 11, 2, 8, 0, 0, 5, tzinfo=UTC)
+    full = m("a", "Текст", published_at=at, collected_at=seen, raw={"ключ": "значение", "n": [1]}, likes=3)
+    bare = m("b", "Текст 2", published_at=at.replace(microsecond=0), collected_at=seen)
+    sqlite_store.upsert_mentions([full, bare])
+    with sqlite_store.engine.begin() as conn:
+        for copy in (full, bare):
+            conn.execute(insert(MentionRow), _row(copy, seen) | {"external_id": copy.external_id + "-orm"})
+    path = sqlite_store.engine.url.database
+    assert path is not None
+    con = sqlite3.connect(path)
+    rows = {
+        r[0]: r[1:]
+        for r in con.execute(
+            "SELECT external_id, text, text_hash, published_at, collected_at, likes, author_reach, raw"
+            " FROM mentions"
+        )
+    }
+    con.close()
+    assert rows["a"] == rows["a-orm"]
+    assert rows["b"] == rows["b-orm"]
+    assert rows["a"][2:4] == ("2026-11-01 09:30:15.000123", "2026-11-02 08:00:00.000005")  # naive UTC
+    assert rows["b"][6] == "null"  # no raw payload: JSON null, as SQLAlchemy writes it
+    with sqlite_store.engine.connect() as conn:
+        found = conn.execute(select(MentionRow.external_id).where(MentionRow.published_at == at)).scalars()
+        assert sorted(found) == ["a", "a-orm"]
+
+
+def test_sqlite_bulk_insert_splits_large_pages(sqlite_store: Store) -> None:
+    """One statement takes at most SQLite's parameter limit: a large page goes in several."""
+    page = [m(str(i), f"текст {i}") for i in range(2500)]
+    assert sqlite_store.upsert_mentions(page) == list(range(1, 2501))
+    assert sqlite_store.upsert_mentions(page) == []
+    assert sqlite_store.counts()["mentions"] == 2500
