@@ -22,6 +22,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -91,7 +92,14 @@ class MentionRow(Base):
         Index("ix_mentions_text_hash", "text_hash"),
         Index("ix_mentions_untagged", "tagged_at"),
         Index("ix_mentions_channel_published", "channel", "published_at"),
-        Index("ix_mentions_duplicate_of", "duplicate_of"),
+        # Copies only: most mentions are originals, and an index full of NULLs looks useless to SQLite's
+        # planner once ANALYZE has counted them (migration 0007).
+        Index(
+            "ix_mentions_duplicate_of",
+            "duplicate_of",
+            sqlite_where=text("duplicate_of IS NOT NULL"),
+            postgresql_where=text("duplicate_of IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(ID, primary_key=True, autoincrement=True)

@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     Engine,
+    Select,
     and_,
     bindparam,
     create_engine,
@@ -45,6 +46,7 @@ __all__ = [
     "PendingMention",
     "Store",
     "TaggedMention",
+    "cluster_query",
     "create_db_engine",
     "now_utc",
     "text_contains",
@@ -399,16 +401,10 @@ class Store:
 
         The index counts a cluster once; its audience is everyone who saw any copy.
         """
-        roots = sorted(set(root_ids))
-        root = func.coalesce(MentionRow.duplicate_of, MentionRow.id)
         out: dict[int, tuple[int, int]] = {}
         with self.engine.connect() as conn:
-            for chunk in _chunks(roots, 500):
-                rows = conn.execute(
-                    select(root, func.count(), func.coalesce(func.sum(MentionRow.author_reach), 0))
-                    .where(MentionRow.id.in_(chunk) | MentionRow.duplicate_of.in_(chunk))
-                    .group_by(root)
-                ).all()
+            for chunk in _chunks(sorted(set(root_ids)), 500):
+                rows = conn.execute(cluster_query(chunk)).all()
                 out.update({int(r[0]): (int(r[1]), int(r[2] or 0)) for r in rows})
         return out
 
@@ -629,6 +625,20 @@ def _pending(row: Any) -> PendingMention:
 
 def _counter_cols() -> list[Any]:
     return [getattr(MentionRow, c) for c in _COUNTERS]
+
+
+def cluster_query(roots: Sequence[int]) -> Select[int, int, int | None]:
+    """(root, copies, summed reach) of the repost clusters of ``roots``: the roots and their copies.
+
+    Both halves of the ``OR`` are index look-ups (the primary key, and the partial index over copies from
+    migration 0007), never a scan of the mentions.
+    """
+    root = func.coalesce(MentionRow.duplicate_of, MentionRow.id)
+    return (
+        select(root, func.count(), func.coalesce(func.sum(MentionRow.author_reach), 0))
+        .where(MentionRow.id.in_(roots) | MentionRow.duplicate_of.in_(roots))
+        .group_by(root)
+    )
 
 
 def _chunks(items: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
