@@ -4,6 +4,10 @@ The splits are the ones the shipped model's figures are reported on: RuSentiment
 (five classes mapped to three) and the time-ordered tail of SentiRuEval-2016 train (last 20% of tweets by
 date, per domain), which a model trained with ``--holdout`` never saw. Brand splits report F_PN-macro,
 macro-F1 and the accuracy on (tweet, entity) pairs of tweets naming more than one entity.
+
+``--demo`` adds the demo stream's (text, brand) pairs with the labels their templates were written with
+(``raw["demo_labels"]``). No model was trained on them, but the project wrote them, so they show what a
+reader of the demo dashboard sees rather than how the model fares on real posts.
 """
 
 from __future__ import annotations
@@ -12,10 +16,37 @@ import argparse
 import json
 from pathlib import Path
 
+from sentiment.base import SentimentInput, SentimentModel
+from sentiment.metrics import confusion, f_pn_macro, macro_f1
 from sentiment.registry import load_model
 from sentiment.train import evaluate_fast, load_corpora
 
-__all__ = ["main"]
+__all__ = ["demo_scores", "main"]
+
+
+def demo_scores(model: SentimentModel) -> dict[str, object]:
+    """Agreement with the demo stream's written labels per (mention, brand) pair, and the confusion."""
+    from loyalty_monitor.demo import generate_history, generate_live
+    from loyalty_monitor.demo.settings import BRANDS
+    from loyalty_monitor.mention import Mention
+
+    aliases = {b.name: tuple(b.aliases) for b in BRANDS}
+    events = [*generate_history(), *generate_live()]  # the stream's fixed default dates
+    pairs = [
+        (SentimentInput(e.text, target=brand, aliases=aliases.get(brand, ())), label)
+        for e in events
+        if isinstance(e, Mention)
+        for brand, label in e.raw["demo_labels"].items()
+    ]
+    gold = [label for _, label in pairs]
+    pred = [r.label for r in model.predict([item for item, _ in pairs])]
+    return {
+        "demo/pairs": len(pairs),
+        "demo/accuracy": round(sum(g == p for g, p in zip(gold, pred, strict=True)) / len(pairs), 4),
+        "demo/macro_f1": round(macro_f1(gold, pred), 4),
+        "demo/f_pn_macro": round(f_pn_macro(gold, pred), 4),
+        "demo/confusion (rows gold, columns predicted: negative, neutral, positive)": confusion(gold, pred),
+    }
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -24,10 +55,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--model", default="shipped")
     parser.add_argument("--model-dir", type=Path, default=None)
     parser.add_argument("--datasets", type=Path, default=Path("../shared/datasets"))
+    parser.add_argument("--demo", action="store_true", help="also score the demo stream's written labels")
     args = parser.parse_args(argv)
     model = load_model(args.model, model_dir=args.model_dir)
     tests = load_corpora(args.datasets, holdout=True).tests
-    scores = evaluate_fast(model, tests)
+    scores: dict[str, object] = {**evaluate_fast(model, tests)}
+    if args.demo:
+        scores.update(demo_scores(model))
     print(json.dumps({"model": model.model_id, "version": model.version, **scores}, indent=2))  # noqa: T201
 
 
