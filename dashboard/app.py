@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -102,8 +102,7 @@ def _sidebar(config: Config, url: str, t: Callable[..., str]) -> tuple[str, data
     channels = sb.multiselect(
         t("filter.channels"), cache.channels(url), key="channels", placeholder=everything
     )
-    today = datetime.now(ZoneInfo(tz)).date()
-    default_range = (today - timedelta(days=config.dashboard.default_days - 1), today)
+    default_range = data.default_dates(config.dashboard.default_days, tz)
     picked = sb.date_input(t("filter.dates"), value=default_range, key="dates", format="DD.MM.YYYY")
     start, end = _date_range(picked, default_range)
     sentiments: list[str] = []

@@ -41,6 +41,7 @@ __all__ = [
     "alerts_frame",
     "brand_channel_index",
     "channels",
+    "default_dates",
     "distinct_brands",
     "feed",
     "freshness",
@@ -89,8 +90,13 @@ class Filters:
         The page's defaults and the server's warm-up both build it here, so the warm-up fills exactly the
         cache entries the first visitor asks for.
         """
-        today = (now or datetime.now(UTC)).astimezone(ZoneInfo(tz)).date()
-        return cls.days(today - timedelta(days=days - 1), today, tz)
+        return cls.days(*default_dates(days, tz, now), tz)
+
+
+def default_dates(days: int, tz: str, now: datetime | None = None) -> tuple[date, date]:
+    """The first and last local day of the default view: the last ``days`` days up to today in ``tz``."""
+    today = (now or datetime.now(UTC)).astimezone(ZoneInfo(tz)).date()
+    return today - timedelta(days=days - 1), today
 
 
 def summary(engine: Engine, f: Filters, bucket: Bucket = "day") -> pd.DataFrame:
