@@ -142,9 +142,10 @@ def finetune(
         choices.append((score, w, offsets))
     score, w, offsets = max(choices)
     result: dict[str, object] = {"top_layers": top, "epochs": epochs, "seed": seed}
+    alone_score, alone_offsets = _best_offsets(dev_logp, dev)
     result["e5_alone"] = {
-        "dev": round(_best_offsets(dev_logp, dev)[0], 4),
-        **{k: round(_f_pn(v, tails[k], _best_offsets(dev_logp, dev)[1]), 4) for k, v in tail_logp.items()},
+        "dev": round(alone_score, 4),
+        **{k: round(_f_pn(v, tails[k], alone_offsets), 4) for k, v in tail_logp.items()},
     }
     result["blend"] = {
         "weight": w,
