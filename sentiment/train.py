@@ -234,7 +234,14 @@ def _fit(
     log: Log,
     seed: int,
     batch_size: int = 64,
+    soft: dict[tuple[str, str | None], torch.Tensor] | None = None,
+    distill: float = 0.0,
 ) -> None:
+    """Train ``model.net`` on ``train``; keep the epoch with the best dev score.
+
+    With ``soft`` (teacher probabilities per (text, target)) and ``distill`` = a, the loss of a pair the
+    teacher scored is (1 - a) · cross-entropy to its label + a · cross-entropy to the teacher's distribution.
+    """
     net = model.net
     rng = random.Random(seed)
     torch.manual_seed(seed)
@@ -259,7 +266,14 @@ def _fit(
             gold = torch.tensor([LABELS.index(e.label) for e in batch_ex])
             logits = net(batch)
             loss = nn.functional.cross_entropy(logits, gold, weight=None, reduction="none")
-            loss = (loss * weights[batch["head"], gold]).mean()
+            loss = loss * weights[batch["head"], gold]
+            if soft and distill:
+                idx = [i for i, e in enumerate(batch_ex) if (e.text, e.target) in soft]
+                if idx:
+                    target = torch.stack([soft[(batch_ex[i].text, batch_ex[i].target)] for i in idx])
+                    kd = -(target * torch.log_softmax(logits[idx], -1)).sum(-1)
+                    loss[idx] = (1 - distill) * loss[idx] + distill * kd
+            loss = loss.mean()
             opt.zero_grad()
             loss.backward()  # type: ignore[no-untyped-call]
             nn.utils.clip_grad_norm_(net.parameters(), 5.0)
@@ -299,6 +313,22 @@ def evaluate_fast(model: SentimentModel, tests: dict[str, list[Example]]) -> dic
     return out
 
 
+def teacher_probabilities(
+    directory: Path, examples: Sequence[Example], log: Log = print
+) -> dict[tuple[str, str | None], torch.Tensor]:
+    """The e5 model's own probabilities (no blend, no offsets) for each distinct (text, target) pair."""
+    from sentiment.e5 import E5SentimentModel
+    from sentiment.registry import SHIPPED_DIR
+
+    fast = FastSentimentModel.load(SHIPPED_DIR)
+    model = E5SentimentModel.load(directory, fast)
+    pairs = sorted({(e.text, e.target) for e in examples}, key=lambda p: (p[0], p[1] or ""))
+    t0 = time.time()
+    logits = model.e5_logits(model.encode([SentimentInput(t, g) for t, g in pairs]))
+    log(f"teacher probabilities for {len(pairs)} pairs, {time.time() - t0:.0f}s")
+    return dict(zip(pairs, torch.softmax(logits, -1), strict=True))
+
+
 def train_full(
     datasets: Path,
     out_dir: Path,
@@ -310,11 +340,15 @@ def train_full(
     config: FastConfig | None = None,
     entity_repeat: int = 2,
     synthetic: int = 2000,
+    teacher: Path | None = None,
+    distill: float = 0.3,
 ) -> FastSentimentModel:
     """Train from the public corpora and save to ``out_dir``; returns the model with its test figures.
 
     SentiRuEval pairs are repeated ``entity_repeat`` times per epoch (they are the only target-labelled
     data, 14k pairs beside 39k general posts) and ``synthetic`` template pairs teach brand switching.
+    ``teacher`` (an e5 model directory) adds its probabilities for every targeted training pair as soft
+    targets with weight ``distill``: the fine-tuned transformer generalises better, the BiGRU is 40x faster.
     """
     set_threads()
     corpora = load_corpora(datasets, holdout=holdout, seed=seed)
@@ -326,7 +360,17 @@ def train_full(
     stamp = datetime.now(UTC).strftime("%Y%m%d")
     # The recipe hash keeps two trainings of one day with different settings apart (the e5 head and
     # stored labels refer to a model by version).
-    settings = {"epochs": epochs, "lr": lr, "seed": seed, "repeat": entity_repeat, "synthetic": synthetic}
+    settings: dict[str, object] = {
+        "epochs": epochs,
+        "lr": lr,
+        "seed": seed,
+        "repeat": entity_repeat,
+        "synthetic": synthetic,
+    }
+    soft = None
+    if teacher is not None:
+        soft = teacher_probabilities(teacher, [e for e in corpora.train if e.target is not None], log)
+        settings.update(teacher=teacher.name, distill=distill)
     settings.update(cfg.__dict__)
     recipe = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:6]
     meta = FastMeta(
@@ -337,10 +381,11 @@ def train_full(
             "RuSentiTweet train",
             "SentiRuEval-2016 bank + ttk train" + (" (last 20% by date held out)" if holdout else ""),
             f"{synthetic} synthetic brand-switching pairs; SentiRuEval repeated x{entity_repeat}",
+            *([f"soft targets (weight {distill}) from the e5 model in {teacher.name}"] if teacher else []),
         ],
     )
     model = FastSentimentModel(build_net(cfg), meta)
-    _fit(model, corpora.train, corpora.dev, epochs, lr, log, seed)
+    _fit(model, corpora.train, corpora.dev, epochs, lr, log, seed, soft=soft, distill=distill)
     bias = tune_bias(model, corpora.dev)
     log(f"logit offsets {bias}")
     model.meta.metrics = evaluate_fast(model, corpora.tests)

