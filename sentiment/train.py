@@ -358,7 +358,7 @@ def train_full(
     torch.manual_seed(seed)
     cfg = config or FastConfig()
     stamp = datetime.now(UTC).strftime("%Y%m%d")
-    # The recipe hash keeps two trainings of one day with different settings apart (the e5 head and
+    # The recipe hash keeps two trainings of one day with different settings apart (the e5 model and
     # stored labels refer to a model by version).
     settings: dict[str, object] = {
         "epochs": epochs,
