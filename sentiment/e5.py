@@ -39,7 +39,7 @@ from sentiment.errors import ModelLoadError
 from sentiment.fast import FastSentimentModel
 from sentiment.text import TokenRole, locate, tokenize
 
-__all__ = ["E5Meta", "E5SentimentModel", "base_digest", "is_e5_dir", "mark_target"]
+__all__ = ["E5Meta", "E5SentimentModel", "base_digest", "is_e5_dir", "mark_target", "target_window"]
 
 META_FILE = "meta.json"
 WEIGHTS_FILE = "e5.safetensors"
@@ -52,6 +52,21 @@ def mark_target(text: str, target: str, aliases: Sequence[str] = ()) -> str:
     tokens = tokenize(text)
     roles = locate(tokens, target, aliases)
     return " ".join(f"[[ {t} ]]" if r == TokenRole.TARGET else t for t, r in zip(tokens, roles, strict=True))
+
+
+def target_window(marked: str, words: int = 64) -> str:
+    """At most ``words`` words of a marked text, placed so that the first marked target is inside.
+
+    Why: e5 reads the first ``max_tokens`` tokens, and a long VK post may name the brand only at its end; cut
+    from the start, the model would never see whose sentiment it is asked for. The window starts a third of
+    its width before the target. SentiRuEval tweets are at most 63 words, so training never cuts.
+    """
+    parts = marked.split(" ")
+    if len(parts) <= words:
+        return marked
+    first = parts.index("[[") if "[[" in parts else 0
+    start = max(0, min(first - words // 3, len(parts) - words))
+    return " ".join(parts[start : start + words])
 
 
 def quantise_q4(w: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -205,10 +220,10 @@ class E5SentimentModel:
     # ------------------------------------------------------------------------------------------ scoring
 
     def encode(self, items: Sequence[SentimentInput]) -> list[list[int]]:
-        """Token ids of each item's target-marked text (truncated to ``meta.max_tokens``)."""
+        """Token ids of each item's target-marked text, windowed on the target, cut to ``meta.max_tokens``."""
         return [
             self.tokenizer.encode(
-                mark_target(it.text, it.target or "", it.aliases), True, self.meta.max_tokens
+                target_window(mark_target(it.text, it.target or "", it.aliases)), True, self.meta.max_tokens
             )
             for it in items
         ]

@@ -28,7 +28,7 @@ from torch import nn
 
 from sentiment.base import LABELS
 from sentiment.data import Example
-from sentiment.e5 import E5Meta, E5SentimentModel, head_logits, load_base, mark_target
+from sentiment.e5 import E5Meta, E5SentimentModel, head_logits, load_base, mark_target, target_window
 from sentiment.fast import FastSentimentModel
 from sentiment.metrics import f_pn_macro
 from sentiment.train import _inputs, evaluate_fast, load_corpora, switch_examples
@@ -95,7 +95,10 @@ def train_e5(
     head = nn.Linear(enc.config.hidden, 3)
 
     def encode(examples: Sequence[Example]) -> list[list[int]]:
-        return [tok.encode(mark_target(e.text, e.target or ""), True, _MAX_TOKENS) for e in examples]
+        return [
+            tok.encode(target_window(mark_target(e.text, e.target or "")), True, _MAX_TOKENS)
+            for e in examples
+        ]
 
     train_ids, dev_ids = encode(train), encode(dev)
     gold = torch.tensor([LABELS.index(e.label) for e in train])

@@ -93,6 +93,19 @@ def test_the_target_changes_the_e5_input(tiny_fast: FastSentimentModel, base: tu
     assert not torch.allclose(logits[0], logits[2])
 
 
+def test_a_brand_named_late_in_a_long_post_is_still_marked(
+    tiny_fast: FastSentimentModel, base: tuple[Any, Any]
+) -> None:
+    model = _model(tiny_fast, base, 1.0)
+    text = (
+        "Сбер вчера открыл новое отделение. " + "Много разных новостей за день. " * 40 + "Поляр опять завис"
+    )
+    late, early = model.encode([SentimentInput(text, "Полярбанк", ("Поляр",)), SentimentInput(text, "Сбер")])
+    plain = model.tokenizer.encode(text.lower(), True, 96)
+    assert late != early and late[:8] != plain[:8]  # the window moved to the end, where the brand is
+    assert len(late) <= 96
+
+
 def test_save_load_round_trip(tiny_fast: FastSentimentModel, base: tuple[Any, Any], tmp_path: Path) -> None:
     model = _model(tiny_fast, base, 0.6)
     model.save(tmp_path / "e5")

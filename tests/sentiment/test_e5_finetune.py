@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from sentiment.e5 import E5SentimentModel, mark_target
+from sentiment.e5 import E5SentimentModel, mark_target, target_window
 from sentiment.fast import FastSentimentModel
 from sentiment.train import _inputs, load_corpora
 
@@ -55,3 +55,14 @@ def test_train_e5_saves_a_model_that_reloads_and_scores(
     assert reloaded.meta.weight == meta.weight and reloaded.meta.bias == meta.bias
     dev = [e for e in load_corpora(DATASETS, holdout=False).dev if e.target][:16]
     assert reloaded.predict(_inputs(dev)) == model.predict(_inputs(dev))
+
+
+def test_a_long_text_is_windowed_on_the_target() -> None:
+    text = "вчера было много дел и " * 40 + "в итоге Полярбанк снова заблокировал карту без причины"
+    marked = target_window(mark_target(text, "Полярбанк"))
+    words = marked.split(" ")
+    assert len(words) == 64 and "[[" in words
+    assert words[-1] == "причины"  # the window keeps what is said after the brand
+    short = mark_target("Сбер опять завис", "Сбер")
+    assert target_window(short) == short
+    assert target_window(" ".join(["слово"] * 100)) == " ".join(["слово"] * 64)  # no target: the start
