@@ -124,7 +124,7 @@ class E5Meta:
     backend: str = BACKEND
     fast_version: str = ""
     base_sha256: str = ""
-    top_layers: int = 8
+    top_layers: int = 12
     max_tokens: int = 96
     weight: float = 0.5
     bias: list[float] = field(default_factory=lambda: [0.0, 0.0, 0.0])

@@ -68,7 +68,7 @@ def train_e5(
     out_dir: Path,
     fast: FastSentimentModel,
     holdout: bool = True,
-    top: int = 8,
+    top: int = 12,
     epochs: int = 2,
     seed: int = 13,
     general: int = 0,
@@ -177,7 +177,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--datasets", type=Path, default=Path("../shared/datasets"))
     parser.add_argument("--out", type=Path, required=True)
-    parser.add_argument("--top", type=int, default=8, help="trainable top layers (of 12)")
+    parser.add_argument("--top", type=int, default=12, help="trainable top layers (of 12; all by default)")
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--seed", type=int, default=13)
     parser.add_argument("--general", type=int, default=0, help="untargeted general posts to add")
