@@ -1,7 +1,7 @@
 """Sentiment toward a brand in Russian social-media text.
 
 ``load_model(spec, model_dir)`` returns a :class:`SentimentModel`; every backend (the fast shipped model,
-Hugging Face models) answers ``predict(items, batch_size)`` with labels in
+the fine-tuned e5 option, Hugging Face models) answers ``predict(items, batch_size)`` with labels in
 {negative, neutral, positive}, a probability and the model's id and version.
 """
 

