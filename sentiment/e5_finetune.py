@@ -26,12 +26,12 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from sentiment.base import LABELS
+from sentiment.base import LABELS, SentimentInput
 from sentiment.data import Example
-from sentiment.e5 import E5Meta, E5SentimentModel, head_logits, load_base, mark_target, target_window
+from sentiment.e5 import E5Meta, E5SentimentModel, encode_marked, head_logits, load_base
 from sentiment.fast import FastSentimentModel
 from sentiment.metrics import f_pn_macro
-from sentiment.train import _inputs, evaluate_fast, load_corpora, switch_examples
+from sentiment.train import _batches, _inputs, evaluate_fast, load_corpora, switch_examples
 
 __all__ = ["main", "train_e5"]
 
@@ -49,18 +49,6 @@ def _f_pn(
 
 def _best_offsets(logp: torch.Tensor, dev: Sequence[Example]) -> tuple[float, tuple[float, float]]:
     return max((_f_pn(logp, dev, (bn, bp)), (bn, bp)) for bn in _GRID for bp in _GRID)
-
-
-def _batches(lengths: Sequence[int], batch_size: int, rng: random.Random) -> list[list[int]]:
-    """Shuffled batches of similar length: buckets of 50 batches are sorted by length, then shuffled."""
-    order = list(range(len(lengths)))
-    rng.shuffle(order)
-    batches: list[list[int]] = []
-    for s in range(0, len(order), batch_size * 50):
-        chunk = sorted(order[s : s + batch_size * 50], key=lambda j: lengths[j])
-        batches += [chunk[i : i + batch_size] for i in range(0, len(chunk), batch_size)]
-    rng.shuffle(batches)
-    return batches
 
 
 def train_e5(
@@ -95,10 +83,7 @@ def train_e5(
     head = nn.Linear(enc.config.hidden, 3)
 
     def encode(examples: Sequence[Example]) -> list[list[int]]:
-        return [
-            tok.encode(target_window(mark_target(e.text, e.target or "")), True, _MAX_TOKENS)
-            for e in examples
-        ]
+        return [encode_marked(tok, SentimentInput(e.text, e.target), _MAX_TOKENS) for e in examples]
 
     train_ids, dev_ids = encode(train), encode(dev)
     gold = torch.tensor([LABELS.index(e.label) for e in train])
@@ -117,7 +102,7 @@ def train_e5(
     for epoch in range(epochs):
         enc.train()
         t0 = time.time()
-        for b in _batches([len(r) for r in train_ids], batch_size, rng):
+        for b in _batches(range(len(train_ids)), batch_size, rng, lambda j: len(train_ids[j])):
             ids, mask = tok.pad_ids([train_ids[j] for j in b])
             loss = nn.functional.cross_entropy(head(enc.pool(enc(ids, mask), mask)), gold[b], weight=weight)
             opt.zero_grad()

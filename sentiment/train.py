@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any, TypeVar
 
 import torch
 from torch import nn
@@ -37,6 +38,7 @@ from sentiment.metrics import f_pn_macro, macro_f1
 __all__ = ["Corpora", "adapt", "evaluate_fast", "load_corpora", "train_full"]
 
 Log = Callable[[str], None]
+T = TypeVar("T")
 
 
 @dataclass
@@ -160,14 +162,21 @@ def _inputs(examples: Sequence[Example]) -> list[SentimentInput]:
     return [SentimentInput(e.text, e.target) for e in examples]
 
 
-def _batches(examples: list[Example], batch_size: int, rng: random.Random) -> list[list[Example]]:
-    """Shuffled batches of similar length (less padding, faster GRU) in random order."""
-    ex = examples[:]
+def _batches(
+    items: Sequence[T], batch_size: int, rng: random.Random, length: Callable[[T], int] | None = None
+) -> list[list[T]]:
+    """Shuffled batches of similar length (less padding, faster training) in random order.
+
+    Buckets of 50 batches are sorted by ``length`` (default: the example's text length), cut into batches,
+    and the batches shuffled.
+    """
+    key: Callable[[Any], int] = length or (lambda e: len(e.text))
+    ex = list(items)
     rng.shuffle(ex)
     chunk = batch_size * 50
-    out: list[list[Example]] = []
+    out: list[list[T]] = []
     for s in range(0, len(ex), chunk):
-        part = sorted(ex[s : s + chunk], key=lambda e: len(e.text))
+        part = sorted(ex[s : s + chunk], key=key)
         out.extend(part[i : i + batch_size] for i in range(0, len(part), batch_size))
     rng.shuffle(out)
     return out
