@@ -2,7 +2,8 @@
 
     python bench/sentiment_speed.py                 # fast default model and a tiny local HF model
     python bench/sentiment_speed.py --backend fast --n 20000 --threads 2
-    python bench/sentiment_speed.py --backend e5 --n 500     # the slow e5 option (not part of "all")
+    python bench/sentiment_speed.py --backend e5 --n 2000    # the slower e5 option (not part of "all")
+    LOYALTY_SENTIMENT_PRECISION=float32 python bench/sentiment_speed.py --backend e5 --n 2000
 
 Texts are generated from templates (brands written the many ways people write them, opinions, hashtags,
 links, emoji), from one-line tweets to multi-sentence VK posts, so no dataset text is needed. Each backend
@@ -153,6 +154,7 @@ def run_one(backend: str, n: int, threads: int, batch_size: int) -> dict[str, ob
         "texts": n,
         "mean_chars": round(sum(len(t) for t, _ in texts) / n, 1),
         "threads": threads,
+        "precision": str(getattr(model, "dtype", "float32")).removeprefix("torch."),
         "load_s": round(load_s, 2),
         "texts_per_s": round(n / elapsed, 1),
         "peak_rss_mb": round(_peak_rss_mb(), 1),

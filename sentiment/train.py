@@ -330,7 +330,7 @@ def teacher_probabilities(
     from sentiment.registry import SHIPPED_DIR
 
     fast = FastSentimentModel.load(SHIPPED_DIR)
-    model = E5SentimentModel.load(directory, fast)
+    model = E5SentimentModel.load(directory, fast, precision="float32")
     pairs = sorted({(e.text, e.target) for e in examples}, key=lambda p: (p[0], p[1] or ""))
     t0 = time.time()
     logits = model.e5_logits(model.encode([SentimentInput(t, g) for t, g in pairs]))

