@@ -43,5 +43,6 @@ bench: install-dev
 	LOYALTY_BENCH_POSTGRES_URL=$$(bash scripts/postgres-test-server.sh | sed 's/loyalty_test/loyalty_bench/') \
 		$(BIN)/python bench/pipeline.py
 	$(BIN)/python bench/sentiment_speed.py
+	$(BIN)/python bench/sentiment_probe.py
 	$(BIN)/python bench/alerts.py
 	$(BIN)/python bench/dashboard.py
