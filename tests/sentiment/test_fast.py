@@ -95,3 +95,78 @@ def test_soft_targets_pull_toward_the_teacher() -> None:
 
     assert set(trained(0.0)) == {"positive"}
     assert set(trained(1.0)) == {"negative"}
+
+
+def test_augmented_pairs_learn_from_the_teacher_alone() -> None:
+    """An augmented copy carries its source's label as a placeholder; only the teacher's view counts."""
+    import torch
+
+    from sentiment.fast import FastConfig, FastMeta, build_net
+    from sentiment.train import _fit
+
+    texts = [f"отзыв номер {i} про сбер" for i in range(48)]
+    train = [Example(t, "positive", "Сбер", "augmented") for t in texts]
+    soft = {(t, "Сбер"): torch.tensor([1.0, 0.0, 0.0]) for t in texts}
+    torch.manual_seed(0)
+    cfg = FastConfig(buckets=4096, ngram_dim=8, proj=16, hidden=8, role_dim=4)
+    model = FastSentimentModel(build_net(cfg), FastMeta(version="tiny", config=cfg))
+    _fit(model, train, [], 4, 1e-2, lambda _: None, 0, batch_size=16, soft=soft, distill=0.0)
+    assert {r.label for r in model.predict([SentimentInput(t, "Сбер") for t in texts[:8]])} == {"negative"}
+
+
+def test_augmented_examples_keep_the_brands_and_vary_the_rest() -> None:
+    from sentiment.text import TokenRole, locate, tokenize
+    from sentiment.train import augmented_examples
+
+    source = [
+        Example(
+            "Сбербанк опять завис, третий день не могу перевести деньги маме, позор",
+            "negative",
+            "sberbank",
+            "banks",
+            1,
+            2,
+            "t1",
+        ),
+        Example(
+            "Сбербанк опять завис, третий день не могу перевести деньги маме, позор",
+            "neutral",
+            "vtb",
+            "banks",
+            1,
+            2,
+            "t1",
+        ),
+        Example(
+            "Отличный тариф у МТС, интернет летает даже в метро и в электричке",
+            "positive",
+            "mts",
+            "telecom",
+            2,
+            1,
+            "t2",
+        ),
+        Example("без бренда", "neutral", None, "rusentiment"),
+    ]
+    out = augmented_examples(source, 8, seed=3)
+    assert out == augmented_examples(source, 8, seed=3)  # one seed, one transfer set
+    assert out != augmented_examples(source, 8, seed=4)
+    assert all(e.source == "augmented" and e.target is not None for e in out)
+    originals = {(e.text, e.target) for e in source}
+    assert len({(e.text, e.target) for e in out}) == len(out) and not originals & {
+        (e.text, e.target) for e in out
+    }
+    for e in out:
+        roles = locate(tokenize(e.text), e.target)
+        if e.target in ("sberbank", "mts"):
+            assert TokenRole.TARGET in roles, e.text  # the brand survives every perturbation
+        else:  # VTB is not named: the other brand in the text must survive instead
+            assert TokenRole.OTHER_BRAND in roles, e.text
+    assert len(out) >= 12
+
+
+def test_augmenting_needs_a_teacher(tmp_path: Path) -> None:
+    from sentiment.train import train_full
+
+    with pytest.raises(ValueError, match="teacher"):
+        train_full(tmp_path, tmp_path / "out", augment=2)
