@@ -573,7 +573,11 @@ def train_full(
                 else []
             ),
             *([f"soft targets (weight {distill}) from the e5 model in {teacher.name}"] if teacher else []),
-            *([f"{augment} perturbed copies of each SentiRuEval pair, labelled by the teacher"] if augment else []),
+            *(
+                [f"{augment} perturbed copies of each SentiRuEval pair, labelled by the teacher"]
+                if augment
+                else []
+            ),
         ],
     )
     model = FastSentimentModel(build_net(cfg), meta)
