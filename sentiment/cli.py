@@ -121,6 +121,13 @@ def sentiment() -> None:
     help="full training with --teacher: perturbed copies of each SentiRuEval pair, scored by the teacher",
 )
 @click.option(
+    "--synthetic",
+    type=int,
+    default=2000,
+    show_default=True,
+    help="full training: synthetic brand-switching pairs (the shipped recipe uses 10000 with --augment)",
+)
+@click.option(
     "--corrections",
     is_flag=True,
     help="adapt to the labels people corrected in the dashboard (read from the database)",
@@ -138,6 +145,7 @@ def train(
     backend: str,
     teacher: Path | None,
     augment: int,
+    synthetic: int,
     corrections: bool,
     spec: str | None,
     model_dir: Path | None,
@@ -188,7 +196,14 @@ def train(
 
     tmp_out = out or model_dir / ".training"
     model = train_full(
-        datasets, tmp_out, holdout=holdout, epochs=epochs or 2, log=log, teacher=teacher, augment=augment
+        datasets,
+        tmp_out,
+        holdout=holdout,
+        epochs=epochs or 2,
+        log=log,
+        teacher=teacher,
+        augment=augment,
+        synthetic=synthetic,
     )
     if out is None:
         final = model_dir / model.version

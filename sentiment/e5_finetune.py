@@ -35,7 +35,9 @@ from sentiment.train import _batches, _inputs, evaluate_fast, load_corpora, swit
 
 __all__ = ["main", "train_e5"]
 
-_WEIGHTS = (0.0, 0.3, 0.5, 0.6, 0.7, 0.8, 1.0)
+# Not 1.0: e5 reads "ушёл из X в Y, доволен" as praise of both brands, the fast model splits it (its
+# switching templates), and the dev tweets have too few switches for dev to see what e5 alone would lose.
+_WEIGHTS = (0.0, 0.3, 0.5, 0.6, 0.7, 0.8)
 _GRID = [x / 10 for x in range(-15, 21)]
 _MAX_TOKENS = 96
 

@@ -555,8 +555,11 @@ def train_full(
         settings["augment"] = augment
     soft = None
     if teacher is not None:
-        soft = teacher_probabilities(teacher, [e for e in corpora.train if e.target is not None], log)
-        settings.update(teacher=teacher.name, distill=distill)
+        # Not the synthetic templates: their labels are certain by construction, and e5, which reads
+        # "ушёл из X в Y, доволен" as praise of both brands, would unteach the switch they exist for.
+        scored = [e for e in corpora.train if e.target is not None and e.source != "synthetic"]
+        soft = teacher_probabilities(teacher, scored, log)
+        settings.update(teacher=teacher.name, distill=distill, scored="real pairs")
     settings.update(cfg.__dict__)
     recipe = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:6]
     meta = FastMeta(
