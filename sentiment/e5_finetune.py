@@ -35,9 +35,7 @@ from sentiment.train import _batches, _inputs, evaluate_fast, load_corpora, swit
 
 __all__ = ["main", "train_e5"]
 
-# Not 1.0: e5 reads "ушёл из X в Y, доволен" as praise of both brands, the fast model splits it (its
-# switching templates), and the dev tweets have too few switches for dev to see what e5 alone would lose.
-_WEIGHTS = (0.0, 0.3, 0.5, 0.6, 0.7, 0.8)
+_WEIGHTS = (0.0, 0.3, 0.5, 0.6, 0.7, 0.8, 1.0)
 _GRID = [x / 10 for x in range(-15, 21)]
 _MAX_TOKENS = 96
 
@@ -131,23 +129,48 @@ def train_e5(
     )
     # Quantise first, then tune on what was stored: the shipped figures are those of the shipped weights.
     E5SentimentModel(fast, tok, enc, head, meta).save(out_dir)
+    return tune_blend(out_dir, fast, dev, corpora.tests, seed, log)
+
+
+def tune_blend(
+    out_dir: Path,
+    fast: FastSentimentModel,
+    dev: Sequence[Example],
+    tests: dict[str, list[Example]],
+    seed: int = 13,
+    log: Callable[[str], None] = print,
+) -> E5SentimentModel:
+    """Choose the blend weight and offsets of the stored model on dev, score the tests, write meta.json.
+
+    The weight is the best on dev among those that read 400 switching templates ("ушёл из X в Y, доволен",
+    labelled per brand by construction) at least as well as the fast model alone, less 0.05: e5 reads a
+    switch as praise of both brands, and dev holds too few switches to notice that loss.
+    """
     model = E5SentimentModel.load(out_dir, fast, precision="float32")  # figures independent of the CPU
-    e5_dev = torch.log_softmax(model.e5_logits(dev_ids), -1)
+    e5_dev = torch.log_softmax(model.e5_logits(model.encode(_inputs(dev))), -1)
     fast_raw = fast.logits(_inputs(dev)) - fast._bias[1]
+    checks = switch_examples(400, seed)
+    e5_chk = torch.log_softmax(model.e5_logits(model.encode(_inputs(checks))), -1)
+    fast_chk = fast.logits(_inputs(checks)) - fast._bias[1]
+    gold_chk = torch.tensor([LABELS.index(e.label) for e in checks])
     choices = []
     for w in _WEIGHTS:
         model.meta.weight, model.meta.bias = w, [0.0, 0.0, 0.0]
         score, (bn, bp) = _best_offsets(model.blend(fast_raw, e5_dev), dev)
-        choices.append((score, w, bn, bp))
-    score, w, bn, bp = max(choices)
+        model.meta.bias = [bn, 0.0, bp]
+        switching = float((model.blend(fast_chk, e5_chk).argmax(-1) == gold_chk).float().mean())
+        log(f"weight {w}: dev F_PN {score:.4f}, switching templates {switching:.3f}")
+        choices.append((score, w, bn, bp, switching))
+    floor = choices[0][4] - 0.05  # weight 0: the fast model alone
+    score, w, bn, bp, _ = max(c for c in choices if c[4] >= floor)
     alone_score, alone_offsets = _best_offsets(e5_dev, dev)
     model.meta.weight, model.meta.bias = w, [bn, 0.0, bp]
     log(f"dev F_PN {score:.4f} with weight {w}, offsets {model.meta.bias} (e5 alone {alone_score:.4f})")
     model.meta.metrics = {"dev/f_pn_macro": round(score, 4), "dev/e5_alone_f_pn_macro": round(alone_score, 4)}
-    model.meta.metrics.update(evaluate_fast(model, corpora.tests))
+    model.meta.metrics.update(evaluate_fast(model, tests))
     for name in ("banks_tail", "telecom_tail"):
-        if name in corpora.tests:
-            tail = corpora.tests[name]
+        if name in tests:
+            tail = tests[name]
             logp = torch.log_softmax(model.e5_logits(model.encode(_inputs(tail))), -1)
             model.meta.metrics[f"{name}/e5_alone_f_pn_macro"] = round(_f_pn(logp, tail, alone_offsets), 4)
     model.save_meta(out_dir)
