@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -256,6 +257,7 @@ def _chunk_roles(chunks: Sequence[str], target: str) -> list[bool]:
     return out
 
 
+@lru_cache(maxsize=65536)
 def _pos(chunk: str) -> str | None:
     from sentiment.text import _morph
 
