@@ -33,8 +33,8 @@ sys.path.insert(0, str(ROOT))  # before bench/, whose alerts.py would hide the a
 
 from alerts.engine import AlertEngine  # noqa: E402 - after the path fix above
 from alerts.outbox import OutboxDispatcher  # noqa: E402
+from core.mention import Mention  # noqa: E402
 from loyalty_monitor.config import Config  # noqa: E402
-from loyalty_monitor.mention import Mention  # noqa: E402
 from storage.store import BrandLabel, Store, TaggedMention  # noqa: E402
 
 _WORDS = [

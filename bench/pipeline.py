@@ -26,8 +26,8 @@ sys.path.insert(0, str(ROOT))  # before bench/, whose alerts.py would hide the a
 
 from sqlalchemy import create_engine, text  # noqa: E402 - after the path fix above
 
+from core.mention import Mention  # noqa: E402
 from loyalty_monitor.config import parse_config  # noqa: E402
-from loyalty_monitor.mention import Mention  # noqa: E402
 from loyalty_monitor.service import import_file  # noqa: E402
 from storage.store import Store  # noqa: E402
 

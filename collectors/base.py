@@ -19,7 +19,7 @@ import httpx
 
 from collectors.errors import NotFoundError
 from collectors.settings import SourceSettings
-from loyalty_monitor.mention import Mention
+from core.mention import Mention
 
 if TYPE_CHECKING:
     from collectors.cursor import FetchPage

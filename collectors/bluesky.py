@@ -18,7 +18,7 @@ from collectors.cursor import FetchPage
 from collectors.errors import AuthError, ParseError
 from collectors.settings import AtLeastOne, SourceSettings, env_secret
 from collectors.text import get_path, opt_int, parse_iso
-from loyalty_monitor.mention import Mention
+from core.mention import Mention
 
 __all__ = ["BlueskyCollector", "BlueskySettings", "parse_post_view"]
 

@@ -19,7 +19,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from collectors.base import Page
-from loyalty_monitor.mention import Mention
+from core.mention import Mention
 
 __all__ = ["SweepCursor", "sweep"]
 

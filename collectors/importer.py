@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from loyalty_monitor.mention import Mention
+from core.mention import Mention
 
 __all__ = ["COLUMNS", "ImportRowError", "parse_import"]
 

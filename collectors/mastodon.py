@@ -19,7 +19,7 @@ from collectors.cursor import FetchPage
 from collectors.errors import ParseError
 from collectors.settings import SourceSettings
 from collectors.text import get_path, html_to_text, opt_int, parse_iso
-from loyalty_monitor.mention import Mention
+from core.mention import Mention
 
 __all__ = ["MastodonCollector", "MastodonSettings", "next_max_id", "parse_status"]
 

@@ -15,7 +15,7 @@ from collectors.cursor import FetchPage
 from collectors.errors import ParseError
 from collectors.settings import SourceSettings
 from collectors.text import get_path, opt_int, unix_to_utc
-from loyalty_monitor.mention import Mention
+from core.mention import Mention
 
 __all__ = ["RedditCollector", "RedditSettings", "parse_listing"]
 

@@ -22,7 +22,7 @@ from collectors.cursor import SweepCursor
 from collectors.errors import ParseError
 from collectors.settings import AtLeastOne, Positive, SourceSettings
 from collectors.text import html_to_text
-from loyalty_monitor.mention import Mention
+from core.mention import Mention
 
 __all__ = ["FeedSettings", "RSSCollector", "RSSSettings", "parse_feed"]
 

@@ -27,7 +27,7 @@ from collectors.errors import AuthError, CollectorError, scrub
 from collectors.http import RetryPolicy, make_client
 from collectors.registry import collector_class
 from collectors.settings import SourceSettings
-from loyalty_monitor.mention import Mention
+from core.mention import Mention
 
 __all__ = [
     "AuthGate",

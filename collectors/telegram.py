@@ -22,7 +22,7 @@ from collectors.cursor import FetchPage
 from collectors.errors import NotFoundError, ParseError
 from collectors.settings import Positive, SourceSettings
 from collectors.text import parse_count, parse_iso
-from loyalty_monitor.mention import Mention
+from core.mention import Mention
 
 __all__ = ["ChannelPage", "TelegramCollector", "TelegramSettings", "channel_name", "parse_channel_page"]
 

@@ -21,7 +21,7 @@ from collectors.cursor import FetchPage
 from collectors.errors import AuthError, CollectorError, ParseError, error_for
 from collectors.settings import AtLeastOne, NonNegative, SourceSettings
 from collectors.text import get_path, opt_int, unix_to_utc
-from loyalty_monitor.mention import Mention
+from core.mention import Mention
 
 __all__ = ["VKCollector", "VKSettings", "parse_post"]
 

@@ -20,7 +20,7 @@ from collectors.cursor import FetchPage
 from collectors.errors import AccessDenied, AuthError, NotFoundError
 from collectors.settings import AtLeastOne, SourceSettings
 from collectors.text import get_path, parse_iso
-from loyalty_monitor.mention import Mention
+from core.mention import Mention
 
 __all__ = ["YouTubeCollector", "YouTubeSettings", "parse_comment_threads", "parse_search"]
 

@@ -3,7 +3,7 @@
 The dashboard must paint in under two seconds with a million mentions, so the heavy lifting is a handful of
 ``GROUP BY`` queries that return a few thousand rows; pandas only reshapes them. The index counts come from
 :mod:`loyalty_index` (which reads the hourly rollup); the feed selects its links with
-:func:`loyalty_monitor.export.mention_query`, the filters the CSV export applies too; the freshness and
+:func:`storage.export.mention_query`, the filters the CSV export applies too; the freshness and
 source queries are the dashboard's own, and this is the one module to change when ``alerts`` offers its
 read functions.
 
@@ -30,7 +30,7 @@ from sqlalchemy import (
 
 from alerts.export import ALERT_COLUMNS, alert_rows
 from loyalty_index import Bucket, index_series
-from loyalty_monitor.export import effective_label, mention_query
+from storage.export import effective_label, mention_query
 from storage.schema import MentionBrand, MentionRow, SourceHealth
 from storage.store import Store
 

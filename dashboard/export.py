@@ -1,6 +1,6 @@
 """CSV downloads of the current view, in exactly the CLI export's format.
 
-The format belongs to :mod:`loyalty_monitor.export` (columns; ``excel`` = UTF-8 BOM, ``;`` and formula
+The format belongs to :mod:`storage.export` (columns; ``excel`` = UTF-8 BOM, ``;`` and formula
 cells defused) and the index rows to :func:`loyalty_index.index_table_rows`; this module only maps the
 dashboard's filters onto them, so a file downloaded here and one written by ``loyalty-monitor export`` match.
 """
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dashboard.data import Filters
 from loyalty_index import INDEX_COLUMNS, index_table_rows
-from loyalty_monitor.export import MENTION_COLUMNS, mention_rows, render
+from storage.export import MENTION_COLUMNS, mention_rows, render
 from storage.store import Store
 
 __all__ = ["INDEX_COLUMNS", "MENTION_COLUMNS", "index_csv", "mentions_csv"]

@@ -193,8 +193,8 @@ def export(
     `corrections` writes the labels people corrected in the dashboard as text,label,target: the input of
     `loyalty-monitor sentiment train --data`, which adapts the model to your brand's language.
     """
-    from loyalty_monitor.export import Format, write_rows
     from loyalty_monitor.service import export_rows
+    from storage.export import Format, write_rows
 
     config = get_config(config_path, db_url)
     tz = config.display.timezone

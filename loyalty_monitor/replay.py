@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from core.mention import Mention
 from loyalty_monitor.config import Config, load_config
 from loyalty_monitor.demo import (
     DemoEvent,
@@ -25,7 +26,6 @@ from loyalty_monitor.demo import (
     generate_history,
     generate_live,
 )
-from loyalty_monitor.mention import Mention
 from loyalty_monitor.tagging import Tagger
 from sentiment.base import SentimentModel
 from storage.store import BrandLabel, PendingMention, Store, TaggedMention, now_utc

@@ -15,10 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from loyalty_monitor.config import Config
-from loyalty_monitor.export import MENTION_COLUMNS, mention_rows
 from loyalty_monitor.pipeline import AfterTag, Pipeline, PipelineStats, install_stop_signals
 from loyalty_monitor.tagging import Tagger
 from sentiment.base import SentimentModel
+from storage.export import MENTION_COLUMNS, mention_rows
 from storage.store import Store, now_utc
 
 __all__ = [

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from loyalty_monitor.brands import BrandMatcher
+from core.text import BrandMatcher
 from loyalty_monitor.config import BrandSettings
 from sentiment.base import SentimentInput, SentimentModel
 from storage.store import BrandLabel, PendingMention, TaggedMention

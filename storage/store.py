@@ -36,7 +36,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import QueryableAttribute
 from sqlalchemy.pool import StaticPool
 
-from loyalty_monitor.mention import Mention, utc
+from core.mention import Mention, utc
 from storage import migrate
 from storage.schema import Cursor, EngagementSnapshot, MentionBrand, MentionRow, SourceHealth
 from storage.textnorm import text_hash

@@ -111,7 +111,7 @@ def test_import_keeps_good_rows_and_reports_bad_ones(config_file: Path, tmp_path
 
 
 def test_excel_export_defuses_formulas(config_file: Path) -> None:
-    from loyalty_monitor.export import render
+    from storage.export import render
 
     data = render([{"text": "=HYPERLINK(1)", "n": 1}, {"text": "-2+3", "n": 2}], ["text", "n"], excel=True)
     assert data.decode("utf-8-sig").splitlines()[1:] == ["'=HYPERLINK(1);1", "'-2+3;2"]
@@ -129,8 +129,8 @@ def test_parse_when_uses_the_display_zone() -> None:
 
 
 def test_text_search_folds_cyrillic_case(store: object) -> None:
-    from loyalty_monitor.export import mention_rows
-    from loyalty_monitor.mention import Mention
+    from core.mention import Mention
+    from storage.export import mention_rows
     from storage.store import BrandLabel, Store, TaggedMention
 
     assert isinstance(store, Store)
@@ -150,8 +150,8 @@ def test_text_search_folds_cyrillic_case(store: object) -> None:
 
 
 def test_handled_filter_applies_before_the_limit(sqlite_store: object) -> None:
-    from loyalty_monitor.export import mention_rows
-    from loyalty_monitor.mention import Mention
+    from core.mention import Mention
+    from storage.export import mention_rows
     from storage.store import BrandLabel, Store, TaggedMention
 
     assert isinstance(sqlite_store, Store)
@@ -201,7 +201,7 @@ def test_corrections_export_feeds_training(config_file: Path, tmp_path: Path) ->
 
 @pytest.mark.slow
 def test_sentiment_train_adapts_to_corrections_from_the_database(tmp_path: Path) -> None:
-    from loyalty_monitor.mention import Mention
+    from core.mention import Mention
     from sentiment import current_version
     from storage.store import BrandLabel, Store, TaggedMention
 

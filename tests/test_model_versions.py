@@ -9,8 +9,8 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from core.mention import Mention
 from loyalty_monitor.config import parse_config
-from loyalty_monitor.mention import Mention
 from loyalty_monitor.service import build_pipeline, load_sentiment
 from sentiment import set_current
 from sentiment.registry import SHIPPED_DIR

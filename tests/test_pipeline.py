@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
+from core.mention import Mention
 from loyalty_monitor.config import BrandSettings
-from loyalty_monitor.mention import Mention
 from loyalty_monitor.pipeline import Pipeline
 from loyalty_monitor.tagging import Tagger
 from storage.schema import MentionBrand

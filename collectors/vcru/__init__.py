@@ -16,7 +16,7 @@ from collectors.settings import SourceSettings
 from collectors.text import get_path
 from collectors.vcru.parsing import parse_entry, parse_search
 from collectors.vcru.settings import VcRuSettings
-from loyalty_monitor.mention import Mention
+from core.mention import Mention
 
 __all__ = ["VcRuCollector", "VcRuSettings"]
 

@@ -19,7 +19,7 @@ from typing import Any
 
 from collectors.errors import ParseError
 from collectors.text import get_path, html_to_text, opt_int, unix_to_utc
-from loyalty_monitor.mention import Mention
+from core.mention import Mention
 
 __all__ = ["SOURCE", "parse_entry", "parse_search"]
 

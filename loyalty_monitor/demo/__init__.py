@@ -28,7 +28,7 @@ The rest is calm on purpose: ordinary posts carry their own details instead of r
 background authors write about a brand at most twice a week (once more live), and ordinary posts spread at
 ordinary rates.
 
-Every :class:`~loyalty_monitor.mention.Mention` carries the intended sentiment in ``raw["demo_label"]``
+Every :class:`~core.mention.Mention` carries the intended sentiment in ``raw["demo_label"]``
 (toward its first brand), per brand in ``raw["demo_labels"]`` and the brands it names in
 ``raw["demo_brands"]``, so tests can measure how often the model and the brand matcher agree.
 """
@@ -37,6 +37,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from core.mention import utc
 from loyalty_monitor.demo.config_toml import demo_brand_settings, demo_config_toml
 from loyalty_monitor.demo.events import DEMO_SOURCE, DemoEvent, EngagementUpdate, ExpectedAlert, event_time
 from loyalty_monitor.demo.resonance import (
@@ -48,7 +49,6 @@ from loyalty_monitor.demo.resonance import (
 )
 from loyalty_monitor.demo.settings import BRANDS, CEO, CHANNELS, OWN_BRAND
 from loyalty_monitor.demo.stream import INCIDENT_ALERTS, INCIDENT_DAYS, background, default_end
-from loyalty_monitor.mention import utc
 
 __all__ = [
     "BRANDS",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from loyalty_monitor.mention import Mention, utc
+from core.mention import Mention, utc
 
 __all__ = ["DEMO_SOURCE", "DemoEvent", "EngagementUpdate", "ExpectedAlert", "event_time"]
 

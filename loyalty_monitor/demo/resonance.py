@@ -13,9 +13,9 @@ import math
 import random
 from datetime import datetime, timedelta
 
+from core.mention import Mention
 from loyalty_monitor.demo.events import DEMO_SOURCE, DemoEvent, EngagementUpdate, ExpectedAlert
 from loyalty_monitor.demo.settings import CEO, OWN_BRAND
-from loyalty_monitor.mention import Mention
 
 __all__ = [
     "RESONANCE_ALERTS",

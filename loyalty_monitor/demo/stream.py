@@ -22,6 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from core.mention import Mention
 from loyalty_monitor.demo import phrases
 from loyalty_monitor.demo.events import DEMO_SOURCE, DemoEvent, EngagementUpdate, ExpectedAlert
 from loyalty_monitor.demo.settings import (
@@ -32,7 +33,6 @@ from loyalty_monitor.demo.settings import (
     DemoChannel,
     Forms,
 )
-from loyalty_monitor.mention import Mention
 
 __all__ = ["DAILY_VOLUME", "INCIDENT_ALERTS", "INCIDENT_DAYS", "Authors", "background"]
 

@@ -14,8 +14,8 @@ from datetime import UTC, datetime, timedelta
 
 from alerts.engine import AlertEngine
 from alerts.lifecycle import AlertChange
+from core.mention import Mention
 from loyalty_monitor.config import Config
-from loyalty_monitor.mention import Mention
 from storage.store import BrandLabel, Store, TaggedMention
 
 START = datetime(2026, 3, 2, tzinfo=UTC)  # a Monday

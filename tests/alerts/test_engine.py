@@ -8,10 +8,10 @@ from datetime import timedelta
 import httpx
 import pytest
 
-from alerts.morph import TermMatcher
 from alerts.outbox import OutboxDispatcher
 from alerts.rules import cap_storms, spike_test
 from alerts.settings import SpikeRule
+from core.morph import TermMatcher
 from storage.store import Store
 from tests.alerts.fakes import FakeMessenger
 from tests.alerts.stream import START, Counters, Event, Harness, calm_stream, config, mention

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from collectors.cursor import SweepCursor, sweep
-from loyalty_monitor.mention import Mention
+from core.mention import Mention
 
 T0 = 1_725_000_000
 

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from collectors.importer import ImportRowError, parse_import
-from loyalty_monitor.mention import Mention
+from core.mention import Mention
 from tests.collectors.server import FIXTURES
 
 

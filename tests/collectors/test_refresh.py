@@ -10,7 +10,7 @@ from collectors.refresh import EngagementRefresher, RefreshPolicy
 from collectors.rss import RSSSettings
 from collectors.telegram import TelegramSettings
 from collectors.vk import VKCollector, VKSettings
-from loyalty_monitor.mention import Mention
+from core.mention import Mention
 from storage.schema import EngagementSnapshot, MentionRow
 from storage.store import Store
 from tests.collectors.server import Reply

@@ -10,7 +10,7 @@ import random
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from loyalty_monitor.mention import Mention
+from core.mention import Mention
 from storage.schema import Alert, AlertDelivery
 from storage.store import BrandLabel, PendingMention, Store, TaggedMention
 

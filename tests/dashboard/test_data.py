@@ -11,10 +11,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from core.mention import Mention
 from dashboard import data, export, launch
 from dashboard.i18n import TRANSLATIONS, translate
 from dashboard.settings import DashboardSettings
-from loyalty_monitor.mention import Mention
 from storage.store import BrandLabel, Store, TaggedMention
 
 DASHBOARD = Path(__file__).resolve().parents[2] / "dashboard"

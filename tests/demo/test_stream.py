@@ -9,7 +9,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from loyalty_monitor.brands import BrandMatcher
+from core.mention import Mention
+from core.text import BrandMatcher
 from loyalty_monitor.config import parse_config
 from loyalty_monitor.demo import (
     BRANDS,
@@ -26,7 +27,6 @@ from loyalty_monitor.demo import (
     generate_live,
     scripted_resonance_ids,
 )
-from loyalty_monitor.mention import Mention
 
 END = datetime(2025, 5, 20, 6, 0, tzinfo=UTC)
 

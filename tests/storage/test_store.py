@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from loyalty_monitor.mention import Mention
+from core.mention import Mention
 from storage.schema import EngagementSnapshot, MentionBrand, MentionRow
 from storage.store import BrandLabel, Store, TaggedMention, cluster_query
 from storage.textnorm import normalise_text, text_hash

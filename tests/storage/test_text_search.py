@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import ColumnElement, delete, select, update
 
 import storage.store
-from loyalty_monitor.mention import Mention
+from core.mention import Mention
 from storage import migrate
 from storage.schema import MentionRow
 from storage.store import Store, text_contains, text_search

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from loyalty_monitor.brands import BrandMatcher, normalize_text
+from core.text import BrandMatcher, normalize_text
 from loyalty_monitor.config import BrandSettings
 
 BRANDS = [

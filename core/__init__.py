@@ -1,0 +1,8 @@
+"""The shared core: what every other package may use and what uses no other package.
+
+* :mod:`core.mention` - the :class:`~core.mention.Mention` every collector yields and everything downstream
+  consumes;
+* :mod:`core.text` - Russian text: tokens, ё-folding, normal forms (one pymorphy3 analyser), brand matching;
+
+It is the floor of the layers drawn in ``docs/architecture.md``: it imports no product package.
+"""
