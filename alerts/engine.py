@@ -32,7 +32,7 @@ from sqlalchemy.engine import Connection
 from alerts.lifecycle import AlertChange, Candidate, raise_alert, resolve_stale
 from alerts.rules import jaccard, quantile, reach_factor, spike_test, weighted_engagement
 from alerts.settings import AlertsSettings, Severity
-from core.morph import TermMatcher, normal_forms, tokens
+from core.text import TermMatcher, normal_forms, tokens
 from loyalty_index.index import index_window
 from loyalty_monitor.config import Config
 from storage.schema import Alert, EngagementSnapshot, IndexHourly, MentionBrand, MentionRow

@@ -2,6 +2,7 @@
 
 * :mod:`core.mention` - the :class:`~core.mention.Mention` every collector yields and everything downstream
   consumes;
+* :mod:`core.clock` - the UTC clock (``now_utc``) and ``utc``, which refuses naive times;
 * :mod:`core.text` - Russian text: tokens, ё-folding, normal forms (one pymorphy3 analyser), brand matching;
 
 It is the floor of the layers drawn in ``docs/architecture.md``: it imports no product package.

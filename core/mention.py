@@ -8,17 +8,12 @@ importers, the demo generator and tests build mentions without a database.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-__all__ = ["Mention", "utc"]
+from core.clock import utc
 
-
-def utc(value: datetime) -> datetime:
-    """Return ``value`` as an aware UTC datetime; a naive value is rejected, never guessed."""
-    if value.tzinfo is None or value.utcoffset() is None:
-        raise ValueError(f"naive datetime {value.isoformat()} has no timezone; pass an aware datetime")
-    return value.astimezone(UTC)
+__all__ = ["Mention"]
 
 
 @dataclass(slots=True)

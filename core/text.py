@@ -1,44 +1,78 @@
-"""Which configured brands a text names, and where.
+"""Russian text, once: tokens, ё-folding, normal forms (one pymorphy3 analyser), brand and phrase matching.
 
-Russian inflects brand names like any other noun ("Сбербанк", "Сбербанка", "Сбером"), people write them in
-several scripts and joinings ("Альфа-Банк", "альфа банк", "альфабанк", "Alfa-Bank"), and short aliases hide
-inside ordinary words ("Сбер" in "сбережения"). Substring search gets all of that wrong, so matching works
-on whole tokens:
+Every layer that reads Russian reads it through this module, so "Сбер" is a token, "ё" is "е" and
+"Роспотребнадзором" has the same normal form everywhere:
+
+* :func:`fold` lower-cases and folds ё to е without changing the length (spans found in the folded text
+  index the original);
+* :func:`tokens` are the words of a text (letters and digits; an apostrophe ending such as "Tinkoff'а" is
+  dropped), folded;
+* :func:`analyser` is the process's one pymorphy3 analyser; :func:`normal_forms` is every normal form it
+  offers for a word (plus the word), :func:`normal_form` its likeliest one;
+* :class:`BrandMatcher` finds configured brands (:class:`Brand`), :class:`TermMatcher` finds phrases such as
+  the escalation terms of the alert rules ("пожалуюсь в Роспотребнадзор").
+
+Brand matching. Russian inflects brand names like any other noun ("Сбербанк", "Сбербанка", "Сбером"),
+people write them in several scripts and joinings ("Альфа-Банк", "альфа банк", "альфабанк", "Alfa-Bank"),
+and short aliases hide inside ordinary words ("Сбер" in "сбережения"). Substring search gets all of that
+wrong, so matching works on whole tokens:
 
 * every alias becomes a sequence of words, and every word the set of its surface forms, taken from the
   pymorphy3 lexeme plus a small hand-written declension for brand words the dictionary does not know
   ("Поляр" is guessed as a form of "поляра", yet people write "Поляром"); a multi-word alias also gets its
   joined spelling ("альфабанк", "альфабанка");
 * a token that is not a known form but shares a prefix with an alias word is compared by normal forms
-  (pymorphy3, cached), which catches inflections the lexeme missed and still rejects "сберечь";
+  (cached), which catches inflections the lexeme missed and still rejects "сберечь";
 * ``exclusions`` ("альфа-версия") are matched the same way and veto the brand hits they overlap;
 * when aliases overlap, the longest wins ("Почта Банк" over "Почта"), so one place names one brand, while
   one text may name many brands.
 
 All of that is precomputed in :class:`BrandMatcher`'s constructor; :meth:`BrandMatcher.match` does one regex
-pass and dictionary look-ups, a few microseconds per token, because the pipeline tags over a thousand
-mentions a second end to end.
+pass, dictionary look-ups and a bounded amount of work per match, so its time grows linearly with the text
+(a text naming a brand 250,000 times costs 250,000 times one naming it once, not its square). Texts longer
+than :data:`MATCH_MAX_CHARS` are read up to that length, with one warning line.
+
+Phrase matching. A phrase word matches a text word when the sets of their possible normal forms meet:
+surnames such as "Тинькову" parse both as "тиньков" and "тинькова", and one guess would miss half of them.
 
 Example::
 
     matcher = BrandMatcher([BrandSettings(name="Сбербанк", aliases=["Сбер", "SberBank"])])
     [hit.brand for hit in matcher.match("Ушёл из Сбера, но SberBank звонит")]  # ["Сбербанк"]
+    TermMatcher({"regulator": ["Роспотребнадзор"]}).find("пожалуюсь в роспотребнадзор")
+    # {"regulator": ["Роспотребнадзор"]}
 """
 
 from __future__ import annotations
 
+import logging
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, Protocol
 
-from loyalty_monitor.config import BrandSettings
+__all__ = [
+    "MATCH_MAX_CHARS",
+    "Brand",
+    "BrandHit",
+    "BrandMatcher",
+    "TermMatcher",
+    "analyser",
+    "fold",
+    "normal_form",
+    "normal_forms",
+    "tokens",
+]
 
-__all__ = ["BrandHit", "BrandMatcher", "normalize_text"]
+log = logging.getLogger(__name__)
+
+MATCH_MAX_CHARS = 100_000
+"""Brand matching reads at most this many characters of one text. A long article is some 40,000; beyond
+this a text is a paste or an attack, and reading all of it would hold up the tagging of every other one."""
 
 # A token: letters and digits, optionally followed by an apostrophe ending ("Tinkoff'а"). Applied to text
-# already lower-cased with ё folded to е, so one character class serves every case.
+# already folded (lower case, ё as е), so one character class serves every case.
 _TOKEN = re.compile(r"[0-9a-zа-яе]+(?:['’`][а-яе]+)?")
 # What may stand between the words of one alias: spaces, hyphens and dashes, an underscore (hashtags).
 _GAP = re.compile(r"[\s\-‐‑‒–—_]{1,3}")
@@ -60,8 +94,11 @@ _INDECLINABLE_LAST = frozenset("оеиуыэю")
 _PREFIX_LEN = 3
 
 
-def normalize_text(text: str) -> str:
-    """Lower-case and fold ё to е: the form both aliases and texts are compared in.
+# -- primitives -------------------------------------------------------------------------------------------
+
+
+def fold(text: str) -> str:
+    """Lower-case and fold ё to е: the form every comparison of Russian words is made in.
 
     Keeps the length of ``text`` for Cyrillic and Latin letters, so spans found in the result index the
     original; :class:`BrandMatcher` checks that and falls back to per-character folding when it does not.
@@ -69,18 +106,69 @@ def normalize_text(text: str) -> str:
     return text.lower().replace("ё", "е")
 
 
+def _token_key(token: str) -> str:
+    """The look-up key of a token: its apostrophe ending dropped ("tinkoff'а" -> "tinkoff")."""
+    for quote in "'’`":
+        if quote in token:
+            return token.split(quote, 1)[0]
+    return token
+
+
+def _token_spans(folded: str) -> Iterator[tuple[str, int, int]]:
+    """``(token, start, end)`` of every token of folded text; the token keeps its apostrophe ending."""
+    for m in _TOKEN.finditer(folded):
+        yield m.group(), m.start(), m.end()
+
+
+def tokens(text: str) -> list[str]:
+    """The folded words of ``text``, apostrophe endings dropped: ``"Сбер'а, ЁЛКИ"`` -> ``["сбер", "елки"]``.
+
+    One word rule for brands and phrases alike (a word never ends inside "Tinkoff'а")."""
+    return [_token_key(m.group()) for m in _TOKEN.finditer(fold(text))]
+
+
 @lru_cache(maxsize=1)
-def _morph() -> Any:
-    """One shared analyzer: loading the dictionaries costs ~0.1 s and ~15 MB, once per process."""
+def analyser() -> Any:
+    """The process's one pymorphy3 analyser: loading its dictionaries costs ~0.1 s and ~15 MB, once."""
     import pymorphy3
 
     return pymorphy3.MorphAnalyzer()
 
 
+@lru_cache(maxsize=200_000)
+def normal_forms(word: str) -> frozenset[str]:
+    """Every normal form pymorphy3 offers for ``word`` (folded), and the word itself; cached because texts
+    repeat their vocabulary."""
+    forms = {fold(str(p.normal_form)) for p in analyser().parse(word)}
+    forms.add(word)
+    return frozenset(forms)
+
+
 @lru_cache(maxsize=65536)
-def _normal_forms(word: str) -> frozenset[str]:
-    """All normal forms pymorphy3 offers for ``word``; cached because texts repeat their vocabulary."""
-    return frozenset(str(p.normal_form).replace("ё", "е") for p in _morph().parse(word))
+def normal_form(word: str) -> str:
+    """The likeliest normal form of ``word`` (pymorphy3's first parse), folded."""
+    parses = analyser().parse(word)
+    return fold(str(parses[0].normal_form)) if parses else word
+
+
+# -- brand matching --------------------------------------------------------------------------------------
+
+
+class Brand(Protocol):
+    """What brand matching needs to know about a configured brand (``BrandSettings`` in the config)."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def own(self) -> bool: ...
+
+    @property
+    def exclusions(self) -> Sequence[str]: ...
+
+    def all_names(self) -> list[str]:
+        """The name and aliases, the name first, without repeats."""
+        ...
 
 
 def _hand_forms(word: str) -> set[str]:
@@ -105,7 +193,7 @@ class _Word:
     lemmas: frozenset[str]
 
     def accepts(self, token: str) -> bool:
-        return token in self.forms or bool(self.lemmas and (self.lemmas & _normal_forms(token)))
+        return token in self.forms or bool(self.lemmas and (self.lemmas & normal_forms(token)))
 
 
 @lru_cache(maxsize=4096)
@@ -118,14 +206,14 @@ def _word(word: str) -> _Word:
     """
     if not _CYRILLIC_WORD.fullmatch(word):
         return _Word(frozenset({word}), frozenset())
-    parses = list(_morph().parse(word))
-    exact = [p for p in parses if str(p.normal_form).replace("ё", "е") == word]
+    parses = list(analyser().parse(word))
+    exact = [p for p in parses if fold(str(p.normal_form)) == word]
     nouns = [p for p in exact if "NOUN" in p.tag]
     chosen = nouns or exact or parses
     forms = {word} | _hand_forms(word)
     for parse in chosen:
-        forms.update(str(f.word).replace("ё", "е") for f in parse.lexeme)
-    lemmas = {str(p.normal_form).replace("ё", "е") for p in chosen} | {word}
+        forms.update(fold(str(f.word)) for f in parse.lexeme)
+    lemmas = {fold(str(p.normal_form)) for p in chosen} | {word}
     return _Word(frozenset(forms), frozenset(lemmas))
 
 
@@ -138,15 +226,7 @@ def _joined_word(words: Sequence[str]) -> _Word:
 
 
 def _alias_tokens(alias: str) -> list[str]:
-    return [_token_key(m.group()) for m in _TOKEN.finditer(normalize_text(alias))]
-
-
-def _token_key(token: str) -> str:
-    """The look-up key of a token: its apostrophe ending dropped ("tinkoff'а" -> "tinkoff")."""
-    for quote in "'’`":
-        if quote in token:
-            return token.split(quote, 1)[0]
-    return token
+    return [_token_key(m.group()) for m in _TOKEN.finditer(fold(alias))]
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,8 +256,9 @@ class BrandMatcher:
     Thread-safe after construction: the only shared mutable state is the ``lru_cache`` of normal forms.
     """
 
-    def __init__(self, brands: Sequence[BrandSettings]) -> None:
+    def __init__(self, brands: Sequence[Brand], *, max_chars: int = MATCH_MAX_CHARS) -> None:
         self._brands = list(brands)
+        self._max_chars = max_chars
         self._by_form: dict[str, list[_Pattern]] = {}
         self._by_prefix: dict[str, list[_Pattern]] = {}
         for index, brand in enumerate(self._brands):
@@ -204,7 +285,7 @@ class BrandMatcher:
                 self._by_prefix.setdefault(prefix, []).append(pattern)
 
     @property
-    def brands(self) -> list[BrandSettings]:
+    def brands(self) -> list[Brand]:
         """The brands this matcher looks for, in configuration order."""
         return list(self._brands)
 
@@ -218,17 +299,32 @@ class BrandMatcher:
             if brand is not None and settings.name != brand:
                 continue
             for name in settings.all_names():
-                seen.setdefault(normalize_text(name), name)
+                seen.setdefault(fold(name), name)
         if brand is not None and not seen:
             raise KeyError(f"no brand named {brand!r}")
         return list(seen.values())
 
-    def match(self, text: str) -> list[BrandHit]:
-        """The brands ``text`` names, in order of first appearance, each with every place it is named."""
-        low = normalize_text(text)
-        if len(low) != len(text):  # a letter whose lower case is longer ("İ"): fold one by one
-            low = "".join(normalize_text(ch)[:1] or ch for ch in text)
-        tokens = [(m.group(), m.start(), m.end()) for m in _TOKEN.finditer(low)]
+    def match(self, text: str, *, where: str = "a text") -> list[BrandHit]:
+        """The brands ``text`` names, in order of first appearance, each with every place it is named.
+
+        A text longer than the matcher's ``max_chars`` is read up to there (a word cut in two is dropped),
+        with one warning naming ``where`` (``mention 42``): its hits are the ones in that part.
+        """
+        cut = len(text) > self._max_chars
+        if cut:
+            log.warning(
+                "brand matching: %s has %d characters; only the first %d are searched for brands",
+                where,
+                len(text),
+                self._max_chars,
+            )
+        part = text[: self._max_chars] if cut else text
+        low = fold(part)
+        if len(low) != len(part):  # a letter whose lower case is longer ("İ"): fold one by one
+            low = "".join(fold(ch)[:1] or ch for ch in part)
+        tokens = list(_token_spans(low))
+        if cut and tokens and tokens[-1][2] == len(low) and fold(text[len(part)]).isalnum():
+            tokens.pop()  # the cut fell inside this word
         found: list[tuple[_Pattern, int, int]] = []
         for i, (token, _, _) in enumerate(tokens):
             key = _token_key(token)
@@ -274,35 +370,46 @@ class BrandMatcher:
     def _hits(
         self, found: list[tuple[_Pattern, int, int]], tokens: list[tuple[str, int, int]], text: str
     ) -> list[BrandHit]:
-        excluded: dict[int, list[tuple[int, int]]] = {}
+        """Resolve overlaps among ``found`` (in token order): exclusions veto, the longest match wins.
+
+        Linear in the number of matches: a match is compared only with the accepted matches that cover its
+        own tokens (a bounded number: accepted matches on one token all have the same range and differ in
+        brand), and matches are visited longest first by bucketing on length, not by comparing with every
+        match accepted so far.
+        """
+        excluded: dict[int, set[int]] = {}  # brand -> token indexes inside its exclusions
         matches: list[tuple[_Pattern, int, int]] = []
         for pattern, start, end in found:
             if pattern.exclusion:
-                excluded.setdefault(pattern.brand, []).append((start, end))
+                excluded.setdefault(pattern.brand, set()).update(range(start, end))
             else:
                 matches.append((pattern, start, end))
+        by_length: dict[int, list[int]] = {}
+        for index, (_, start, end) in enumerate(matches):
+            by_length.setdefault(end - start, []).append(index)
         # Longest first; a match overlapping a longer accepted one gives way, equal ranges of different
         # brands both stand (the text is genuinely ambiguous).
-        matches.sort(key=lambda m: (m[1] - m[2], m[1]))
-        accepted: list[tuple[_Pattern, int, int]] = []
-        for pattern, start, end in matches:
-            if any(s < end and start < e for s, e in excluded.get(pattern.brand, ())):
-                continue
-            clash = False
-            for other, s, e in accepted:
-                if (
-                    s < end
-                    and start < e
-                    and ((e - s) > (end - start) or other.brand == pattern.brand or (s, e) != (start, end))
+        accepted = [False] * len(matches)
+        cover: dict[int, list[tuple[_Pattern, int, int]]] = {}  # token index -> accepted matches on it
+        for length in sorted(by_length, reverse=True):
+            for index in by_length[length]:
+                pattern, start, end = matches[index]
+                vetoes = excluded.get(pattern.brand)
+                if vetoes and any(t in vetoes for t in range(start, end)):
+                    continue
+                if any(
+                    other.brand == pattern.brand or (s, e) != (start, end)
+                    for t in range(start, end)
+                    for other, s, e in cover.get(t, ())
                 ):
-                    clash = True
-                    break
-            if not clash:
-                accepted.append((pattern, start, end))
-        accepted.sort(key=lambda m: m[1])
+                    continue
+                accepted[index] = True
+                for t in range(start, end):
+                    cover.setdefault(t, []).append(matches[index])
         grouped: dict[int, list[tuple[_Pattern, int, int]]] = {}
-        for item in accepted:
-            grouped.setdefault(item[0].brand, []).append(item)
+        for index, item in enumerate(matches):  # token order: the order of first appearance
+            if accepted[index]:
+                grouped.setdefault(item[0].brand, []).append(item)
         hits = []
         for brand_index, items in grouped.items():
             spans = tuple((tokens[s][1], tokens[e - 1][2]) for _, s, e in items)
@@ -317,3 +424,67 @@ class BrandMatcher:
                 )
             )
         return hits
+
+
+# -- phrase matching -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Term:
+    kind: str
+    text: str
+    words: tuple[frozenset[str], ...]
+
+
+class TermMatcher:
+    """Finds which kinds of escalation terms a text contains.
+
+    ``terms`` maps a kind (``regulator``, ``media``, ``ceo``, ``demand``...) to phrases. Phrases of several
+    words match in order, with at most two other words between them.
+    """
+
+    def __init__(self, terms: Mapping[str, Iterable[str]]) -> None:
+        self._terms: list[_Term] = []
+        for kind, phrases in terms.items():
+            for phrase in phrases:
+                words = tuple(normal_forms(w) for w in tokens(phrase))
+                if words:
+                    self._terms.append(_Term(kind, phrase, words))
+        self._first: dict[str, list[_Term]] = {}
+        for term in self._terms:
+            for form in term.words[0]:
+                self._first.setdefault(form, []).append(term)
+
+    def find(self, text: str) -> dict[str, list[str]]:
+        """``{kind: [matched phrases]}`` for ``text``; empty when nothing matches."""
+        words = [normal_forms(w) for w in tokens(text)]
+        found: dict[str, list[str]] = {}
+        for i, forms in enumerate(words):
+            candidates: dict[int, _Term] = {}
+            for form in forms:
+                for term in self._first.get(form, ()):
+                    candidates[id(term)] = term
+            for term in candidates.values():
+                if _matches(words, i, term.words) and term.text not in found.get(term.kind, []):
+                    found.setdefault(term.kind, []).append(term.text)
+        return found
+
+
+_MAX_GAP = 2
+"""Words allowed between the words of a phrase: "верните мне мои деньги" is "верните деньги"."""
+
+
+def _matches(words: Sequence[frozenset[str]], start: int, term: Sequence[frozenset[str]]) -> bool:
+    pos = start
+    for j, want in enumerate(term):
+        if j == 0:
+            if not words[pos] & want:
+                return False
+            continue
+        for k in range(pos + 1, min(len(words), pos + 2 + _MAX_GAP)):
+            if words[k] & want:
+                pos = k
+                break
+        else:
+            return False
+    return True

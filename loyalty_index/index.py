@@ -29,7 +29,7 @@ from sqlalchemy import Engine, and_, case, func, literal_column, select, true
 from sqlalchemy.sql.elements import ColumnElement
 
 from loyalty_index.stats import DEFAULT_MIN_SUPPORT, DEFAULT_Z, loyalty_index
-from storage.schema import IndexHourly, MentionBrand
+from storage.schema import IndexHourly, MentionBrand, effective_label
 
 __all__ = [
     "INDEX_COLUMNS",
@@ -288,7 +288,7 @@ def _grouped(
     else:
         tbl = MentionBrand
         time_col = MentionBrand.published_at
-        label = func.coalesce(MentionBrand.corrected_label, MentionBrand.label)
+        label = effective_label()
         flags = [case((label == lbl, 1), else_=0) for lbl in _LABELS]
         conds.append(MentionBrand.counted == true())
     if brands is not None:

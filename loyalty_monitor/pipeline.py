@@ -16,8 +16,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from core.clock import now_utc
 from loyalty_monitor.tagging import Tagger
-from storage.store import Store, now_utc
+from storage.store import Store
 
 __all__ = ["AfterTag", "Pipeline", "PipelineStats"]
 

@@ -14,12 +14,13 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from core.clock import now_utc
 from loyalty_monitor.config import Config
 from loyalty_monitor.pipeline import AfterTag, Pipeline, PipelineStats, install_stop_signals
 from loyalty_monitor.tagging import Tagger
 from sentiment.base import SentimentModel
 from storage.export import MENTION_COLUMNS, mention_rows
-from storage.store import Store, now_utc
+from storage.store import Store
 
 __all__ = [
     "ImportReport",

@@ -30,7 +30,9 @@ class Tagger:
         pairs: list[tuple[int, str]] = []
         inputs: list[SentimentInput] = []
         for i, mention in enumerate(pending):
-            for brand in dict.fromkeys(hit.brand for hit in self.matcher.match(mention.text)):
+            for brand in dict.fromkeys(
+                hit.brand for hit in self.matcher.match(mention.text, where=f"mention {mention.id}")
+            ):
                 pairs.append((i, brand))
                 inputs.append(SentimentInput(mention.text, target=brand, aliases=self._aliases[brand]))
         results = self.model.predict(inputs, batch_size=self.batch_size) if inputs else []

@@ -16,15 +16,14 @@ from datetime import datetime
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Connection, Select, and_, func, select
+from sqlalchemy import ColumnElement, Connection, Select, and_, select
 
-from storage.schema import MentionBrand, MentionRow
+from storage.schema import MentionBrand, MentionRow, effective_label
 from storage.store import Store, text_search
 
 __all__ = [
     "MENTION_COLUMNS",
     "Format",
-    "effective_label",
     "mention_query",
     "mention_rows",
     "render",
@@ -63,11 +62,6 @@ MENTION_COLUMNS: tuple[str, ...] = (
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
-def effective_label() -> ColumnElement[Any]:
-    """A link's label as counted: a person's correction wins over the model's label."""
-    return func.coalesce(MentionBrand.corrected_label, MentionBrand.label)
-
-
 def mention_query(
     *columns: Any,
     brands: Sequence[str] | None = None,
@@ -82,9 +76,9 @@ def mention_query(
     """``columns`` of each (mention, brand) link that passes the filters: the rows the export writes and the
     dashboard's feed shows. The caller orders and limits.
 
-    ``labels`` are effective labels (:func:`effective_label`); ``until`` is exclusive; ``search`` matches the
-    text case-insensitively with ``%`` and ``_`` taken literally; ``handled`` keeps only handled (``True``) or
-    open (``False``) mentions. An empty or ``None`` filter lets everything through.
+    ``labels`` are effective labels (:func:`storage.schema.effective_label`); ``until`` is exclusive;
+    ``search`` matches the text case-insensitively with ``%`` and ``_`` taken literally; ``handled`` keeps
+    only handled (``True``) or open (``False``) mentions. An empty or ``None`` filter lets everything through.
 
     ``conn``, the connection the query will run on, lets a search use SQLite's full-text index
     (:func:`storage.store.text_search` asks it how often the needle occurs); without it a search reads the

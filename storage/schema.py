@@ -13,6 +13,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    ColumnElement,
     DateTime,
     Float,
     ForeignKey,
@@ -22,6 +23,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    func,
     text,
 )
 from sqlalchemy.engine import Dialect
@@ -38,6 +40,7 @@ __all__ = [
     "MentionRow",
     "SourceHealth",
     "UTCDateTime",
+    "effective_label",
 ]
 
 
@@ -152,6 +155,13 @@ class MentionBrand(Base):
     corrected_label: Mapped[str | None] = mapped_column(String(16))
     corrected_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     counted: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+def effective_label() -> ColumnElement[str]:
+    """A link's label as counted everywhere (index, alerts, feed, export): a person's correction wins over
+    the model's label. The one spelling of it in SQL; the index roll-up's triggers (migration 0002) keep
+    the same rule in their own SQL."""
+    return func.coalesce(MentionBrand.corrected_label, MentionBrand.label)
 
 
 class IndexHourly(Base):

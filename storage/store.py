@@ -36,7 +36,8 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import QueryableAttribute
 from sqlalchemy.pool import StaticPool
 
-from core.mention import Mention, utc
+from core.clock import now_utc, utc
+from core.mention import Mention
 from storage import migrate
 from storage.schema import Cursor, EngagementSnapshot, MentionBrand, MentionRow, SourceHealth
 from storage.textnorm import text_hash
@@ -48,17 +49,12 @@ __all__ = [
     "TaggedMention",
     "cluster_query",
     "create_db_engine",
-    "now_utc",
+    "now_utc",  # core.clock's, still importable here for the alert modules that read it from storage
     "text_contains",
     "text_search",
 ]
 
 _COUNTERS = ("likes", "reposts", "comments", "views")
-
-
-def now_utc() -> datetime:
-    """The current time, aware UTC."""
-    return datetime.now(UTC)
 
 
 def create_db_engine(url: str) -> Engine:
@@ -527,10 +523,10 @@ class Store:
         return {"mentions": total, "untagged": untagged, "brand_links": links}
 
 
-_COPY_COLUMNS = (
-    "source", "external_id", "channel", "place", "url", "author", "author_reach", "text", "text_hash",
-    "parent_external_id", "published_at", "collected_at", "likes", "reposts", "comments", "views", "raw",
-)  # fmt: skip
+_SET_AFTER_INSERT = frozenset({"id", "duplicate_of", "tagged_at", "engagement_updated_at", "handled_at"})
+#: The ``mentions`` columns a new row is inserted with (what :func:`_row` fills), in table order: read from
+#: the schema, so a column added to :class:`~storage.schema.MentionRow` cannot be forgotten here.
+_COPY_COLUMNS = tuple(c.name for c in MentionRow.__table__.columns if c.name not in _SET_AFTER_INSERT)
 
 
 def _pg_copy_insert(conn: Connection, rows: list[dict[str, Any]]) -> list[Any]:
@@ -539,7 +535,6 @@ def _pg_copy_insert(conn: Connection, rows: list[dict[str, Any]]) -> list[Any]:
     Many times faster than multi-row VALUES for large pages, and still idempotent and in the caller's
     transaction (the raw driver connection is the one SQLAlchemy holds).
     """
-    import json
 
     cols = ", ".join(_COPY_COLUMNS)
     raw = conn.connection.driver_connection
@@ -552,14 +547,19 @@ def _pg_copy_insert(conn: Connection, rows: list[dict[str, Any]]) -> list[Any]:
         cur.execute("TRUNCATE _mentions_in")
         with cur.copy(f"COPY _mentions_in ({cols}) FROM STDIN") as copy:
             for row in rows:
-                values = [row[c] for c in _COPY_COLUMNS]
-                values[-1] = None if row["raw"] is None else json.dumps(row["raw"], ensure_ascii=False)
-                copy.write_row(values)
+                copy.write_row([_pg_copy_value(c, row[c]) for c in _COPY_COLUMNS])
         cur.execute(
             f"INSERT INTO mentions ({cols}) SELECT {cols} FROM _mentions_in "
             "ON CONFLICT (source, external_id) DO NOTHING RETURNING id, source, external_id, text_hash"
         )
         return [_Inserted(*r) for r in cur.fetchall()]
+
+
+def _pg_copy_value(column: str, value: Any) -> Any:
+    """A value as COPY takes it: ``raw`` as JSON text, everything else as it is."""
+    if column == "raw" and value is not None:
+        return json.dumps(value, ensure_ascii=False)
+    return value
 
 
 def _sqlite_bulk_insert(conn: Connection, rows: list[dict[str, Any]]) -> list[_Inserted]:

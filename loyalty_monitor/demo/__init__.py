@@ -37,7 +37,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from core.mention import utc
+from core.clock import utc
 from loyalty_monitor.demo.config_toml import demo_brand_settings, demo_config_toml
 from loyalty_monitor.demo.events import DEMO_SOURCE, DemoEvent, EngagementUpdate, ExpectedAlert, event_time
 from loyalty_monitor.demo.resonance import (

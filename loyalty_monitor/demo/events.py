@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from core.mention import Mention, utc
+from core.clock import utc
+from core.mention import Mention
 
 __all__ = ["DEMO_SOURCE", "DemoEvent", "EngagementUpdate", "ExpectedAlert", "event_time"]
 

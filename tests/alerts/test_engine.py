@@ -11,7 +11,7 @@ import pytest
 from alerts.outbox import OutboxDispatcher
 from alerts.rules import cap_storms, spike_test
 from alerts.settings import SpikeRule
-from core.morph import TermMatcher
+from core.text import TermMatcher
 from storage.store import Store
 from tests.alerts.fakes import FakeMessenger
 from tests.alerts.stream import START, Counters, Event, Harness, calm_stream, config, mention

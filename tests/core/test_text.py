@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from core.text import BrandMatcher, normalize_text
+from core.text import BrandMatcher, fold
 from loyalty_monitor.config import BrandSettings
 
 BRANDS = [
@@ -211,8 +211,8 @@ def test_an_inserted_alias_is_always_found(
     assert any(a <= start < b for a, b in hits[brand].spans)
 
 
-def test_normalize_text_folds_case_and_yo() -> None:
-    assert normalize_text("ЁЖИК Ёлка") == "ежик елка"
+def test_fold_folds_case_and_yo() -> None:
+    assert fold("ЁЖИК Ёлка") == "ежик елка"
 
 
 def test_matching_is_fast(matcher: BrandMatcher) -> None:

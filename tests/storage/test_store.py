@@ -11,7 +11,7 @@ from sqlalchemy import select
 from core.mention import Mention
 from storage.schema import EngagementSnapshot, MentionBrand, MentionRow
 from storage.store import BrandLabel, Store, TaggedMention, cluster_query
-from storage.textnorm import normalise_text, text_hash
+from storage.textnorm import dedup_form, text_hash
 
 T0 = datetime(2026, 11, 1, 9, 30, tzinfo=UTC)
 
@@ -85,7 +85,7 @@ def test_a_repost_cluster_sums_its_reach(store: Store) -> None:
 
 
 def test_normalisation() -> None:
-    assert normalise_text("RT @a: Ёлка — ЗЕЛЁНАЯ!!! http://x.ru/1") == "елка зеленая"
+    assert dedup_form("RT @a: Ёлка — ЗЕЛЁНАЯ!!! http://x.ru/1") == "елка зеленая"
     assert text_hash("Привет, мир") == text_hash("привет мир!!")
     assert text_hash("привет мир") != text_hash("привет миру")
 
@@ -169,6 +169,18 @@ def test_migrations_are_idempotent(store: Store) -> None:
     migrate.upgrade(store.engine)
     migrate.upgrade(store.engine)
     assert store.counts()["mentions"] == 0
+
+
+def test_the_bulk_insert_columns_are_the_schema_s_and_every_one_is_filled() -> None:
+    """The insert column list is read from the table: a new column in the schema is either filled for a new
+    row or named as set later, never silently left out of one of the two bulk paths."""
+    from storage import store as store_module
+
+    row = store_module._row(m("1", "текст"), T0)
+    assert set(row) == set(store_module._COPY_COLUMNS)
+    table = [c.name for c in MentionRow.__table__.columns]
+    assert set(table) == set(store_module._COPY_COLUMNS) | store_module._SET_AFTER_INSERT
+    assert list(store_module._COPY_COLUMNS) == [c for c in table if c in store_module._COPY_COLUMNS]
 
 
 def test_sqlite_bulk_insert_stores_what_sqlalchemy_stores(sqlite_store: Store) -> None:
