@@ -224,8 +224,9 @@ def bench_apptest(url: str) -> list[tuple[str, float]]:
     """The whole script through AppTest: a cold first run, a brand filter change, the feed page."""
     from streamlit.testing.v1 import AppTest
 
-    os.environ["LOYALTY_DASHBOARD_DB"] = url
-    os.environ.pop("LOYALTY_DASHBOARD_CONFIG", None)
+    from dashboard.settings import DashboardSetup
+
+    os.environ[DashboardSetup.ENV] = DashboardSetup(db_url=url).model_dump_json()
     at = AppTest.from_file(str(ROOT / "dashboard" / "app.py"), default_timeout=120)
     out = []
     t0 = time.perf_counter()
@@ -277,16 +278,16 @@ def bench_browser(url: str) -> list[tuple[str, float]]:
     from selenium.webdriver.support.ui import WebDriverWait
 
     from dashboard.launch import command
-    from dashboard.settings import DashboardSettings
+    from dashboard.settings import DashboardSettings, DashboardSetup
 
     port = 8599
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LOYALTY_DASHBOARD_")}
+    env = DashboardSetup(db_url=url, dashboard=DashboardSettings(port=port)).environment()
     out: list[tuple[str, float]] = []
 
     def start_server(label: str) -> subprocess.Popen[bytes]:
         t0 = time.perf_counter()
         server = subprocess.Popen(
-            command(None, url, DashboardSettings(port=port)),
+            command(DashboardSettings(port=port)),
             env=env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,

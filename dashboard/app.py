@@ -1,4 +1,4 @@
-"""The Streamlit dashboard: ``streamlit run dashboard/app.py -- --config FILE --db URL``.
+"""The Streamlit dashboard page, started by ``loyalty-monitor dashboard`` (:mod:`dashboard.launch`).
 
 SMM teams keep it open all day, so the pages that show live data are fragments that re-run on their own every
 ``refresh_s`` seconds without reloading the page or resetting filters, and every query goes through a cache
@@ -11,22 +11,17 @@ plain-text widgets, never as markdown or HTML; links are shown only when they ar
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
 from datetime import UTC, date, datetime
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
-
-if __package__ in (None, ""):  # run as a script by ``streamlit run``: make the project importable
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import pandas as pd
 import streamlit as st
 
 from dashboard import auth, cache, charts, data, export
 from dashboard.i18n import LANGUAGES, translate, translator
-from loyalty_monitor.config import Config, ConfigError
+from dashboard.settings import DashboardSetup
 from storage.store import Store
 
 __all__ = ["main"]
@@ -86,23 +81,22 @@ def _label_name(label: Any, t: Callable[..., str]) -> str:
 # -- sidebar ------------------------------------------------------------------------------------------
 
 
-def _sidebar(config: Config, url: str, t: Callable[..., str]) -> tuple[str, data.Filters]:
+def _sidebar(setup: DashboardSetup, url: str, t: Callable[..., str]) -> tuple[str, data.Filters]:
     """Page choice, time zone and the filters every page shares."""
     sb = st.sidebar
     pages = ["overview", "feed", "sources"]
     page = sb.radio(t("sidebar.page"), pages, format_func=lambda p: t(f"page.{p}"), key="page")
-    default_zone = config.display.timezone
+    default_zone = setup.timezone
     zones = list(dict.fromkeys([default_zone, *ZONES]))
     tz = sb.selectbox(t("sidebar.timezone"), zones, key="tz")
     sb.subheader(t("sidebar.filters"))
-    own = [b.name for b in config.own_brands()]
-    brand_options = list(dict.fromkeys([*own, *(b.name for b in config.brands), *cache.brands(url)]))
+    brand_options = list(dict.fromkeys([*setup.own_brands, *setup.brands, *cache.brands(url)]))
     everything = t("filter.all")
     brands = sb.multiselect(t("filter.brands"), brand_options, key="brands", placeholder=everything)
     channels = sb.multiselect(
         t("filter.channels"), cache.channels(url), key="channels", placeholder=everything
     )
-    default_range = data.default_dates(config.dashboard.default_days, tz)
+    default_range = data.default_dates(setup.dashboard.default_days, tz)
     picked = sb.date_input(t("filter.dates"), value=default_range, key="dates", format="DD.MM.YYYY")
     start, end = _date_range(picked, default_range)
     sentiments: list[str] = []
@@ -169,9 +163,9 @@ def _freshness(url: str, refresh_s: float, t: Callable[..., str], tz: str) -> No
     strip()
 
 
-def _overview(config: Config, url: str, f: data.Filters, t: Callable[..., str]) -> None:
-    refresh_s = config.dashboard.refresh_s
-    own = {b.name for b in config.own_brands()}
+def _overview(setup: DashboardSetup, url: str, f: data.Filters, t: Callable[..., str]) -> None:
+    refresh_s = setup.dashboard.refresh_s
+    own = set(setup.own_brands)
 
     @st.fragment(run_every=refresh_s)
     def live() -> None:
@@ -267,10 +261,10 @@ def _alerts_table(alerts: pd.DataFrame, tz: str, t: Callable[..., str]) -> None:
     st.dataframe(shown, hide_index=True, width="stretch")
 
 
-def _feed_page(config: Config, url: str, store: Store, f: data.Filters, t: Callable[..., str]) -> None:
-    limit = config.dashboard.feed_rows
+def _feed_page(setup: DashboardSetup, url: str, store: Store, f: data.Filters, t: Callable[..., str]) -> None:
+    limit = setup.dashboard.feed_rows
     st.subheader(t("feed.title"))
-    rows = cache.feed(url, f, limit, cache.tick(config.dashboard.refresh_s))
+    rows = cache.feed(url, f, limit, cache.tick(setup.dashboard.refresh_s))
     if rows.empty:
         st.info(t("feed.empty"))
         return
@@ -316,7 +310,7 @@ def _feed_page(config: Config, url: str, store: Store, f: data.Filters, t: Calla
     _detail(store, url, rows, f.tz, t)
     st.subheader(t("export.title"))
     excel = st.checkbox(t("export.excel"), key="excel_mentions")
-    cap = config.dashboard.export_max_rows
+    cap = setup.dashboard.export_max_rows
 
     def mentions_file() -> bytes:
         # Runs only when the button is clicked, so the export query does not slow down every render.
@@ -392,8 +386,8 @@ def _num(value: Any) -> str:
     return f"{int(value):,}".replace(",", " ")
 
 
-def _sources_page(config: Config, url: str, t: Callable[..., str], tz: str) -> None:
-    @st.fragment(run_every=config.dashboard.refresh_s)
+def _sources_page(setup: DashboardSetup, url: str, t: Callable[..., str], tz: str) -> None:
+    @st.fragment(run_every=setup.dashboard.refresh_s)
     def live() -> None:
         st.subheader(t("sources.title"))
         health = data.source_health_frame(cache.store(url).engine)
@@ -428,34 +422,33 @@ def _sources_page(config: Config, url: str, t: Callable[..., str], tz: str) -> N
 
 def main() -> None:
     """Render one run of the dashboard script."""
-    config_path, db_url = cache.app_args()
     try:
-        config = cache.config(config_path, db_url)
-    except ConfigError as exc:
+        setup = cache.setup()
+    except ValueError as exc:
         st.error(translator("ru")("error.config", error=exc))
         st.stop()
     if "lang" not in st.session_state:
-        st.session_state["lang"] = config.display.language
+        st.session_state["lang"] = setup.language
     if "tz" not in st.session_state:
-        st.session_state["tz"] = config.display.timezone
+        st.session_state["tz"] = setup.timezone
     lang = st.session_state["lang"]
     st.set_page_config(page_title=translate("app.title", lang), layout="wide")
     both = " / ".join(translate("sidebar.language", code) for code in LANGUAGES)
     lang = st.sidebar.radio(both, list(LANGUAGES), format_func=LANGUAGES.__getitem__, key="lang")
     t = translator(lang)
     st.title(t("app.title"))
-    if not auth.gate(config.dashboard, t):
+    if not auth.gate(setup.dashboard, t):
         st.stop()
-    url = config.storage.url
+    url = setup.db_url
     store = cache.store(url)
-    page, filters = _sidebar(config, url, t)
-    _freshness(url, config.dashboard.refresh_s, t, filters.tz)
+    page, filters = _sidebar(setup, url, t)
+    _freshness(url, setup.dashboard.refresh_s, t, filters.tz)
     if page == "overview":
-        _overview(config, url, filters, t)
+        _overview(setup, url, filters, t)
     elif page == "feed":
-        _feed_page(config, url, store, filters, t)
+        _feed_page(setup, url, store, filters, t)
     else:
-        _sources_page(config, url, t, filters.tz)
+        _sources_page(setup, url, t, filters.tz)
 
 
 main()

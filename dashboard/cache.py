@@ -11,9 +11,6 @@ dashboard's fragments re-query on their own.
 
 from __future__ import annotations
 
-import argparse
-import os
-import sys
 import time
 from datetime import UTC, datetime
 
@@ -21,42 +18,29 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import data
-from loyalty_monitor.config import Config, load_config
+from dashboard.settings import DashboardSetup
 from storage.store import Store
 
 __all__ = [
-    "ENV_CONFIG",
-    "ENV_DB",
     "alerts",
-    "app_args",
     "brands",
     "channels",
-    "config",
     "feed",
+    "setup",
     "store",
     "summary",
     "tick",
 ]
 
-ENV_CONFIG = "LOYALTY_DASHBOARD_CONFIG"
-ENV_DB = "LOYALTY_DASHBOARD_DB"
 _LIST_TTL_S = 300
 _MAX_CACHE_ENTRIES = 64
 
 
-def app_args(argv: list[str] | None = None) -> tuple[str | None, str | None]:
-    """``--config`` and ``--db`` from the arguments after ``--``; the environment wins (tests use it)."""
-    parser = argparse.ArgumentParser(add_help=False)
-    parser.add_argument("--config", default=None)
-    parser.add_argument("--db", default=None)
-    args, _ = parser.parse_known_args(sys.argv[1:] if argv is None else argv)
-    return os.environ.get(ENV_CONFIG, args.config), os.environ.get(ENV_DB, args.db)
-
-
-@st.cache_resource(show_spinner=False)
-def config(config_path: str | None, db_url: str | None) -> Config:
-    """The loaded config, once per process (a ``ConfigError`` is not cached, so a fix is picked up)."""
-    return load_config(config_path, db_url)
+def setup() -> DashboardSetup:
+    """The setup the starting process handed over (:meth:`DashboardSetup.from_env`; a small JSON text read
+    on every run, so a test or a restart with another setup is picked up). ``ValueError`` with one line when
+    there is none or it does not parse: the page shows that line."""
+    return DashboardSetup.from_env()
 
 
 @st.cache_resource(show_spinner=False)

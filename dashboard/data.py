@@ -30,8 +30,8 @@ from sqlalchemy import (
 
 from alerts.export import ALERT_COLUMNS, alert_rows
 from loyalty_index import Bucket, index_series
-from storage.export import effective_label, mention_query
-from storage.schema import MentionBrand, MentionRow, SourceHealth
+from storage.export import mention_query
+from storage.schema import MentionBrand, MentionRow, SourceHealth, effective_label
 from storage.store import Store
 
 __all__ = [

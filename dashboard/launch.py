@@ -1,7 +1,9 @@
 """The command line that starts the dashboard, for ``loyalty-monitor dashboard``.
 
 Built here so the CLI does not need to know Streamlit's flags, and so the bind address always comes from the
-settings (127.0.0.1 by default) rather than Streamlit's own default of every interface.
+settings (127.0.0.1 by default) rather than Streamlit's own default of every interface. The server reads
+everything else it needs from the :class:`~dashboard.settings.DashboardSetup` in its environment
+(:meth:`~dashboard.settings.DashboardSetup.environment`).
 """
 
 from __future__ import annotations
@@ -16,8 +18,8 @@ __all__ = ["APP_PATH", "command"]
 APP_PATH = Path(__file__).with_name("app.py")
 
 
-def command(config_path: str | Path | None, db_url: str | None, settings: DashboardSettings) -> list[str]:
-    """``streamlit run dashboard/app.py`` argv: bind address, port, no telemetry, then the app's options.
+def command(settings: DashboardSettings) -> list[str]:
+    """``streamlit run dashboard/app.py`` argv: bind address, port, no telemetry.
 
     It goes through :mod:`dashboard.serve`, which warms the page's imports and caches while the server
     starts, so the first visitor does not wait for them.
@@ -39,10 +41,5 @@ def command(config_path: str | Path | None, db_url: str | None, settings: Dashbo
         # a monitor for a team, not a notebook: no "Deploy" button or developer menu
         "--client.toolbarMode",
         "viewer",
-        "--",
     ]
-    if config_path is not None:
-        argv += ["--config", str(config_path)]
-    if db_url:
-        argv += ["--db", db_url]
     return argv

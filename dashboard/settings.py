@@ -1,10 +1,14 @@
-"""Dashboard settings (``[dashboard]``)."""
+"""Dashboard settings (``[dashboard]``), and :class:`DashboardSetup`: everything the dashboard is given."""
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+import os
+from collections.abc import Mapping
+from typing import ClassVar
 
-__all__ = ["DashboardSettings"]
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+__all__ = ["DashboardSettings", "DashboardSetup"]
 
 
 class DashboardSettings(BaseModel):
@@ -38,3 +42,49 @@ class DashboardSettings(BaseModel):
     """How many newest mentions the feed shows (the export is not limited by this)."""
     export_max_rows: int = Field(default=200_000, ge=1)
     """A ceiling on one CSV download, so a click cannot exhaust the server's memory."""
+
+
+class DashboardSetup(BaseModel):
+    """What the dashboard needs from the application's config, and nothing more.
+
+    The app shell (``loyalty-monitor dashboard``, the demo) reads and validates ``loyalty.toml``, builds
+    this and hands it to the server it starts through the environment variable :attr:`ENV` (the
+    environment, not the command line, because ``db_url`` may hold a database password and a command
+    line is visible to every user of the machine). The dashboard never reads the config file itself, so it
+    depends on no package above it. Example::
+
+        setup = DashboardSetup(db_url="sqlite:///loyalty.db", brands=("Полярбанк", "Кедр Банк"),
+                               own_brands=("Полярбанк",))
+        env = {**os.environ, DashboardSetup.ENV: setup.model_dump_json()}
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    ENV: ClassVar[str] = "LOYALTY_DASHBOARD_SETUP"
+
+    db_url: str
+    timezone: str = "Europe/Moscow"
+    """The zone times are shown in until a visitor picks another (``[display] timezone``)."""
+    language: str = Field(default="ru", pattern="^(ru|en)$")
+    brands: tuple[str, ...] = ()
+    """Configured brands, in config order: offered in the brand filter even before they have mentions."""
+    own_brands: tuple[str, ...] = ()
+    dashboard: DashboardSettings = Field(default_factory=DashboardSettings)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> DashboardSetup:
+        """The setup the starting process put in the environment; ``ValueError`` with one line if none."""
+        env = os.environ if environ is None else environ
+        text = env.get(cls.ENV)
+        if not text:
+            raise ValueError(f"{cls.ENV} is not set: start the dashboard with `loyalty-monitor dashboard`")
+        try:
+            return cls.model_validate_json(text)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first["loc"]) or "(top level)"
+            raise ValueError(f"{cls.ENV}: {where}: {first['msg']}") from None
+
+    def environment(self, base: Mapping[str, str] | None = None) -> dict[str, str]:
+        """``base`` (default: this process's environment) with this setup in it, for the server's process."""
+        return {**(os.environ if base is None else base), self.ENV: self.model_dump_json()}

@@ -225,8 +225,8 @@ def dashboard(config_path: Path | None, db_url: str | None) -> None:
     from dashboard.launch import command
 
     config = get_config(config_path, db_url)
-    argv = command(config_path, config.storage.url, config.dashboard)
-    raise SystemExit(subprocess.call(argv))
+    setup = config.dashboard_setup()
+    raise SystemExit(subprocess.call(command(config.dashboard), env=setup.environment()))
 
 
 @main.command()

@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from alerts.settings import AlertsSettings
 from collectors.settings import SourceSettings
-from dashboard.settings import DashboardSettings
+from dashboard.settings import DashboardSettings, DashboardSetup
 
 __all__ = [
     "BrandSettings",
@@ -153,6 +153,17 @@ class Config(BaseModel):
         if dupes:
             raise ValueError(f"brand names must be unique; repeated: {', '.join(dupes)}")
         return self
+
+    def dashboard_setup(self) -> DashboardSetup:
+        """What the dashboard is given of this config (it never reads the file itself)."""
+        return DashboardSetup(
+            db_url=self.storage.url,
+            timezone=self.display.timezone,
+            language=self.display.language,
+            brands=tuple(b.name for b in self.brands),
+            own_brands=tuple(b.name for b in self.own_brands()),
+            dashboard=self.dashboard,
+        )
 
     def own_brands(self) -> list[BrandSettings]:
         """Our brands (``own = true``)."""

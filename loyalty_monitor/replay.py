@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from core.clock import now_utc
 from core.mention import Mention
 from loyalty_monitor.config import Config, load_config
 from loyalty_monitor.demo import (
@@ -28,7 +29,7 @@ from loyalty_monitor.demo import (
 )
 from loyalty_monitor.tagging import Tagger
 from sentiment.base import SentimentModel
-from storage.store import BrandLabel, PendingMention, Store, TaggedMention, now_utc
+from storage.store import BrandLabel, PendingMention, Store, TaggedMention
 
 __all__ = ["ReplaySummary", "Replayer", "run_demo"]
 
@@ -203,7 +204,7 @@ def run_demo(
             from dashboard.launch import command
 
             # Open the dashboard first: it shows the history filling in while the model labels it.
-            proc = subprocess.Popen(command(config_path, url, config.dashboard))
+            proc = subprocess.Popen(command(config.dashboard), env=config.dashboard_setup().environment())
             _say(f"dashboard: http://{config.dashboard.host}:{config.dashboard.port}  (Ctrl-C to stop)")
         sentiment = model or load_sentiment(config)
         tagger = Tagger(config.brands, sentiment, batch_size=config.sentiment.batch_size)

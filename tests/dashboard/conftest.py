@@ -6,8 +6,9 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from dashboard.settings import DashboardSetup
 from storage.store import Store
-from tests.dashboard.fixtures import build_db, write_config
+from tests.dashboard.fixtures import build_db, setup
 
 APP = str(Path(__file__).resolve().parents[2] / "dashboard" / "app.py")
 
@@ -26,9 +27,7 @@ def make_app(
 
     def make(**dashboard: object) -> AppTest:
         url, _ = db
-        config = write_config(tmp_path / "loyalty.toml", url, **dashboard)
-        monkeypatch.setenv("LOYALTY_DASHBOARD_CONFIG", str(config))
-        monkeypatch.delenv("LOYALTY_DASHBOARD_DB", raising=False)
+        monkeypatch.setenv(DashboardSetup.ENV, setup(url, **dashboard).model_dump_json())
         at = AppTest.from_file(APP, default_timeout=60)
         return at
 

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import random
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
+from typing import Any
 
 from core.mention import Mention
+from dashboard.settings import DashboardSettings, DashboardSetup
 from storage.schema import Alert, AlertDelivery
 from storage.store import BrandLabel, PendingMention, Store, TaggedMention
 
-__all__ = ["BRANDS", "CHANNELS", "EVIL_TEXT", "OWN", "build_db", "write_config"]
+__all__ = ["BRANDS", "CHANNELS", "EVIL_TEXT", "OWN", "build_db", "setup"]
 
 OWN = "Альфа"
 BRANDS = (OWN, "Бета", "Гамма")
@@ -163,16 +164,17 @@ def _alerts(store: Store, now: datetime) -> None:
                 )
 
 
-def write_config(path: Path, url: str, **dashboard: object) -> Path:
-    """A ``loyalty.toml`` with the fixture brands and optional ``[dashboard]`` keys."""
-    lines = ["[display]", 'timezone = "Europe/Moscow"', 'language = "ru"', "", "[dashboard]"]
-    for key, value in dashboard.items():
-        lines.append(f"{key} = {value!r}".replace("'", '"') if isinstance(value, str) else f"{key} = {value}")
-    for brand in BRANDS:
-        lines += ["", "[[brands]]", f'name = "{brand}"', f"own = {'true' if brand == OWN else 'false'}"]
-    lines += ["", "[storage]", f'url = "{url}"']
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return path
+def setup(url: str, **dashboard: Any) -> DashboardSetup:
+    """What ``loyalty-monitor dashboard`` would hand the page for the fixture database and brands, with
+    optional ``[dashboard]`` settings."""
+    return DashboardSetup(
+        db_url=url,
+        timezone="Europe/Moscow",
+        language="ru",
+        brands=BRANDS,
+        own_brands=(OWN,),
+        dashboard=DashboardSettings(**dashboard),
+    )
 
 
 _ = PendingMention  # re-exported type used by callers building their own tags

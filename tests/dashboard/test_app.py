@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 
 import pandas as pd
 import pytest
 from sqlalchemy import select
 from streamlit.testing.v1 import AppTest
 
+from dashboard.settings import DashboardSetup
 from storage.schema import MentionBrand, MentionRow
 from storage.store import Store
 from tests.dashboard.fixtures import EVIL_TEXT, OWN
@@ -215,15 +215,22 @@ def test_login_gate_stays_locked_when_the_password_variable_is_unset(
     assert not at.get("vega_lite_chart")
 
 
-def test_bad_config_shows_an_error_not_a_traceback(
-    make_app: MakeApp, monkeypatch: pytest.MonkeyPatch, tmp_path
-) -> None:  # type: ignore[no-untyped-def]
+def test_bad_setup_shows_an_error_not_a_traceback(make_app: MakeApp, monkeypatch: pytest.MonkeyPatch) -> None:
     at = make_app()
-    bad = tmp_path / "bad.toml"
-    bad.write_text("[dashboard]\nport = 0\n", encoding="utf-8")
-    monkeypatch.setenv("LOYALTY_DASHBOARD_CONFIG", str(bad))
+    monkeypatch.setenv(DashboardSetup.ENV, '{"db_url": "sqlite://", "dashboard": {"port": 0}}')
     at.run()
     assert "dashboard.port" in at.error[0].value
+    assert not at.exception
+
+
+def test_a_page_started_without_a_setup_says_how_to_start_it(
+    make_app: MakeApp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    at = make_app()
+    monkeypatch.delenv(DashboardSetup.ENV)
+    at.run()
+    assert "loyalty-monitor dashboard" in at.error[0].value
+    assert not at.exception
 
 
 def test_server_warm_up_fills_the_caches_the_first_session_reads(
@@ -234,7 +241,7 @@ def test_server_warm_up_fills_the_caches_the_first_session_reads(
     from dashboard import data
     from dashboard.serve import warm_up
 
-    at = make_app()  # writes the config and points the page at it through the environment
+    at = make_app()  # puts the fixture setup in the environment, as the launcher does
     calls: list[str] = []
     for name in ("summary", "alerts_frame", "distinct_brands", "channels"):
         real = getattr(data, name)
@@ -244,7 +251,7 @@ def test_server_warm_up_fills_the_caches_the_first_session_reads(
             return _real(*args)
 
         monkeypatch.setattr(data, name, counted)
-    took = warm_up([])
+    took = warm_up()
     assert took is not None
     assert sorted(calls) == ["alerts_frame", "channels", "distinct_brands", "summary"]
     calls.clear()
@@ -253,13 +260,12 @@ def test_server_warm_up_fills_the_caches_the_first_session_reads(
     assert calls == []
 
 
-def test_server_warm_up_with_a_broken_config_leaves_the_error_to_the_page(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+def test_server_warm_up_with_a_broken_setup_leaves_the_error_to_the_page(
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from dashboard.serve import warm_up
 
-    bad = tmp_path / "loyalty.toml"
-    bad.write_text('[display]\ntimezone = "Mars/Olympus"\n', encoding="utf-8")
-    monkeypatch.delenv("LOYALTY_DASHBOARD_CONFIG", raising=False)
-    monkeypatch.delenv("LOYALTY_DASHBOARD_DB", raising=False)
-    assert warm_up(["--config", str(bad)]) is None
+    monkeypatch.setenv(DashboardSetup.ENV, '{"db_url": "sqlite://", "language": "fr"}')
+    assert warm_up() is None
+    monkeypatch.delenv(DashboardSetup.ENV)
+    assert warm_up() is None

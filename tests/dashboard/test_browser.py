@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.dashboard.fixtures import EVIL_TEXT, build_db, write_config
+from tests.dashboard.fixtures import EVIL_TEXT, build_db, setup
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
@@ -68,13 +68,12 @@ def _wait_healthy(url: str, proc: subprocess.Popen[bytes], timeout: float = 90) 
 def server(tmp_path: Path) -> Iterator[str]:
     url = f"sqlite:///{tmp_path / 'demo.db'}"
     build_db(url).close()
-    config = write_config(tmp_path / "loyalty.toml", url)
     port = _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LOYALTY_DASHBOARD_")}
+    env = setup(url, port=port).environment()
     from dashboard.launch import command
     from dashboard.settings import DashboardSettings
 
-    argv = command(config, None, DashboardSettings(port=port))
+    argv = command(DashboardSettings(port=port))
     log = (tmp_path / "streamlit.log").open("wb")
     proc = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:

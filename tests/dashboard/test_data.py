@@ -14,7 +14,7 @@ import pytest
 from core.mention import Mention
 from dashboard import data, export, launch
 from dashboard.i18n import TRANSLATIONS, translate
-from dashboard.settings import DashboardSettings
+from dashboard.settings import DashboardSettings, DashboardSetup
 from storage.store import BrandLabel, Store, TaggedMention
 
 DASHBOARD = Path(__file__).resolve().parents[2] / "dashboard"
@@ -156,15 +156,30 @@ def test_index_csv_rows_per_brand_channel_and_day(tmp_path: Path) -> None:
 
 
 def test_launch_command_binds_the_configured_address() -> None:
-    argv = launch.command("loyalty.toml", "sqlite:///x.db", DashboardSettings())
+    argv = launch.command(DashboardSettings())
     assert argv[:5] == [sys.executable, "-m", "dashboard.serve", "run", str(DASHBOARD / "app.py")]
     assert argv[argv.index("--server.address") + 1] == "127.0.0.1"
     assert argv[argv.index("--server.port") + 1] == "8501"
     assert argv[argv.index("--browser.gatherUsageStats") + 1] == "false"
-    assert argv[argv.index("--") :] == ["--", "--config", "loyalty.toml", "--db", "sqlite:///x.db"]
-    shared = launch.command(None, None, DashboardSettings(host="0.0.0.0", port=9000))
+    shared = launch.command(DashboardSettings(host="0.0.0.0", port=9000))
     assert shared[shared.index("--server.address") + 1] == "0.0.0.0"
-    assert shared[-1] == "--"
+
+
+def test_the_setup_reaches_the_server_through_its_environment_not_its_command_line() -> None:
+    """A PostgreSQL URL may hold a password: a command line is visible to every user, an environment not."""
+    secret_url = "postgresql+psycopg://monitor:s3cret@db/loyalty"
+    setup = DashboardSetup(db_url=secret_url, brands=("А", "Б"), own_brands=("А",))
+    env = setup.environment({"PATH": "/bin"})
+    assert env["PATH"] == "/bin"
+    assert DashboardSetup.from_env(env) == setup
+    assert not any("s3cret" in arg for arg in launch.command(setup.dashboard))
+
+
+def test_a_missing_or_broken_setup_is_one_line() -> None:
+    with pytest.raises(ValueError, match="loyalty-monitor dashboard"):
+        DashboardSetup.from_env({})
+    with pytest.raises(ValueError, match=r"^LOYALTY_DASHBOARD_SETUP: language: .*$"):
+        DashboardSetup.from_env({DashboardSetup.ENV: '{"db_url": "sqlite://", "language": "fr"}'})
 
 
 def test_both_languages_have_the_same_keys() -> None:
