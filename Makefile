@@ -10,12 +10,19 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install $(PIP_FLAGS) --upgrade pip
 
-# torch is pinned in pyproject.toml (2.13.0, the CPU build).
-install: $(BIN)/python
+# Stamp files: pip runs again only when pyproject.toml changed (or the venv is new), so every target that
+# depends on an install costs nothing when nothing changed. torch is pinned in pyproject.toml (2.13.0, CPU).
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install $(PIP_FLAGS) -e .
+	touch $@
 
-install-dev: $(BIN)/python
+$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install $(PIP_FLAGS) -e '.[dev]'
+	touch $@ $(VENV)/.installed
+
+install: $(VENV)/.installed
+
+install-dev: $(VENV)/.installed-dev
 
 system-deps:
 	bash scripts/system-deps.sh
@@ -27,6 +34,7 @@ demo: install
 lint: install-dev
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 
 typecheck: install-dev
 	$(BIN)/mypy
@@ -44,5 +52,5 @@ bench: install-dev
 		$(BIN)/python bench/pipeline.py
 	$(BIN)/python bench/sentiment_speed.py
 	$(BIN)/python bench/sentiment_probe.py
-	$(BIN)/python bench/alerts.py
+	$(BIN)/python bench/alert_latency.py
 	$(BIN)/python bench/dashboard.py

@@ -18,7 +18,6 @@ import os
 import random
 import sqlite3
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -27,11 +26,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from dashboard import data
+from storage.store import Store
 
-from dashboard import data  # noqa: E402 - after the path fix above
-from storage.store import Store  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 BRANDS = ("Альфа", "Бета", "Гамма", "Дельта")
 CHANNELS = ("vk", "telegram", "youtube", "dzen", "otzovik", "banki")

@@ -15,21 +15,17 @@ import json
 import os
 import random
 import sqlite3
-import sys
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))  # before bench/, whose alerts.py would hide the alerts package
+from sqlalchemy import create_engine, text
 
-from sqlalchemy import create_engine, text  # noqa: E402 - after the path fix above
-
-from core.mention import Mention  # noqa: E402
-from loyalty_monitor.config import parse_config  # noqa: E402
-from loyalty_monitor.service import import_file  # noqa: E402
-from storage.store import Store  # noqa: E402
+from core.mention import Mention
+from loyalty_monitor.config import parse_config
+from loyalty_monitor.service import import_file
+from storage.store import Store
 
 BRANDS = [
     {"name": "Сбербанк", "aliases": ["Сбер", "Сбербанк", "SberBank"], "own": True},

@@ -22,9 +22,6 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
 BRANDS = [
     ("Сбер", ["Сбер", "Сбербанк", "сбербанка", "@sberbank", "#сбер", "СБЕР"]),
     ("ВТБ", ["ВТБ", "втб24", "ВТБ банк", "в ВТБ"]),

@@ -6,7 +6,7 @@ Telegram Bot API on 127.0.0.1, on a SQLite database that already holds a few day
 Every few batches one mention escalates (regulator, media, a demand) from a new author; the fake server
 notes when its alert arrives. Prints p50 / p95 / max; the target is p95 <= 5 s.
 
-    python bench/alerts.py [--triggers 40] [--history-days 14] [--per-hour 60] [--batch-interval 0.5]
+    python bench/alert_latency.py [--triggers 40] [--history-days 14] [--per-hour 60] [--batch-interval 0.5]
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ import json
 import random
 import re
 import statistics
-import sys
 import tempfile
 import threading
 import time
@@ -28,14 +27,11 @@ from typing import Any
 
 import httpx
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))  # before bench/, whose alerts.py would hide the alerts package
-
-from alerts.engine import AlertEngine  # noqa: E402 - after the path fix above
-from alerts.outbox import OutboxDispatcher  # noqa: E402
-from core.mention import Mention  # noqa: E402
-from loyalty_monitor.config import Config  # noqa: E402
-from storage.store import BrandLabel, Store, TaggedMention  # noqa: E402
+from alerts.engine import AlertEngine
+from alerts.outbox import OutboxDispatcher
+from core.mention import Mention
+from loyalty_monitor.config import Config
+from storage.store import BrandLabel, Store, TaggedMention
 
 _WORDS = [
     "приложение",
