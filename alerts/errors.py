@@ -1,12 +1,14 @@
-"""Why a delivery failed, and what the outbox does about it.
+"""Why a delivery failed, and what the outbox does about it: the core error tree (:mod:`core.errors`) under
+the outbox's names.
 
 ::
 
-    DeliveryError                 any failure to hand an alert to a messenger
-     ├── RetryableDelivery        5xx, timeouts, connection errors: retried with back-off, never dropped
-     │    └── RateLimited         429: retried after ``retry_after`` seconds (the messenger's own figure)
-     └── PermanentDelivery        the request itself is wrong (bad token, chat not found, invalid payload):
-                                  retrying cannot help, the row is marked ``failed`` for ``status`` to show
+    DeliveryError (ServiceError)          any failure to hand an alert to a messenger
+     ├── RetryableDelivery (TransientError) 5xx, timeouts, connection errors: retried with back-off
+     │    └── RateLimited                 429: retried after ``retry_after`` seconds (the messenger's own
+     │                                    figure; ``None``: back-off)
+     └── PermanentDelivery (PermanentError) the request itself is wrong (bad token, chat not found, invalid
+                                          payload): retrying cannot help, the row is marked ``failed``
 
 Every message is scrubbed of secrets (bot tokens, webhook URLs) before it is raised, logged or stored:
 :func:`scrub` is the one place that knows what they look like.
@@ -16,6 +18,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+
+from core.errors import PermanentError as PermanentDelivery
+from core.errors import RateLimited
+from core.errors import ServiceError as DeliveryError
+from core.errors import TransientError as RetryableDelivery
 
 __all__ = ["DeliveryError", "PermanentDelivery", "RateLimited", "RetryableDelivery", "scrub"]
 
@@ -29,23 +36,3 @@ def scrub(text: str, secrets: Iterable[str | None] = ()) -> str:
         text = text.replace(secret, "***")
     text = _BOT_TOKEN.sub("bot***", text)
     return _SLACK_HOOK.sub("hooks.slack.com/services/***", text)
-
-
-class DeliveryError(Exception):
-    """An alert could not be delivered; the message is free of secrets."""
-
-
-class RetryableDelivery(DeliveryError):
-    """Worth trying again later: the messenger or the network is down."""
-
-
-class RateLimited(RetryableDelivery):
-    """The messenger asked us to wait ``retry_after`` seconds."""
-
-    def __init__(self, message: str, retry_after: float) -> None:
-        super().__init__(message)
-        self.retry_after = retry_after
-
-
-class PermanentDelivery(DeliveryError):
-    """The request is wrong; sending it again would fail the same way."""

@@ -260,7 +260,10 @@ class OutboxDispatcher:
         try:
             remote_id = await sender.send(self.client, message, delivery.idempotency_key, reply_to)
         except RateLimited as exc:
-            until = now + timedelta(seconds=exc.retry_after)
+            if exc.retry_after is None:
+                until = now + self._backoff(delivery.attempts)
+            else:
+                until = now + timedelta(seconds=exc.retry_after)
             self._blocked_until[delivery.destination] = until
             await asyncio.to_thread(self._finish, delivery.id, "pending", now, str(exc), until)
             log.warning("alert delivery to %s rate-limited for %s s", delivery.destination, exc.retry_after)

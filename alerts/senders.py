@@ -19,9 +19,10 @@ from typing import Any, ClassVar, Protocol
 
 import httpx
 
-from alerts.errors import PermanentDelivery, RateLimited, RetryableDelivery, scrub
+from alerts.errors import PermanentDelivery, scrub
 from alerts.message import AlertMessage, format_number
 from alerts.settings import AlertsSettings, DestinationSettings, destination_names
+from core.errors import NetworkError, error_for_status
 
 __all__ = [
     "SENDERS",
@@ -77,33 +78,32 @@ def _retry_after(resp: httpx.Response, body: Any) -> float:
     return 30.0
 
 
-def check_response(resp: httpx.Response, secrets: tuple[str, ...] = ()) -> Any:
-    """The parsed body of a successful answer; otherwise the matching delivery error, scrubbed."""
+def check_response(resp: httpx.Response, secrets: tuple[str, ...] = (), service: str = "messenger") -> Any:
+    """The parsed body of a successful answer; otherwise the matching error of :mod:`core.errors` (through
+    :func:`core.errors.error_for_status`, the one status mapper), scrubbed."""
     try:
         body: Any = resp.json()
     except ValueError:
         body = resp.text
     if resp.status_code == 429:
         wait = _retry_after(resp, body)
-        raise RateLimited(f"HTTP 429: retry after {wait:g} s", wait)
+        raise error_for_status(service, 429, f"retry after {wait:g} s", wait)
     desc = body.get("description") if isinstance(body, dict) else str(body)[:200]
-    if resp.status_code >= 500 or resp.status_code == 408:
-        raise RetryableDelivery(scrub(f"HTTP {resp.status_code}: {desc}", secrets))
     if resp.status_code >= 400:
-        raise PermanentDelivery(scrub(f"HTTP {resp.status_code}: {desc}", secrets))
+        raise error_for_status(service, resp.status_code, scrub(str(desc), secrets))
     if isinstance(body, dict) and body.get("ok") is False:
-        raise PermanentDelivery(scrub(f"refused: {desc}", secrets))
+        raise PermanentDelivery(service, scrub(f"refused: {desc}", secrets))
     return body
 
 
 async def _post(
-    client: httpx.AsyncClient, url: str, secrets: tuple[str, ...], **kwargs: Any
+    client: httpx.AsyncClient, url: str, secrets: tuple[str, ...], service: str, **kwargs: Any
 ) -> httpx.Response:
     try:
         return await client.post(url, **kwargs)
     except httpx.TransportError as exc:
         # httpx puts the request URL (with the bot token) in some messages: never let it out.
-        raise RetryableDelivery(scrub(f"{type(exc).__name__}: {exc}", secrets)) from None
+        raise NetworkError(service, scrub(f"{type(exc).__name__}: {exc}", secrets)) from None
 
 
 # -- Telegram ---------------------------------------------------------------------------------------------
@@ -182,8 +182,8 @@ class TelegramSender:
         if reply_to is not None and reply_to.isdigit():
             # An update answers the first message; if that was deleted, it is sent on its own.
             payload["reply_parameters"] = {"message_id": int(reply_to), "allow_sending_without_reply": True}
-        resp = await _post(client, self._url, self.secrets, json=payload)
-        body = check_response(resp, self.secrets)
+        resp = await _post(client, self._url, self.secrets, self.name, json=payload)
+        body = check_response(resp, self.secrets, self.name)
         result = body.get("result") if isinstance(body, dict) else None
         if isinstance(result, dict) and result.get("message_id") is not None:
             return str(result["message_id"])
@@ -244,8 +244,8 @@ class SlackSender:
         reply_to: str | None = None,
     ) -> str | None:
         # Incoming webhooks cannot thread (that needs chat.postMessage and a bot token): updates say so.
-        resp = await _post(client, self._url, self.secrets, json=slack_payload(message))
-        check_response(resp, self.secrets)
+        resp = await _post(client, self._url, self.secrets, self.name, json=slack_payload(message))
+        check_response(resp, self.secrets, self.name)
         return None
 
 
@@ -317,8 +317,8 @@ class WebhookSender:
         headers = {"Content-Type": "application/json", "Idempotency-Key": idempotency_key}
         if self._secret:
             headers["X-Loyalty-Signature"] = webhook_signature(self._secret, body)
-        resp = await _post(client, self._url, self.secrets, content=body, headers=headers)
-        check_response(resp, self.secrets)
+        resp = await _post(client, self._url, self.secrets, self.name, content=body, headers=headers)
+        check_response(resp, self.secrets, self.name)
         return None
 
 

@@ -1,30 +1,48 @@
-"""What can go wrong while collecting, as one tree, and the one function that decides which branch applies.
+"""What can go wrong while collecting: the core error tree (:mod:`core.errors`) and the API dialects.
 
 ::
 
-    CollectorError                  anything a collector raises; carries ``source``
+    CollectorError (core ServiceError)  anything a collector raises; carries ``source`` (``service``)
     ├── TransientError              worth retrying with back-off (the HTTP helper does it)
     │   ├── RateLimited             429, VK errors 6/9/29/14; ``retry_after`` seconds when known
     │   ├── ServerError             5xx, VK error 10
     │   └── NetworkError            timeouts, refused or reset connections
-    ├── AuthError                   401/403, VK error 5, a session that cannot be created: not retried,
-    │                               reported once, the source stays off until its credentials change
-    ├── ParseError                  the response changed shape; names ``source`` and ``field``
-    ├── NotFoundError               404/410: a channel, feed or community that is gone (others keep going)
-    ├── AccessDenied                VK 15/18/30, a private wall: skipped, not an auth problem
-    └── RequestError                any other 4xx or API error: our request is wrong, retrying will not help
+    └── PermanentError
+        ├── AuthError               401/403, VK error 5, a session that cannot be created: not retried,
+        │                           reported once, the source stays off until its credentials change
+        ├── ParseError              the response changed shape; names ``source`` and ``field``
+        ├── NotFoundError           404/410: a channel, feed or community that is gone (others keep going)
+        ├── AccessDenied            VK 15/18/30, a private wall: skipped, not an auth problem
+        └── RequestError            any other 4xx or API error: our request is wrong, retrying will not help
 
-:func:`error_for` is the only place that maps an HTTP status or an API error code to a class; collectors
-call it (through :mod:`collectors.http`) rather than choosing classes themselves, so "is this retried?" has
-one answer everywhere. :func:`scrub` removes secrets from any text before it reaches a log or the store.
+:func:`error_for` maps an API error code (VK, Google, AT Protocol, the Bot API report failures with HTTP
+200) to a class and leaves HTTP statuses to :func:`core.errors.error_for_status`, the one status mapper of
+every HTTP client (the alert senders use it too); collectors call it (through :mod:`collectors.http`)
+rather than choosing classes themselves, so "is this retried?" has one answer everywhere. :func:`scrub`
+removes secrets from any text before it reaches a log or the store; every error's message goes through it.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
+
+from core.errors import (
+    AccessDenied,
+    AuthError,
+    NetworkError,
+    NotFoundError,
+    ParseError,
+    PermanentError,
+    RateLimited,
+    RequestError,
+    ServerError,
+    ServiceError,
+    TransientError,
+    error_for_status,
+    parse_retry_after,
+    set_redactor,
+)
 
 __all__ = [
     "AccessDenied",
@@ -33,6 +51,7 @@ __all__ = [
     "NetworkError",
     "NotFoundError",
     "ParseError",
+    "PermanentError",
     "RateLimited",
     "RequestError",
     "ServerError",
@@ -44,60 +63,8 @@ __all__ = [
 ]
 
 
-class CollectorError(Exception):
-    """Base of every collector failure. ``str()`` is safe to log: messages are scrubbed on creation."""
-
-    def __init__(self, source: str, message: str) -> None:
-        self.source = source
-        self.message = scrub(message)
-        super().__init__(f"{source}: {self.message}")
-
-
-class TransientError(CollectorError):
-    """A failure that may pass on its own; retried with exponential back-off and jitter."""
-
-
-class RateLimited(TransientError):
-    """The platform asked us to slow down; wait ``retry_after`` seconds (``None``: use back-off)."""
-
-    def __init__(self, source: str, message: str, retry_after: float | None = None) -> None:
-        super().__init__(source, message)
-        self.retry_after = retry_after
-
-
-class ServerError(TransientError):
-    """The platform failed (5xx or an internal API error)."""
-
-
-class NetworkError(TransientError):
-    """The request did not complete: timeout, refused or reset connection."""
-
-
-class AuthError(CollectorError):
-    """Credentials are missing, wrong, expired or lack rights. Retrying cannot fix it; a person must."""
-
-
-class ParseError(CollectorError):
-    """The response's shape changed: ``field`` is the path that was missing or of the wrong type."""
-
-    def __init__(self, source: str, field: str, detail: str = "") -> None:
-        self.field = field
-        super().__init__(
-            source, f"unexpected response shape at {field!r}" + (f": {detail}" if detail else "")
-        )
-
-
-class NotFoundError(CollectorError):
-    """The thing polled does not exist (any more): a feed, a channel, a community."""
-
-
-class AccessDenied(CollectorError):
-    """The thing polled is private or blocked for us; other queries of the source are fine."""
-
-
-class RequestError(CollectorError):
-    """The platform rejected our request as malformed; a bug or a bad config value, not a passing fault."""
-
+CollectorError = ServiceError
+"""Anything a collector raises: the core tree's root, under the name the collectors use."""
 
 #: VK API error codes (https://dev.vk.com/reference/errors) and what they mean for us.
 _VK_RATE = {6, 9, 29}
@@ -174,36 +141,7 @@ def error_for(
             return RequestError(source, f"{name}: {detail}")
     if status is None:
         return CollectorError(source, detail or "unknown failure")
-    text = f"HTTP {status}" + (f": {detail}" if detail else "")
-    if status == 429:
-        return RateLimited(source, text, retry_after)
-    if status in (401, 403):
-        return AuthError(source, text)
-    if status in (404, 410):
-        return NotFoundError(source, text)
-    if status == 408 or status >= 500:
-        return ServerError(source, text)
-    if 400 <= status < 500:
-        return RequestError(source, text)
-    return CollectorError(source, text)
-
-
-def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
-    """Seconds to wait from a ``Retry-After`` header: delta-seconds or an HTTP date; ``None`` if unusable."""
-    if value is None or not value.strip():
-        return None
-    value = value.strip()
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+    return error_for_status(source, status, detail, retry_after)
 
 
 _SECRET_PARAMS = re.compile(
@@ -227,3 +165,6 @@ def scrub(text: str, secrets: Iterable[str] = ()) -> str:
     text = _SECRET_PARAMS.sub(lambda m: f"{m.group(1)}=***", text)
     text = _BOT_PATH.sub("/bot***", text)
     return _BEARER.sub(lambda m: f"{m.group(1)}***", text)
+
+
+set_redactor(scrub)
