@@ -29,10 +29,3 @@ def store(db_url: str) -> Iterator[Store]:
     s = Store.open(db_url)
     yield s
     s.close()
-
-
-@pytest.fixture
-def pg_store() -> Iterator[Store]:
-    from tests.loyalty_index.conftest import _pg_store
-
-    yield from _pg_store()

@@ -7,10 +7,6 @@ from collections.abc import Iterator
 import pytest
 
 from storage.store import Store
-from tests.conftest import _pg_store
-
-# ``tests/alerts/conftest.py`` imports the PostgreSQL per-test schema helper from here.
-__all__ = ["_pg_store"]
 
 
 @pytest.fixture

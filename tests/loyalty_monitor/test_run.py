@@ -21,7 +21,7 @@ from tests.collectors.server import FixtureServer, Reply
 
 pytestmark = pytest.mark.slow
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def feed(items: list[tuple[str, str]]) -> str:
