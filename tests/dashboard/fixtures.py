@@ -1,63 +1,44 @@
-"""A small demo-like database the dashboard tests and screenshots share.
+"""The dashboard tests' and screenshots' database: the demo's own synthetic stream, tagged as it intends.
 
-Built through the store's public writes (``upsert_mentions`` + ``save_tags``), so it has exactly the shape the
-pipeline produces; alerts go straight into their tables until ``alerts`` offers a writer.
+Thirty days of the demo history (:func:`loyalty_monitor.demo.generate_history`, the one synthetic stream
+generator) ending now, labelled with the sentiment each mention was written with (``raw["demo_labels"]``)
+instead of running the model, plus one hostile text, two alerts and three sources. Built through the store's
+public writes (``upsert_mentions`` + ``save_tags``), so it has exactly the shape the pipeline produces;
+alerts go straight into their tables until ``alerts`` offers a writer.
 """
 
 from __future__ import annotations
 
-import random
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from core.mention import Mention
 from dashboard.settings import DashboardSettings, DashboardSetup
+from loyalty_monitor.demo import BRANDS as DEMO_BRANDS
+from loyalty_monitor.demo import CHANNELS as DEMO_CHANNELS
+from loyalty_monitor.demo import OWN_BRAND, generate_history
+from loyalty_monitor.demo.stream import default_end
 from storage.schema import Alert, AlertDelivery
-from storage.store import BrandLabel, PendingMention, Store, TaggedMention
+from storage.store import BrandLabel, Store, TaggedMention
 
 __all__ = ["BRANDS", "CHANNELS", "EVIL_TEXT", "OWN", "build_db", "setup"]
 
-OWN = "Альфа"
-BRANDS = (OWN, "Бета", "Гамма")
-CHANNELS = ("vk", "telegram", "youtube", "otzovik")
-EVIL_TEXT = "Альфа <script>alert('x')</script> **bold** [link](javascript:alert(1)) <b>жирный</b>"
-_PHRASES = {
-    "positive": ["{b} быстро вернул деньги, спасибо", "Рекомендую {b}, поддержка ответила за час"],
-    "negative": ["{b} третий день не отвечает на жалобу", "Пишу в ЦБ на {b}, деньги списали дважды"],
-    "neutral": ["Кто пользуется {b}? Как там с кэшбэком", "{b} обновил приложение"],
-}
+OWN = OWN_BRAND.name
+BRANDS = tuple(b.name for b in DEMO_BRANDS)
+CHANNELS = tuple(c.name for c in DEMO_CHANNELS)
+EVIL_TEXT = f"{OWN} <script>alert('x')</script> **bold** [link](javascript:alert(1)) <b>жирный</b>"
 
 
-def build_db(url: str, *, now: datetime | None = None, n: int = 400, seed: int = 7) -> Store:
-    """Mentions spread over the 30 days before ``now``, one evil text, two alerts and three sources."""
+def build_db(url: str, *, now: datetime | None = None, days: int = 30, seed: int = 7) -> Store:
+    """``days`` of the demo stream before ``now``, one evil text, two alerts and three sources."""
     now = now or datetime.now(UTC)
-    rng = random.Random(seed)
     store = Store.open(url)
-    mentions: list[Mention] = []
-    plan: list[tuple[str, str]] = []
-    for i in range(n):
-        brand = rng.choices(BRANDS, weights=(5, 3, 2))[0]
-        bias = {"Альфа": (0.25, 0.35, 0.4), "Бета": (0.4, 0.35, 0.25), "Гамма": (0.3, 0.4, 0.3)}[brand]
-        label = rng.choices(("negative", "neutral", "positive"), weights=bias)[0]
-        channel = rng.choice(CHANNELS)
-        text = rng.choice(_PHRASES[label]).format(b=brand) + f" #{i}"
-        mentions.append(
-            Mention(
-                source=channel,
-                external_id=f"m{i}",
-                channel=channel,
-                text=text,
-                published_at=now - timedelta(minutes=rng.randint(5, 30 * 24 * 60)),
-                url=f"https://example.com/{channel}/{i}",
-                author=f"user{i % 37}",
-                author_reach=rng.randint(10, 50_000),
-                likes=rng.randint(0, 300),
-                reposts=rng.randint(0, 40),
-                comments=rng.randint(0, 60),
-                views=rng.randint(100, 90_000),
-            )
-        )
-        plan.append((brand, label))
+    # The same stream on every run (generated up to its fixed end), moved to end two minutes before ``now``:
+    # the evil text (a minute before) is the newest mention.
+    shift = now - timedelta(minutes=2) - default_end()
+    history = generate_history(seed=seed, days=days)
+    mentions = [replace(e, published_at=e.published_at + shift) for e in history if isinstance(e, Mention)]
     mentions.append(
         Mention(
             source="vk",
@@ -68,20 +49,21 @@ def build_db(url: str, *, now: datetime | None = None, n: int = 400, seed: int =
             url="javascript:alert(1)",
             author="<img src=x onerror=alert(1)>",
             author_reach=5,
+            raw={"demo_labels": {OWN: "negative"}},
         )
     )
-    plan.append((OWN, "negative"))
-    store.upsert_mentions(mentions)
-    pending = store.untagged(limit=n + 10)
-    by_text = {m.text: p for m, p in zip(mentions, plan, strict=True)}
+    for start in range(0, len(mentions), 2000):
+        store.upsert_mentions(mentions[start : start + 2000])
+    labels: dict[str, dict[str, str]] = {m.text: m.raw.get("demo_labels") or {} for m in mentions}
     tagged = [
         TaggedMention(
             mention=p,
             links=[
-                BrandLabel(brand=by_text[p.text][0], label=by_text[p.text][1], score=0.9, model_version="t")
+                BrandLabel(brand=brand, label=label, score=0.9, model_version="t")
+                for brand, label in labels[p.text].items()
             ],
         )
-        for p in pending
+        for p in store.untagged(limit=len(mentions) + 10)
     ]
     store.save_tags(tagged)
     store.record_success("vk", mentions=120)
@@ -99,7 +81,7 @@ def _alerts(store: Store, now: datetime) -> None:
             "vk",
             "high",
             "open",
-            "Жалоба на Альфу дошла до СМИ",
+            f"Жалоба на {OWN} дошла до СМИ",
             now - timedelta(days=2),
             None,
         ),
@@ -115,11 +97,11 @@ def _alerts(store: Store, now: datetime) -> None:
         ),
         (
             "spike",
-            "Бета",
+            BRANDS[1],
             None,
             "low",
             "open",
-            "Всплеск у Беты",
+            f"Всплеск: {BRANDS[1]}",
             now - timedelta(days=5),
             now + timedelta(hours=4),
         ),
@@ -175,6 +157,3 @@ def setup(url: str, **dashboard: Any) -> DashboardSetup:
         own_brands=(OWN,),
         dashboard=DashboardSettings(**dashboard),
     )
-
-
-_ = PendingMention  # re-exported type used by callers building their own tags

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ast
+import csv
+import io
 import re
 import sys
 from datetime import UTC, datetime, timedelta
@@ -10,12 +12,15 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from sqlalchemy import select
 
 from core.mention import Mention
 from dashboard import data, export, launch
 from dashboard.i18n import TRANSLATIONS, translate
 from dashboard.settings import DashboardSettings, DashboardSetup
+from storage.schema import MentionBrand
 from storage.store import BrandLabel, Store, TaggedMention
+from tests.dashboard.fixtures import BRANDS, OWN
 
 DASHBOARD = Path(__file__).resolve().parents[2] / "dashboard"
 
@@ -118,41 +123,42 @@ def _last_30_days(**kw: object) -> data.Filters:
 
 def test_mentions_csv_is_the_cli_format_with_the_dashboard_filters(tmp_path: Path) -> None:
     store = _fixture_store(tmp_path)
-    out = export.mentions_csv(store, _last_30_days(brands=("Бета",), sentiments=("negative",)), 1000)
-    header, *rows = out.decode("utf-8").splitlines()
-    assert header.split(",") == list(export.MENTION_COLUMNS)
+    out = export.mentions_csv(store, _last_30_days(brands=(BRANDS[1],), sentiments=("negative",)), 1000)
+    header, *rows = csv.reader(io.StringIO(out.decode("utf-8")))
+    assert header == list(export.MENTION_COLUMNS)
     assert rows
-    brand, label = header.split(",").index("brand"), header.split(",").index("label")
-    parsed = [r.split(",") for r in rows]
-    assert {r[brand] for r in parsed} == {"Бета"}
-    assert {r[label] for r in parsed} == {"negative"}
-    assert "+03:00" in rows[0]  # times in the chosen zone, with the offset
+    brand, label, when = header.index("brand"), header.index("label"), header.index("published_at")
+    assert {r[brand] for r in rows} == {BRANDS[1]}
+    assert {r[label] for r in rows} == {"negative"}
+    assert rows[0][when].endswith("+03:00")  # times in the chosen zone, with the offset
 
 
 def test_mentions_csv_for_excel_has_bom_and_semicolons(tmp_path: Path) -> None:
     store = _fixture_store(tmp_path)
     raw = export.mentions_csv(store, _last_30_days(), 5, excel=True)
     assert raw.startswith(b"\xef\xbb\xbf")
-    lines = raw[3:].decode("utf-8").splitlines()
-    assert lines[0].split(";") == list(export.MENTION_COLUMNS)
+    lines = list(csv.reader(io.StringIO(raw[3:].decode("utf-8")), delimiter=";"))
+    assert lines[0] == list(export.MENTION_COLUMNS)
     assert len(lines) == 6
 
 
 def test_mentions_csv_honours_the_handled_filter(tmp_path: Path) -> None:
     store = _fixture_store(tmp_path)
-    store.mark_handled(5)
+    with store.engine.connect() as conn:
+        mention_id = conn.execute(select(MentionBrand.mention_id).limit(1)).scalar_one()
+    store.mark_handled(mention_id)
     out = export.mentions_csv(store, _last_30_days(handled="handled"), 1000).decode("utf-8")
-    _header, *rows = out.splitlines()
-    assert len(rows) == 1
-    assert rows[0].split(",")[0] == "5"
+    _header, *rows = csv.reader(io.StringIO(out))
+    assert rows
+    assert {row[0] for row in rows} == {str(mention_id)}
 
 
 def test_index_csv_rows_per_brand_channel_and_day(tmp_path: Path) -> None:
     store = _fixture_store(tmp_path)
-    out = export.index_csv(store, _last_30_days(brands=("Альфа",)), excel=True)
+    out = export.index_csv(store, _last_30_days(brands=(OWN,)), excel=True)
     header, *rows = out[3:].decode("utf-8").splitlines()
     assert header.split(";") == list(export.INDEX_COLUMNS)
-    assert {r.split(";")[1] for r in rows} == {"Альфа"}
+    assert {r.split(";")[1] for r in rows} == {OWN}
 
 
 def test_launch_command_binds_the_configured_address() -> None:
