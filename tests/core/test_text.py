@@ -229,3 +229,19 @@ def test_matching_is_fast(matcher: BrandMatcher) -> None:
     per_text = (time.perf_counter() - t0) / len(texts)
     # Budget: well under 0.2 ms per text; generous here because the test machine is shared.
     assert per_text < 0.5e-3
+
+
+def test_one_analyser_and_the_primitives_every_matcher_uses() -> None:
+    from core.text import TermMatcher, analyser, normal_form, normal_forms, tokens
+
+    assert analyser() is analyser()
+    assert tokens("Ушёл из Tinkoff'а, СБЕР-банк 24") == ["ушел", "из", "tinkoff", "сбер", "банк", "24"]
+    assert "роспотребнадзор" in normal_forms("роспотребнадзором")
+    assert "роспотребнадзором" in normal_forms("роспотребнадзором")  # the word itself is one of its forms
+    assert normal_form("журналистам") == "журналист"
+    terms = TermMatcher({"regulator": ["Роспотребнадзор"], "demand": ["верните деньги"]})
+    assert terms.find("Пишу в Роспотребнадзор, верните мне мои деньги!") == {
+        "regulator": ["Роспотребнадзор"],
+        "demand": ["верните деньги"],
+    }
+    assert terms.find("всё хорошо") == {}
