@@ -84,7 +84,7 @@ def _label_name(label: Any, t: Callable[..., str]) -> str:
 def _sidebar(setup: DashboardSetup, url: str, t: Callable[..., str]) -> tuple[str, data.Filters]:
     """Page choice, time zone and the filters every page shares."""
     sb = st.sidebar
-    pages = ["overview", "feed", "sources"]
+    pages = ["overview", "feed", "themes", "sources"]
     page = sb.radio(t("sidebar.page"), pages, format_func=lambda p: t(f"page.{p}"), key="page")
     default_zone = setup.timezone
     zones = list(dict.fromkeys([default_zone, *ZONES]))
@@ -325,6 +325,82 @@ def _feed_page(setup: DashboardSetup, url: str, store: Store, f: data.Filters, t
     )
 
 
+def _themes_page(setup: DashboardSetup, url: str, f: data.Filters, t: Callable[..., str]) -> None:
+    """Themes per brand side by side (ours first), each opening its mentions; rising themes marked."""
+    st.subheader(t("themes.title"))
+    st.caption(t("themes.help"))
+    ordered = [*setup.own_brands, *setup.brands]
+    brands = [b for b in dict.fromkeys(ordered) if not f.brands or b in f.brands]
+    terms = tuple(dict.fromkeys([*setup.brands, *setup.brand_terms]))
+    tick = cache.tick(setup.dashboard.refresh_s)
+    found = cache.themes(url, tuple(brands), terms, f, tick)
+    if not found:
+        st.info(t("themes.empty"))
+        return
+    cc = st.column_config
+    shown_brands = [b for b in brands if any(th.brand == b for th in found)]
+    for row_start in range(0, len(shown_brands), 2):
+        columns = st.columns(2)
+        for col, brand in zip(columns, shown_brands[row_start : row_start + 2], strict=False):
+            mine = [th for th in found if th.brand == brand]
+            table = pd.DataFrame(
+                {
+                    "rising": ["▲" if th.rising else "" for th in mine],
+                    "theme": [th.name for th in mine],
+                    "mentions": [th.mentions for th in mine],
+                    "negative": [th.negative for th in mine],
+                    "neutral": [th.neutral for th in mine],
+                    "positive": [th.positive for th in mine],
+                    "change": [t("themes.new") if th.change is None else f"{th.change:+.0%}" for th in mine],
+                }
+            )
+            with col:
+                st.text(brand)
+                st.dataframe(
+                    table,
+                    hide_index=True,
+                    width="stretch",
+                    column_config={
+                        "rising": cc.TextColumn(t("themes.col.rising"), width="small"),
+                        "theme": cc.TextColumn(t("themes.col.theme"), width="large"),
+                        "mentions": cc.NumberColumn(t("themes.col.mentions"), format="%d"),
+                        "negative": cc.NumberColumn(t("label.negative"), format="%d"),
+                        "neutral": cc.NumberColumn(t("label.neutral"), format="%d"),
+                        "positive": cc.NumberColumn(t("label.positive"), format="%d"),
+                        "change": cc.TextColumn(t("themes.col.change")),
+                    },
+                )
+    picked = st.selectbox(
+        t("themes.open"),
+        range(len(found)),
+        format_func=lambda i: f"{found[i].brand}: {found[i].name}",
+        key="theme_pick",
+    )
+    theme = found[int(picked or 0)]
+    rows = cache.theme_mentions(url, theme.brand, theme.mention_ids, setup.dashboard.feed_rows, tick)
+    st.caption(t("themes.examples", theme=theme.name, brand=theme.brand, n=theme.mentions))
+    st.dataframe(
+        pd.DataFrame(
+            {
+                "time": [_local(v, f.tz) for v in rows["published_at"]],
+                "channel": rows["channel"],
+                "label": [_label_name(v, t) for v in rows["label"]],
+                "url": rows["url"],
+                "text": rows["text"],
+            }
+        ),
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "time": cc.TextColumn(t("col.time")),
+            "channel": cc.TextColumn(t("col.channel")),
+            "label": cc.TextColumn(t("col.label")),
+            "url": cc.LinkColumn(t("feed.link"), display_text=t("feed.open_link")),
+            "text": cc.TextColumn(t("col.text"), width="large"),
+        },
+    )
+
+
 def _detail(store: Store, url: str, rows: pd.DataFrame, tz: str, t: Callable[..., str]) -> None:
     """Correct the sentiment of one mention toward each of its brands, and mark it handled."""
     st.subheader(t("detail.title"))
@@ -447,6 +523,8 @@ def main() -> None:
         _overview(setup, url, filters, t)
     elif page == "feed":
         _feed_page(setup, url, store, filters, t)
+    elif page == "themes":
+        _themes_page(setup, url, filters, t)
     else:
         _sources_page(setup, url, t, filters.tz)
 

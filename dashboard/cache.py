@@ -19,6 +19,7 @@ import streamlit as st
 
 from dashboard import data
 from dashboard.settings import DashboardSetup
+from loyalty_index.themes import Theme
 from storage.store import Store
 
 __all__ = [
@@ -29,6 +30,8 @@ __all__ = [
     "setup",
     "store",
     "summary",
+    "theme_mentions",
+    "themes",
     "tick",
 ]
 
@@ -70,6 +73,20 @@ def feed(url: str, f: data.Filters, limit: int, tick: int) -> pd.DataFrame:
 def alerts(url: str, f: data.Filters, tick: int) -> pd.DataFrame:
     """Alerts in the window, with their delivery state."""
     return data.alerts_frame(store(url), f, datetime.now(UTC))
+
+
+@st.cache_data(ttl=3600, max_entries=_MAX_CACHE_ENTRIES, show_spinner=False)
+def themes(
+    url: str, brands: tuple[str, ...], stop_terms: tuple[str, ...], f: data.Filters, tick: int
+) -> list[Theme]:
+    """Themes per brand for the period; seconds of work for a month of a busy brand, so cached per tick."""
+    return data.themes(store(url).engine, brands, stop_terms, f)
+
+
+@st.cache_data(ttl=3600, max_entries=_MAX_CACHE_ENTRIES, show_spinner=False)
+def theme_mentions(url: str, brand: str, mention_ids: tuple[int, ...], limit: int, tick: int) -> pd.DataFrame:
+    """The mentions of one theme, newest first."""
+    return data.theme_mentions(store(url).engine, brand, mention_ids, limit)
 
 
 @st.cache_data(ttl=_LIST_TTL_S, show_spinner=False)

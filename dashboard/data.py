@@ -30,6 +30,7 @@ from sqlalchemy import (
 
 from alerts.export import ALERT_COLUMNS, alert_rows
 from loyalty_index import Bucket, index_series
+from loyalty_index.themes import Theme, brand_themes
 from storage.export import mention_query
 from storage.schema import MentionBrand, MentionRow, SourceHealth, effective_label
 from storage.store import Store
@@ -51,6 +52,8 @@ __all__ = [
     "share_of_voice",
     "source_health_frame",
     "summary",
+    "theme_mentions",
+    "themes",
     "volume_frame",
     "wilson_index",
 ]
@@ -310,6 +313,28 @@ def feed(engine: Engine, f: Filters, limit: int) -> pd.DataFrame:
     """The newest ``limit`` brand links that pass the filters (a mention naming two brands shows twice)."""
     with engine.connect() as conn:
         rows = conn.execute(_feed_query(f, conn).limit(limit)).all()
+    return _frame(rows, _FEED_COLUMNS)
+
+
+def themes(engine: Engine, brands: Sequence[str], stop_terms: Sequence[str], f: Filters) -> list[Theme]:
+    """Themes of each brand in the filter's period, over every channel: a theme is about the brand."""
+    out: list[Theme] = []
+    for brand in brands:
+        out.extend(brand_themes(engine, brand, f.since, f.until, stop_terms=stop_terms))
+    return out
+
+
+def theme_mentions(engine: Engine, brand: str, mention_ids: Sequence[int], limit: int) -> pd.DataFrame:
+    """The newest ``limit`` of a theme's mentions, as feed rows of that brand."""
+    ids = list(mention_ids)[-limit:] if len(mention_ids) > limit else list(mention_ids)
+    q = (
+        select(*_feed_select())
+        .join(MentionRow, MentionRow.id == MentionBrand.mention_id)
+        .where(MentionBrand.brand == brand, MentionRow.id.in_(ids))
+        .order_by(MentionBrand.published_at.desc(), MentionRow.id.desc())
+    )
+    with engine.connect() as conn:
+        rows = conn.execute(q).all()
     return _frame(rows, _FEED_COLUMNS)
 
 

@@ -69,6 +69,8 @@ class DashboardSetup(BaseModel):
     brands: tuple[str, ...] = ()
     """Configured brands, in config order: offered in the brand filter even before they have mentions."""
     own_brands: tuple[str, ...] = ()
+    brand_terms: tuple[str, ...] = ()
+    """Every configured name and alias: kept out of the words that name themes."""
     dashboard: DashboardSettings = Field(default_factory=DashboardSettings)
 
     @classmethod

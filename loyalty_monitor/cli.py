@@ -166,7 +166,7 @@ def import_(config_path: Path | None, db_url: str | None, file: Path) -> None:
 
 @main.command()
 @common_options
-@click.argument("what", type=click.Choice(["mentions", "index", "alerts", "corrections"]))
+@click.argument("what", type=click.Choice(["mentions", "index", "alerts", "corrections", "themes"]))
 @click.option("--format", "fmt", type=click.Choice(["csv", "jsonl"]), default="csv", show_default=True)
 @click.option("--excel", is_flag=True, help="UTF-8 with BOM and ';' separator, for Excel.")
 @click.option("--brand", "brands", multiple=True, help="Only this brand (repeatable).")
@@ -188,15 +188,19 @@ def export(
     until: str | None,
     output: Path | None,
 ) -> None:
-    """Export mentions, the daily index, alerts, or label corrections as CSV or JSONL.
+    """Export mentions, the daily index, alerts, label corrections or themes as CSV or JSONL.
 
     `corrections` writes the labels people corrected in the dashboard as text,label,target: the input of
-    `loyalty-monitor sentiment train --data`, which adapts the model to your brand's language.
+    `loyalty-monitor sentiment train --data`, which adapts the model to your brand's language. `themes`
+    writes one row per theme and brand for the period (default: the last 7 days), with the change against
+    the period of the same length before it.
     """
     from loyalty_monitor.service import export_rows
     from storage.export import Format, write_rows
 
     config = get_config(config_path, db_url)
+    if what == "themes" and channels:
+        raise click.UsageError("export themes is per brand over every channel: drop --channel")
     tz = config.display.timezone
     rows, columns = export_rows(
         config, what, list(brands), list(channels), parse_when(since, tz), parse_when(until, tz)
@@ -214,6 +218,32 @@ def export(
             n = write_rows(f, rows, columns, kind, excel=excel)
     if output is not None:
         click.echo(f"wrote {n} rows to {output}", err=True)
+
+
+@main.command()
+@common_options
+@click.option("--print", "to_stdout", is_flag=True, help="Write the digest to stdout instead of sending it.")
+@click.option("--since", metavar="DATE", help="Start of the period (default: a day before now).")
+def digest(config_path: Path | None, db_url: str | None, to_stdout: bool, since: str | None) -> None:
+    """PR's digest: every brand's index and volume, rising themes and the period's alerts.
+
+    In Russian, or English with `display.language = "en"`; it fits one Telegram message.
+    """
+    from alerts.digest import render_digest
+    from loyalty_monitor.service import build_digest_for, open_store
+
+    config = get_config(config_path, db_url)
+    store = open_store(config)
+    try:
+        found = build_digest_for(config, store, since=parse_when(since, config.display.timezone))
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+    finally:
+        store.close()
+    if to_stdout:
+        click.echo(render_digest(found, config.display.language))
+        return
+    raise click.UsageError("sending the digest to the alert destinations is not available yet: use --print")
 
 
 @main.command()

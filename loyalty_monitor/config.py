@@ -162,6 +162,7 @@ class Config(BaseModel):
             language=self.display.language,
             brands=tuple(b.name for b in self.brands),
             own_brands=tuple(b.name for b in self.own_brands()),
+            brand_terms=tuple(dict.fromkeys(n for b in self.brands for n in b.all_names())),
             dashboard=self.dashboard,
         )
 

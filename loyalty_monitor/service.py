@@ -14,7 +14,9 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from alerts.digest import Digest
 from core.clock import now_utc
+from loyalty_index.themes import Theme
 from loyalty_monitor.config import Config
 from loyalty_monitor.pipeline import AfterTag, Pipeline, PipelineStats, install_stop_signals
 from loyalty_monitor.tagging import Tagger
@@ -23,7 +25,10 @@ from storage.export import MENTION_COLUMNS, mention_rows
 from storage.store import Store
 
 __all__ = [
+    "THEME_DAYS",
     "ImportReport",
+    "brand_themes_for",
+    "build_digest_for",
     "build_pipeline",
     "export_rows",
     "import_file",
@@ -68,6 +73,46 @@ def build_pipeline(
         flush_interval_s=config.pipeline.flush_interval_s,
         after_tag=after_tag,
         **kwargs,
+    )
+
+
+THEME_DAYS = 7
+"""The period ``export themes`` and the digest read when no ``--since`` is given: the last week."""
+
+
+def brand_themes_for(
+    config: Config, store: Store, brands: Sequence[str], since: datetime, until: datetime
+) -> list[Theme]:
+    """Themes of each configured brand (or of ``brands``), the configured order kept.
+
+    Every configured name and alias is left out of the theme words, so a theme about cashback is not named
+    after the competitor people compare with.
+    """
+    from loyalty_index.themes import brand_themes
+
+    terms = _brand_terms(config)
+    wanted = set(brands)
+    out: list[Theme] = []
+    for brand in config.brands:
+        if not wanted or brand.name in wanted:
+            out.extend(brand_themes(store, brand.name, since, until, stop_terms=terms))
+    return out
+
+
+def build_digest_for(
+    config: Config, store: Store, *, since: datetime | None = None, until: datetime | None = None
+) -> Digest:
+    """The digest of every configured brand up to ``until`` (now), over [since, until) (default: a day)."""
+    from alerts.digest import build_digest
+
+    end = until or now_utc()
+    return build_digest(
+        store,
+        [(b.name, b.own) for b in config.brands],
+        end,
+        config.display.timezone,
+        since=since,
+        stop_terms=_brand_terms(config),
     )
 
 
@@ -205,7 +250,7 @@ def export_rows(
     since: datetime | None,
     until: datetime | None,
 ) -> tuple[list[dict[str, Any]], Sequence[str]]:
-    """Rows and columns for ``export mentions|index|alerts|corrections``."""
+    """Rows and columns for ``export mentions|index|alerts|corrections|themes``."""
     store = open_store(config)
     tz = config.display.timezone
     try:
@@ -219,6 +264,12 @@ def export_rows(
                 store, brands=brands or None, channels=channels or None, since=since, until=until, tz=tz
             )
             return rows, INDEX_COLUMNS
+        if what == "themes":
+            from loyalty_index.themes import THEME_COLUMNS, theme_rows
+
+            end = until or now_utc()
+            start = since or end - timedelta(days=THEME_DAYS)
+            return theme_rows(brand_themes_for(config, store, brands, start, end)), THEME_COLUMNS
         if what == "corrections":
             # The team's own labels, in the format `loyalty-monitor sentiment train --data` reads.
             wanted = set(brands)

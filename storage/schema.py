@@ -39,6 +39,7 @@ __all__ = [
     "MentionBrand",
     "MentionRow",
     "SourceHealth",
+    "ThemeRow",
     "UTCDateTime",
     "effective_label",
 ]
@@ -269,3 +270,21 @@ class AlertDelivery(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     remote_id: Mapped[str | None] = mapped_column(String(128))  # the messenger's message id (0003)
+
+
+class ThemeRow(Base):
+    """A theme remembered for a brand, so it keeps its key and name from one day to the next.
+
+    ``words`` maps the theme's keywords to the share of its mentions that used them when it was first
+    found; a theme found later whose keywords overlap these enough is the same theme
+    (:mod:`loyalty_index.themes`).
+    """
+
+    __tablename__ = "themes"
+
+    brand: Mapped[str] = mapped_column(String(128), primary_key=True)
+    key: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(Text)
+    words: Mapped[dict[str, Any]] = mapped_column(JSON)
+    first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
+from datetime import datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, func, insert, select, text
 
+from storage.schema import MentionBrand, MentionRow
 from storage.store import Store
 
 PG_URL = os.environ.get("LOYALTY_TEST_POSTGRES_URL")
@@ -52,3 +54,57 @@ def store(request: pytest.FixtureRequest) -> Store:
     """The same test on both databases: ``sqlite_store`` or ``pg_store`` (a folder may override either)."""
     store: Store = request.getfixturevalue("sqlite_store" if request.param == "sqlite" else "pg_store")
     return store
+
+
+AddMentions = Callable[..., None]
+"""``add(store, [(published_at, text, label), ...], brand=..., channel=...)``: see :func:`add_mentions`."""
+
+
+def _add_mentions(
+    store: Store, rows: Sequence[tuple[datetime, str, str]], brand: str = "Поляр Банк", channel: str = "vk"
+) -> None:
+    with store.engine.begin() as conn:
+        first = conn.execute(select(func.coalesce(func.max(MentionRow.id), 0))).scalar_one() + 1
+        ids = range(first, first + len(rows))
+        conn.execute(
+            insert(MentionRow),
+            [
+                {
+                    "id": i,
+                    "source": "t",
+                    "external_id": str(i),
+                    "channel": channel,
+                    "text": text,
+                    "text_hash": f"{i:032d}",
+                    "url": f"https://vk.com/wall-1_{i}",
+                    "published_at": at,
+                    "collected_at": at,
+                }
+                for i, (at, text, _) in zip(ids, rows, strict=True)
+            ],
+        )
+        conn.execute(
+            insert(MentionBrand),
+            [
+                {
+                    "mention_id": i,
+                    "brand": brand,
+                    "channel": channel,
+                    "published_at": at,
+                    "label": label,
+                    "score": 0.9,
+                    "model_version": "test",
+                    "counted": True,
+                }
+                for i, (at, _, label) in zip(ids, rows, strict=True)
+            ],
+        )
+
+
+@pytest.fixture
+def add_mentions() -> AddMentions:
+    """Write labelled brand mentions straight into the tables (ids continue after the stored ones).
+
+    For tests of what is computed from stored mentions (themes, the digest), without the pipeline.
+    """
+    return _add_mentions

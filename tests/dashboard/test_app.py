@@ -269,3 +269,20 @@ def test_server_warm_up_with_a_broken_setup_leaves_the_error_to_the_page(
     assert warm_up() is None
     monkeypatch.delenv(DashboardSetup.ENV)
     assert warm_up() is None
+
+
+def test_themes_page_shows_each_brands_themes_and_opens_one(make_app: MakeApp) -> None:
+    at = _goto(_run(make_app()), "themes")
+    assert at.subheader[0].value == "О чём пишут"
+    assert [el.value for el in at.text][:3] == ["Альфа", "Бета", "Гамма"]  # ours first, plain text
+    tables = at.dataframe[:3]
+    names = [name for table in tables for name in table.value["theme"]]
+    assert any("жалоба" in n or "кэшбэк" in n or "поддержка" in n for n in names), names
+    first = tables[0].value
+    assert (first["mentions"] >= first["negative"] + first["positive"]).all()
+    pick = at.selectbox(key="theme_pick")
+    assert pick.options[0].startswith("Альфа: ")
+    pick.set_value(1)
+    _run(at)
+    opened = at.dataframe[-1].value
+    assert len(opened) > 0 and set(opened.columns) == {"time", "channel", "label", "url", "text"}
