@@ -44,7 +44,6 @@ from __future__ import annotations
 
 import hashlib
 import math
-import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -56,11 +55,12 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 from scipy import sparse
-from sqlalchemy import Engine, and_, func, insert, select, update
+from sqlalchemy import Engine, and_, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from core.text import analyser, fold, normal_forms, tokens
 from loyalty_index.index import HasEngine
-from storage.schema import MentionBrand, MentionRow, ThemeRow
+from storage.schema import MentionBrand, MentionRow, ThemeRow, effective_label
 
 __all__ = [
     "THEME_COLUMNS",
@@ -75,7 +75,6 @@ __all__ = [
 THEME_COLUMNS = ("theme", "brand", "mentions", "negative", "neutral", "positive", "change", "examples")
 """Columns of :func:`theme_rows`, in export order."""
 
-_WORD = re.compile(r"[а-яё]+(?:-[а-яё]+)?|[a-z]+")
 _KEEP_POS = frozenset({"NOUN", "ADJF", "ADJS", "VERB", "INFN", "PRTF", "PRTS"})
 # Normal forms that every kind of post has: they would name no theme and only blur the vectors.
 _STOP = frozenset(
@@ -201,22 +200,15 @@ class Theme:
 # -- words --------------------------------------------------------------------------------------------
 
 
-@lru_cache(maxsize=1)
-def _morph() -> Any:
-    import pymorphy3
-
-    return pymorphy3.MorphAnalyzer()
-
-
 @lru_cache(maxsize=262_144)
 def _lemma(word: str) -> str | None:
-    """The normal form of a content word, or ``None`` for function words, numbers and stop words."""
-    if len(word) < 3:
+    """The normal form of a content word (folded), or ``None`` for function words, numbers and stop words."""
+    if len(word) < 3 or not word.isalpha():
         return None
-    parse = _morph().parse(word)[0]
+    parse = analyser().parse(word)[0]
     if parse.tag.POS not in _KEEP_POS:
         return None
-    lemma = str(parse.normal_form).replace("ё", "е")
+    lemma = fold(str(parse.normal_form))
     if len(lemma) < 3 or lemma in _STOP:
         return None
     return lemma
@@ -229,7 +221,7 @@ def _prefixes(stop: frozenset[str]) -> tuple[str, ...]:
 
 @lru_cache(maxsize=4096)
 def _is_noun(lemma: str) -> bool:
-    return bool(_morph().parse(lemma)[0].tag.POS == "NOUN")
+    return bool(analyser().parse(lemma)[0].tag.POS == "NOUN")
 
 
 def content_words(text: str, stop: frozenset[str] = frozenset()) -> list[str]:
@@ -243,8 +235,7 @@ def content_words(text: str, stop: frozenset[str] = frozenset()) -> list[str]:
     """
     out: list[str] = []
     prefixes = _prefixes(stop)
-    for word in _WORD.findall(text.lower()):
-        word = word.replace("ё", "е")
+    for word in tokens(text):
         if prefixes and word.startswith(prefixes):
             continue
         lemma = _lemma(word)
@@ -257,9 +248,8 @@ def stop_lemmas(terms: Iterable[str]) -> frozenset[str]:
     """Every word of the brand names and aliases given, as written and as normal forms."""
     out: set[str] = set()
     for term in terms:
-        for word in _WORD.findall(term.lower().replace("ё", "е")):
-            out.add(word)
-            out.update(str(p.normal_form).replace("ё", "е") for p in _morph().parse(word))
+        for word in tokens(term):
+            out.update(normal_forms(word))
     return frozenset(out)
 
 
@@ -410,7 +400,7 @@ def _read(
     engine: Engine, brand: str, lo: datetime, mid: datetime, hi: datetime, stop: frozenset[str]
 ) -> list[_Doc]:
     """Counted mentions of ``brand`` in [lo, hi), streamed once, each text reduced to its words."""
-    label = func.coalesce(MentionBrand.corrected_label, MentionBrand.label)
+    label = effective_label()
     query = (
         select(MentionRow.id, MentionRow.text, MentionRow.url, MentionBrand.published_at, label)
         .join(MentionBrand, MentionBrand.mention_id == MentionRow.id)
