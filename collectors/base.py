@@ -6,6 +6,11 @@ so a restart resumes after the last committed page and never duplicates or loses
 :class:`HttpCollector` is the convenient base the built-in sources share (typed settings, the polite
 :class:`collectors.http.Http` helper, default queries); an outside collector only has to satisfy
 :class:`Collector`. Sources whose counters can be re-read by id also implement :class:`Refreshable`.
+
+Every page an :class:`HttpCollector` yields passes :meth:`HttpCollector.admit`: each text is brought to
+the one normal form of :func:`collectors.text.clean_text` and the source's "this item is not a mention"
+rule (:meth:`HttpCollector.not_a_mention`: deleted, a service message, nothing left after cleaning) drops
+what is not a mention. Parsers record facts (``raw["deleted"]``); the rule decides.
 """
 
 from __future__ import annotations
@@ -19,13 +24,14 @@ import httpx
 
 from collectors.errors import NotFoundError
 from collectors.settings import SourceSettings
+from collectors.text import clean_line, clean_text
 from core.mention import Mention
 
 if TYPE_CHECKING:
     from collectors.cursor import FetchPage
     from collectors.http import RetryPolicy
 
-__all__ = ["Collector", "Counters", "HttpCollector", "Page", "Refreshable", "counters"]
+__all__ = ["Collector", "Counters", "HttpCollector", "Page", "Refreshable", "counters", "not_a_mention"]
 
 #: likes / reposts / comments / views of one mention, ``None`` where the platform has no such counter.
 Counters = dict[str, int | None]
@@ -34,6 +40,17 @@ Counters = dict[str, int | None]
 def counters(m: Mention) -> Counters:
     """The counters a mention carries (``None`` where its source does not read one)."""
     return {"likes": m.likes, "reposts": m.reposts, "comments": m.comments, "views": m.views}
+
+
+def not_a_mention(m: Mention) -> str | None:
+    """The rule every source shares: why ``m`` is not a mention, or ``None`` when it is one.
+
+    A text that is empty after cleaning (a photo or sticker without a caption, a placeholder) names no
+    brand and carries no opinion. Sources add their own reasons on top (:meth:`HttpCollector.not_a_mention`).
+    """
+    if not m.text.strip():
+        return "empty after cleaning"
+    return None
 
 
 @dataclass(slots=True)
@@ -123,6 +140,32 @@ class HttpCollector(Generic[S]):
         return list(dict.fromkeys(self.settings.queries or brand_terms))
 
     async def fetch(self, query: str, cursor: str | None, since: datetime | None) -> AsyncIterator[Page]:
+        """The pages of :meth:`pages`, each passed through :meth:`admit`."""
+        async for page in self.pages(query, cursor, since):
+            page.mentions = self.admit(page.mentions)
+            yield page
+
+    def admit(self, items: list[Mention]) -> list[Mention]:
+        """``items`` in normal form (text and author cleaned), without those that are not mentions.
+
+        Paging has already seen every item (a page of deleted posts still moves the cursor); only what is
+        stored is filtered here.
+        """
+        out: list[Mention] = []
+        for m in items:
+            m.text = clean_text(m.text, "plain")
+            if m.author is not None:
+                m.author = clean_line(m.author) or None
+            if self.not_a_mention(m) is None:
+                out.append(m)
+        return out
+
+    def not_a_mention(self, m: Mention) -> str | None:
+        """Why ``m`` is not a mention (``None``: it is one). Sources extend the shared rule
+        (:func:`not_a_mention`) with their own: deleted items, service messages."""
+        return not_a_mention(m)
+
+    async def pages(self, query: str, cursor: str | None, since: datetime | None) -> AsyncIterator[Page]:
         """Sweep ``query`` from its newest page down to the last item seen (:func:`collectors.cursor.sweep`).
 
         A source that does not page newest first (RSS) overrides this instead of :meth:`page_reader`.

@@ -74,7 +74,7 @@ class RSSCollector(HttpCollector[RSSSettings]):
                 return f
         return FeedSettings(url=url, channel=self.settings.channel or "news")
 
-    async def fetch(self, query: str, cursor: str | None, since: datetime | None) -> AsyncIterator[Page]:
+    async def pages(self, query: str, cursor: str | None, since: datetime | None) -> AsyncIterator[Page]:
         """One conditional GET of the feed; a 304 yields an empty page with the validators unchanged."""
         cur = SweepCursor.load(cursor)
         feed = self._feed(query)

@@ -1,29 +1,149 @@
-"""Small text and time helpers shared by the parsers: HTML to plain text, timestamps to aware UTC."""
+"""The one text-cleaning step every source's text passes, and small time and count helpers for the parsers.
+
+Platforms hand us text in three shapes: HTML (Telegram pages, Mastodon, RSS, vc.ru blocks, VK texts with a
+literal ``<br>`` and ``&#10071;``), plain text with HTML entities (YouTube titles and descriptions, Reddit
+markdown), and raw plain text (Bluesky, YouTube ``textOriginal``). :func:`clean_text` takes the shape and
+returns what a reader sees: entities decoded, markup gone (``<br>`` and block ends as newlines), whitespace
+collapsed, invisible zero-width characters removed, Unicode composed (NFC). Brand matching, duplicate
+hashing and the sentiment model then see one form of the same words whatever the source: "Сбер\u200bбанк"
+and "Сбер&shy;банк" are "Сбербанк" there.
+
+What stays on purpose: emoji (with the zero-width joiners inside emoji sequences), right-to-left and
+bidirectional marks (they carry meaning in RTL text; the dashboard and messengers escape text for display),
+and line breaks (paragraphs matter to readers and to the model).
+"""
 
 from __future__ import annotations
 
+import html
 import re
+import unicodedata
 from datetime import UTC, datetime
-from typing import Any
-
-from bs4 import BeautifulSoup
+from html.parser import HTMLParser
+from typing import Any, Literal
 
 from collectors.errors import ParseError
 
-__all__ = ["get_path", "html_to_text", "opt_int", "parse_count", "parse_iso", "unix_to_utc"]
+__all__ = [
+    "Markup",
+    "clean_line",
+    "clean_text",
+    "get_path",
+    "html_to_text",
+    "opt_int",
+    "parse_count",
+    "parse_iso",
+    "unix_to_utc",
+]
+
+#: The shape of a text as the platform sends it: ``"html"`` markup, ``"escaped"`` plain text with HTML
+#: entities, ``"plain"`` raw text (a literal ``<b>`` or ``&amp;`` in it is what the author typed).
+Markup = Literal["html", "escaped", "plain"]
+
+# Invisible characters that only split words: zero width space, word joiner and invisible operators, BOM,
+# soft hyphen, Mongolian vowel separator.
+_INVISIBLE = re.compile("[\u200b\u2060-\u2064\ufeff\u00ad\u180e]")
+# Zero-width (non-)joiners between two Latin or Cyrillic letters split a brand name; between emoji (family,
+# flags) or in scripts that need them they are kept.
+_LETTER = "A-Za-z\u00c0-\u024f\u0400-\u04ff"
+_JOINERS_IN_WORD = re.compile(f"(?<=[{_LETTER}])[\u200c\u200d]+(?=[{_LETTER}])")
+# C0 and C1 controls other than tab and newlines: never text, and PostgreSQL rejects NUL outright.
+_CONTROLS = re.compile("[\x00-\x08\x0e-\x1f\x7f-\x84\x86-\x9f]")
+_LINE_BREAKS = re.compile("\r\n|[\r\x85\u2028\u2029]")
+_SPACES = re.compile("[ \t\x0b\x0c\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]+")
+_SPACE_AROUND_NEWLINE = re.compile(" ?\n ?")
+_MANY_NEWLINES = re.compile("\n{3,}")
+
+# A complete tag or comment; a "<" that starts neither ("<3", "a < b") is text and is escaped first.
+_TAG = re.compile(r"</?[A-Za-z][A-Za-z0-9:-]*(?:\s[^<>]*)?/?>|<!--.*?-->|<!\w[^<>]*>", re.S)
+_BLOCKS = frozenset(
+    {
+        *("address", "article", "aside", "blockquote", "dd", "div", "dl", "dt", "figcaption", "figure"),
+        *("footer", "h1", "h2", "h3", "h4", "h5", "h6", "header", "hr", "li", "main", "nav", "ol", "p"),
+        *("pre", "section", "table", "tbody", "thead", "tfoot", "tr", "td", "th", "ul"),
+    }
+)
+_HIDDEN = frozenset({"script", "style", "template", "noscript", "head", "title"})
 
 
-def html_to_text(html: str) -> str:
-    """Visible text of an HTML fragment; ``<br>`` and block ends become newlines."""
-    if "<" not in html and "&" not in html:
-        return html.strip()
-    soup = BeautifulSoup(html, "lxml")
-    for br in soup.find_all("br"):
-        br.replace_with("\n")
-    for block in soup.find_all(["p", "div", "li"]):
-        block.append("\n")
-    text = soup.get_text()
-    return re.sub(r"\n{3,}", "\n\n", text).strip()
+def clean_text(text: str | None, markup: Markup = "html") -> str:
+    """``text`` as a reader sees it, in one normal form (see the module docstring).
+
+    >>> clean_text("Ромашка&#10071;<br>Сбер\u200bбанк  &amp; ко ")
+    'Ромашка❗\\nСбербанк & ко'
+    >>> clean_text("a <3 b", "plain")
+    'a <3 b'
+    """
+    if not text:
+        return ""
+    text = _CONTROLS.sub("", _LINE_BREAKS.sub("\n", text))
+    if markup == "html" and ("<" in text or "&" in text):
+        text = _html_text(text) if _TAG.search(text) else html.unescape(text)
+    elif markup == "escaped" and "&" in text:
+        text = html.unescape(text)
+    return _normalise(text)
+
+
+def clean_line(text: str | None, markup: Markup = "plain") -> str:
+    """:func:`clean_text` on one line: for names and titles, where a line break is just a space."""
+    return " ".join(clean_text(text, markup).split())
+
+
+def html_to_text(fragment: str) -> str:
+    """Visible text of an HTML fragment (:func:`clean_text` with ``markup="html"``)."""
+    return clean_text(fragment, "html")
+
+
+def _normalise(text: str) -> str:
+    text = unicodedata.normalize("NFC", text)
+    text = _CONTROLS.sub("", _LINE_BREAKS.sub("\n", text))  # entities can decode to either
+    text = _JOINERS_IN_WORD.sub("", _INVISIBLE.sub("", text))
+    text = _SPACES.sub(" ", text)
+    text = _SPACE_AROUND_NEWLINE.sub("\n", text)
+    return _MANY_NEWLINES.sub("\n\n", text).strip(" \n")
+
+
+def _html_text(markup: str) -> str:
+    parts: list[str] = []
+    last = 0
+    for m in _TAG.finditer(markup):
+        parts.append(markup[last : m.start()].replace("<", "&lt;"))
+        parts.append(m.group(0))
+        last = m.end()
+    parts.append(markup[last:].replace("<", "&lt;"))
+    parser = _TextParser()
+    parser.feed("".join(parts))
+    parser.close()
+    return "".join(parser.out)
+
+
+class _TextParser(HTMLParser):
+    """Collects visible text: ``<br>`` and block boundaries become newlines, scripts and styles vanish."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.out: list[str] = []
+        self._hidden = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in _HIDDEN:
+            self._hidden += 1
+        elif tag == "br" or tag in _BLOCKS:
+            self.out.append("\n")
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "br" or tag in _BLOCKS:
+            self.out.append("\n")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in _HIDDEN:
+            self._hidden = max(0, self._hidden - 1)
+        elif tag in _BLOCKS:
+            self.out.append("\n")
+
+    def handle_data(self, data: str) -> None:
+        if not self._hidden:
+            self.out.append(data)
 
 
 def unix_to_utc(source: str, field: str, value: Any) -> datetime:

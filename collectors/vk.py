@@ -5,6 +5,11 @@ competitors'), so each has its own cursor. Every call is a POST with the token i
 it out of URLs and therefore out of access logs and error messages. VK reports failures with HTTP 200 and an
 ``error`` object; :func:`collectors.errors.error_for` turns codes 6/9/29 into retried rate limits and 5 into
 an auth error.
+
+Texts pass :func:`collectors.text.clean_text` as HTML: VK's plain-text fields carry entities (``&#10071;``)
+and a literal ``<br>``; its own link markup ``[id123|Имя]`` becomes the visible name. Not mentions: deleted
+posts and comments (``"deleted": true`` / ``"is_deleted"``, which come with author 0 and no text; their
+replies still count), and anything empty after cleaning.
 """
 
 from __future__ import annotations
@@ -20,12 +25,19 @@ from collectors.base import Counters, HttpCollector
 from collectors.cursor import FetchPage
 from collectors.errors import AuthError, CollectorError, ParseError, error_for
 from collectors.settings import AtLeastOne, NonNegative, SourceSettings
-from collectors.text import get_path, opt_int, unix_to_utc
+from collectors.text import clean_text, get_path, opt_int, unix_to_utc
 from core.mention import Mention
 
-__all__ = ["VKCollector", "VKSettings", "parse_post"]
+__all__ = ["VKCollector", "VKSettings", "parse_comment", "parse_post", "vk_text"]
 
 WALL_PREFIX = "wall:"
+# VK's own mention markup: [id123|Имя], [club45|Название], [public6|...], [event7|...].
+_VK_LINK = re.compile(r"\[(?:id|club|public|event)\d+\|([^\[\]|]+)\]")
+
+
+def vk_text(value: str) -> str:
+    """A VK text field as a reader sees it: entities, ``<br>`` and ``[id1|Name]`` links resolved."""
+    return clean_text(_VK_LINK.sub(r"\1", value), "html")
 
 
 class VKSettings(SourceSettings):
@@ -86,6 +98,12 @@ class VKCollector(HttpCollector[VKSettings]):
         if "response" not in body:
             return ParseError(self.name, "response", "missing")
         return None
+
+    def not_a_mention(self, m: Mention) -> str | None:
+        """Deleted posts and comments, on top of the shared rule."""
+        if m.raw.get("deleted"):
+            return "deleted"
+        return super().not_a_mention(m)
 
     def page_reader(self, query: str) -> FetchPage:
         """Pages of search results or of a wall (``wall:<community>``), newest first."""
@@ -224,9 +242,10 @@ def parse_post(
     text = item.get("text") or ""
     if not isinstance(text, str):
         raise ParseError(source, "items[].text", "expected a string")
+    text = vk_text(text)
     for orig in item.get("copy_history") or []:
-        if isinstance(orig, dict) and orig.get("text"):
-            text = f"{text}\n\n{orig['text']}".strip()
+        if isinstance(orig, dict) and isinstance(orig.get("text"), str) and orig["text"]:
+            text = f"{text}\n\n{vk_text(orig['text'])}".strip()
     from_id: int = item["from_id"] if isinstance(item.get("from_id"), int) else owner_id
     author, reach, _ = who.get(from_id, (str(from_id), None, None))
     place = who.get(owner_id, (str(owner_id), None, None))
@@ -249,6 +268,7 @@ def parse_post(
             "id": post_id,
             "from_id": from_id,
             "is_pinned": bool(item.get("is_pinned")),
+            "deleted": bool(item.get("is_deleted") or item.get("deleted")),
         },
     )
 
@@ -261,10 +281,16 @@ def parse_comment(
     source: str = "vk",
     channel: str = "vk",
 ) -> Mention:
-    """A comment (or thread reply) as a mention whose parent is the post."""
+    """A comment (or thread reply) as a mention whose parent is the post.
+
+    A deleted comment is still read (its thread replies follow it) and marked ``raw["deleted"]``.
+    """
     if not isinstance(item, dict):
         raise ParseError(source, "items[]", "expected an object")
     cid = get_path(source, item, "id", int)
+    deleted = bool(item.get("deleted"))
+    # A deleted comment may come without a date; it is dropped anyway, so any time will do.
+    date = item.get("date", 0) if deleted else item.get("date")
     from_id: int = item["from_id"] if isinstance(item.get("from_id"), int) else 0
     author, reach, _ = who.get(from_id, (str(from_id), None, None))
     place = who.get(owner_id, (str(owner_id), None, None))
@@ -272,13 +298,13 @@ def parse_comment(
         source=source,
         external_id=f"{owner_id}_{post_id}?reply={cid}",
         channel=channel,
-        text=str(item.get("text") or ""),
-        published_at=unix_to_utc(source, "items[].date", item.get("date")),
+        text=vk_text(str(item.get("text") or "")),
+        published_at=unix_to_utc(source, "items[].date", date),
         url=f"https://vk.com/wall{owner_id}_{post_id}?reply={cid}",
         author=author,
         author_reach=reach,
         place=place[2] or place[0],
         likes=opt_int(item.get("likes")),
         parent_external_id=f"{owner_id}_{post_id}",
-        raw={"owner_id": owner_id, "post_id": post_id, "id": cid, "from_id": from_id},
+        raw={"owner_id": owner_id, "post_id": post_id, "id": cid, "from_id": from_id, "deleted": deleted},
     )

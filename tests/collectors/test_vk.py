@@ -154,3 +154,26 @@ async def test_one_megabyte_post_survives_the_store(server, client, retry, tmp_p
         assert store.save_page("vk", "Ромашка", page.mentions, page.cursor) == []
     finally:
         store.close()
+
+
+async def test_texts_are_cleaned_of_entities_and_markup(server, client, retry) -> None:
+    """VK sends HTML entities (``&#10071;``) and a literal ``<br>`` in plain-text fields."""
+    server.route("/method/wall.get", "vk/wall_markup.json")
+    server.route("/method/wall.getComments", "vk/comments_deleted.json")
+    [page] = await fetch_all(_vk(server, client, retry, communities=["romashka_club"]), "wall:romashka_club")
+    ms = {m.external_id: m for m in page.mentions}
+    post = ms["-1001_610"]
+    assert post.text == 'Ромашка❗ Новый тариф\nдля "своих" & друзей\n\nПишите Олегу или в наш клуб'
+    assert ms["-1001_610?reply=7101"].text == "Ромашка, верните старый тариф!\nОчень жаль"
+
+
+async def test_deleted_and_empty_comments_are_not_mentions(server, client, retry) -> None:
+    """A deleted comment (``"deleted": true``, author 0, no text) is not a mention; its replies still are."""
+    server.route("/method/wall.get", "vk/wall_markup.json")
+    server.route("/method/wall.getComments", "vk/comments_deleted.json")
+    [page] = await fetch_all(_vk(server, client, retry, communities=["romashka_club"]), "wall:romashka_club")
+    ids = sorted(m.external_id for m in page.mentions)
+    assert ids == ["-1001_610", "-1001_610?reply=7101", "-1001_610?reply=7103"]
+    assert all(m.author not in (None, "", "0") for m in page.mentions)
+    reply = next(m for m in page.mentions if m.external_id.endswith("7103"))
+    assert reply.author == "Клуб любителей ромашек"
