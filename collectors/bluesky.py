@@ -4,10 +4,16 @@ Anonymous search has been switched off repeatedly, so the collector always logs 
 (``com.atproto.server.createSession``) with an identifier and an app password read from the environment,
 keeps the access JWT in memory only, and creates a new session once when the server says it expired. A
 rejected login is an :class:`AuthError`, reported once by the runner rather than retried every poll.
+
+Search results carry no follower counts, so each page is followed by one ``app.bsky.actor.getProfiles``
+call per 25 new authors (remembered for the collector's life, so a poll asks for each author once) to fill
+``author_reach``. Link text in a post is shortened by the client ("example.org/a/very-lo..."); the full URL
+is in the record's ``facets`` (UTF-8 byte ranges) and replaces it.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
@@ -15,12 +21,17 @@ import httpx
 
 from collectors.base import Counters, HttpCollector, counters
 from collectors.cursor import FetchPage
-from collectors.errors import AuthError, ParseError
+from collectors.errors import AuthError, CollectorError, ParseError
 from collectors.settings import AtLeastOne, SourceSettings, env_secret
-from collectors.text import get_path, opt_int, parse_iso
+from collectors.text import clean_text, get_path, opt_int, parse_iso
 from core.mention import Mention
 
-__all__ = ["BlueskyCollector", "BlueskySettings", "parse_post_view"]
+__all__ = ["BlueskyCollector", "BlueskySettings", "expand_links", "parse_post_view"]
+
+log = logging.getLogger(__name__)
+
+#: getProfiles accepts at most this many actors per call.
+PROFILES_PER_CALL = 25
 
 SOURCE = "bluesky"
 
@@ -61,6 +72,7 @@ class BlueskyCollector(HttpCollector[BlueskySettings]):
     def __init__(self, settings: SourceSettings, client: httpx.AsyncClient, **kw: Any) -> None:
         super().__init__(settings, client, **kw)
         self._jwt: str | None = None
+        self._followers: dict[str, int | None] = {}
 
     async def _login(self) -> str:
         identifier, password = self.settings.credentials()
@@ -102,11 +114,38 @@ class BlueskyCollector(HttpCollector[BlueskySettings]):
             body = await self.xrpc("app.bsky.feed.searchPosts", params)
             posts = get_path(SOURCE, body, "posts", list)
             nxt = body.get("cursor")
-            return [parse_post_view(p, self.channel) for p in posts], nxt if isinstance(
-                nxt, str
-            ) and nxt else None
+            mentions = [parse_post_view(p, self.channel) for p in posts]
+            await self.add_reach(mentions)
+            return mentions, nxt if isinstance(nxt, str) and nxt else None
 
         return fetch_page
+
+    async def add_reach(self, mentions: list[Mention]) -> None:
+        """Set ``author_reach`` (followers) from ``getProfiles``, 25 authors a call, each author once."""
+        wanted = [
+            did
+            for did in dict.fromkeys(str(m.raw.get("did") or "") for m in mentions)
+            if did and did not in self._followers
+        ]
+        for start in range(0, len(wanted), PROFILES_PER_CALL):
+            batch = wanted[start : start + PROFILES_PER_CALL]
+            try:
+                body = await self.xrpc("app.bsky.actor.getProfiles", [("actors", did) for did in batch])
+            except AuthError:
+                raise
+            except CollectorError as exc:
+                # Reach is a weight, not the mention: keep the posts, try these authors again next page.
+                log.warning("bluesky: profile lookup failed, reach left unknown: %s", exc.message)
+                continue
+            for did in batch:
+                self._followers[did] = None  # not returned: deleted, suspended or not found
+            for profile in get_path(SOURCE, body, "profiles", list):
+                if isinstance(profile, dict) and isinstance(profile.get("did"), str):
+                    self._followers[profile["did"]] = opt_int(profile.get("followersCount"))
+        for m in mentions:
+            did = m.raw.get("did")
+            if m.author_reach is None and isinstance(did, str):
+                m.author_reach = self._followers.get(did)
 
     async def engagement(self, external_ids: Sequence[str]) -> dict[str, Counters]:
         """Counters by post URI via ``app.bsky.feed.getPosts`` (25 per call)."""
@@ -128,7 +167,7 @@ def parse_post_view(post: Any, channel: str = "bluesky") -> Mention:
     author = get_path(SOURCE, post, "author", dict)
     handle = get_path(SOURCE, author, "handle", str)
     record = get_path(SOURCE, post, "record", dict)
-    text = get_path(SOURCE, record, "text", str)
+    text = clean_text(expand_links(get_path(SOURCE, record, "text", str), record.get("facets")), "plain")
     created = parse_iso(SOURCE, "posts[].record.createdAt", record.get("createdAt") or post.get("indexedAt"))
     reply = record.get("reply")
     parent = reply.get("parent", {}).get("uri") if isinstance(reply, dict) else None
@@ -150,5 +189,47 @@ def parse_post_view(post: Any, channel: str = "bluesky") -> Mention:
         else None,
         comments=opt_int(post.get("replyCount")),
         parent_external_id=parent if isinstance(parent, str) else None,
-        raw={"uri": uri, "cid": post.get("cid"), "handle": handle},
+        raw={"uri": uri, "cid": post.get("cid"), "handle": handle, "did": author.get("did")},
     )
+
+
+_LINK = "app.bsky.richtext.facet#link"
+
+
+def expand_links(text: str, facets: Any) -> str:
+    """``text`` with each link facet's byte range replaced by the facet's full ``uri``.
+
+    Facet ranges are UTF-8 byte offsets (not characters: Cyrillic and emoji take several bytes). A facet
+    whose range is out of bounds, overlaps another or cuts a character in two is ignored, never guessed.
+    """
+    if not isinstance(facets, list) or not facets:
+        return text
+    data = text.encode("utf-8")
+    links: list[tuple[int, int, str]] = []
+    for facet in facets:
+        if not isinstance(facet, dict) or not isinstance(facet.get("index"), dict):
+            continue
+        start, end = facet["index"].get("byteStart"), facet["index"].get("byteEnd")
+        if not isinstance(start, int) or not isinstance(end, int) or not 0 <= start < end <= len(data):
+            continue
+        for feature in facet.get("features") or []:
+            if (
+                isinstance(feature, dict)
+                and feature.get("$type") == _LINK
+                and isinstance(feature.get("uri"), str)
+            ):
+                links.append((start, end, feature["uri"]))
+                break
+    out = data
+    last_start = len(data) + 1
+    for start, end, uri in sorted(links, reverse=True):
+        if end > last_start:
+            continue  # overlaps the link after it
+        try:
+            data[start:end].decode("utf-8")
+            data[:start].decode("utf-8")
+        except UnicodeDecodeError:
+            continue  # the range cuts a character: not a range this text was written with
+        out = out[:start] + uri.encode("utf-8") + out[end:]
+        last_start = start
+    return out.decode("utf-8")

@@ -2,7 +2,9 @@
 
 Quota matters more than rate here: 10,000 units a day, ``search.list`` costs 100 (and has its own cap of
 about 100 calls a day), ``videos.list`` and ``commentThreads.list`` cost 1. So a search page is followed by
-one ``videos.list`` call for all its counters, comments are read for new videos only, and a used-up daily
+one ``videos.list`` call (part ``snippet,statistics``, up to 50 ids) for all its counters and full texts:
+``search.list`` escapes titles (``&amp;``, ``&#39;``) and cuts descriptions with "...", ``videos.list``
+has the whole description. Comments are read for new videos only, and a used-up daily
 quota ends the poll at once (:class:`RateLimited` with an infinite ``retry_after``) instead of retrying.
 The API key travels in the ``X-Goog-Api-Key`` header, never in a URL.
 """
@@ -19,7 +21,7 @@ from collectors.base import Counters, HttpCollector
 from collectors.cursor import FetchPage
 from collectors.errors import AccessDenied, AuthError, NotFoundError
 from collectors.settings import AtLeastOne, SourceSettings
-from collectors.text import get_path, parse_iso
+from collectors.text import clean_line, clean_text, get_path, parse_iso
 from core.mention import Mention
 
 __all__ = ["YouTubeCollector", "YouTubeSettings", "parse_comment_threads", "parse_search"]
@@ -80,11 +82,12 @@ class YouTubeCollector(HttpCollector[YouTubeSettings]):
                 params["pageToken"] = token
             body = await self.http.get_json(f"{self.base}/search", params=params, headers=self._headers())
             videos, nxt = parse_search(body, self.channel)
-            stats = await self.engagement([v.external_id for v in videos])
+            full = await self.videos([v.external_id for v in videos], "snippet,statistics")
             out: list[Mention] = []
             for video in videos:
-                for key, value in stats.get(video.external_id, {}).items():
-                    setattr(video, key, value)
+                item = full.get(video.external_id)
+                if item is not None:
+                    _complete(video, item)
                 out.append(video)
                 if video.published_at.timestamp() >= floor and (video.comments or 0) > 0:
                     out.extend(await self.comments(video.external_id))
@@ -118,26 +121,50 @@ class YouTubeCollector(HttpCollector[YouTubeSettings]):
                 break
         return out
 
-    async def engagement(self, external_ids: Sequence[str]) -> dict[str, Counters]:
-        """Views, likes and comment counts of videos (``videos.list``, 50 ids a call, 1 unit)."""
-        out: dict[str, Counters] = {}
-        ids = [i for i in external_ids if ":" not in i]
+    async def videos(self, ids: Sequence[str], part: str) -> dict[str, dict[str, Any]]:
+        """``videos.list`` items by id, 50 ids a call (1 quota unit whatever ``part`` asks for)."""
+        out: dict[str, dict[str, Any]] = {}
+        ids = list(dict.fromkeys(ids))
         for start in range(0, len(ids), 50):
             body = await self.http.get_json(
                 f"{self.base}/videos",
-                params={"part": "statistics", "id": ",".join(ids[start : start + 50]), "maxResults": 50},
+                params={"part": part, "id": ",".join(ids[start : start + 50]), "maxResults": 50},
                 headers=self._headers(),
             )
             for item in get_path(SOURCE, body, "items", list):
-                vid = get_path(SOURCE, item, "id", str)
-                stats = item.get("statistics") or {}
-                out[vid] = {
-                    "views": _int(stats.get("viewCount")),
-                    "likes": _int(stats.get("likeCount")),
-                    "comments": _int(stats.get("commentCount")),
-                    "reposts": None,
-                }
+                if not isinstance(item, dict):
+                    continue
+                out[get_path(SOURCE, item, "id", str)] = item
         return out
+
+    async def engagement(self, external_ids: Sequence[str]) -> dict[str, Counters]:
+        """Views, likes and comment counts of videos (``videos.list`` part ``statistics``)."""
+        items = await self.videos([i for i in external_ids if ":" not in i], "statistics")
+        return {vid: _counters(item) for vid, item in items.items()}
+
+
+def _counters(item: dict[str, Any]) -> Counters:
+    stats = item.get("statistics") or {}
+    return {
+        "views": _int(stats.get("viewCount")),
+        "likes": _int(stats.get("likeCount")),
+        "comments": _int(stats.get("commentCount")),
+        "reposts": None,
+    }
+
+
+def _complete(video: Mention, item: dict[str, Any]) -> None:
+    """Fill a search hit from its ``videos.list`` item: full title and description, author, counters."""
+    snippet = item.get("snippet")
+    if isinstance(snippet, dict) and isinstance(snippet.get("title"), str):
+        title = clean_line(snippet["title"], "escaped")
+        description = clean_text(snippet.get("description") or "", "escaped")
+        video.text = "\n\n".join(t for t in (title, description) if t)
+        video.author = video.place = clean_line(snippet.get("channelTitle"), "escaped") or video.author
+        video.raw.pop("truncated", None)
+    if isinstance(item.get("statistics"), dict):
+        for key, value in _counters(item).items():
+            setattr(video, key, value)
 
 
 def _int(value: Any) -> int | None:
@@ -155,8 +182,10 @@ def parse_search(body: Any, channel: str = "youtube") -> tuple[list[Mention], st
     for item in items:
         vid = get_path(SOURCE, item, "id.videoId", str)
         snippet = get_path(SOURCE, item, "snippet", dict)
-        title = snippet.get("title") or ""
-        description = snippet.get("description") or ""
+        # search.list escapes entities and cuts the description: videos.list replaces both (_complete).
+        title = clean_line(snippet.get("title") or "", "escaped")
+        description = clean_text(snippet.get("description") or "", "escaped")
+        channel_title = clean_line(snippet.get("channelTitle"), "escaped") or None
         out.append(
             Mention(
                 source=SOURCE,
@@ -165,9 +194,9 @@ def parse_search(body: Any, channel: str = "youtube") -> tuple[list[Mention], st
                 text="\n\n".join(t for t in (title, description) if t),
                 published_at=parse_iso(SOURCE, "items[].snippet.publishedAt", snippet.get("publishedAt")),
                 url=f"https://www.youtube.com/watch?v={vid}",
-                author=snippet.get("channelTitle"),
-                place=snippet.get("channelTitle"),
-                raw={"videoId": vid, "channelId": snippet.get("channelId")},
+                author=channel_title,
+                place=channel_title,
+                raw={"videoId": vid, "channelId": snippet.get("channelId"), "truncated": True},
             )
         )
     nxt = body.get("nextPageToken")
@@ -190,7 +219,11 @@ def _comment(comment: dict[str, Any], channel: str) -> Mention:
     cid = get_path(SOURCE, comment, "id", str)
     snip = get_path(SOURCE, comment, "snippet", dict)
     vid = get_path(SOURCE, snip, "videoId", str)
-    text = snip.get("textOriginal") or snip.get("textDisplay") or ""
+    # textOriginal is what the author typed; textDisplay (HTML) only when the original is withheld.
+    if isinstance(snip.get("textOriginal"), str):
+        text = clean_text(snip["textOriginal"], "plain")
+    else:
+        text = clean_text(str(snip.get("textDisplay") or ""), "html")
     return Mention(
         source=SOURCE,
         external_id=f"comment:{cid}",

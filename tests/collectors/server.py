@@ -66,6 +66,8 @@ class Request:
     params: dict[str, str]
     headers: dict[str, str]
     body: bytes
+    #: The raw query string, for parameters that repeat (``actors=a&actors=b``).
+    query: str = ""
 
 
 @dataclass
@@ -100,7 +102,12 @@ class FixtureServer:
                 if self.headers.get("Content-Type", "").startswith("application/x-www-form-urlencoded"):
                     params.update(parse_qsl(body.decode(), keep_blank_values=True))
                 req = Request(
-                    self.command, split.path, params, {k.lower(): v for k, v in self.headers.items()}, body
+                    self.command,
+                    split.path,
+                    params,
+                    {k.lower(): v for k, v in self.headers.items()},
+                    body,
+                    split.query,
                 )
                 reply = server._dispatch(req)
                 if reply.delay:

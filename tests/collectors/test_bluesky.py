@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from urllib.parse import parse_qsl
 
 import pytest
 
@@ -75,3 +76,53 @@ async def test_engagement_get_posts(server, client, retry) -> None:
     server.route("/xrpc/app.bsky.feed.getPosts", "bluesky/search_p2.json")
     got = await _bsky(server, client, retry).engagement(["at://did:plc:ccc333/app.bsky.feed.post/3kabc333"])
     assert got["at://did:plc:ccc333/app.bsky.feed.post/3kabc333"]["likes"] == 3
+
+
+PROFILES = "/xrpc/app.bsky.actor.getProfiles"
+
+
+async def test_reach_from_a_batched_profile_lookup_and_full_links_from_facets(server, client, retry) -> None:
+    """Search results carry no follower counts, and the text holds the link shortened ("tar...")."""
+    server.route(LOGIN, "bluesky/session.json")
+    server.route(SEARCH, "bluesky/search_facets.json")
+    server.route(PROFILES, "bluesky/profiles.json")
+    [page] = await fetch_all(_bsky(server, client, retry), "Ромашка")
+    first, second, third = page.mentions
+    assert first.author_reach == 1234 and third.author_reach == 1234
+    assert second.author_reach == 0  # known to be zero, not unknown
+    assert first.text == (
+        "Ромашка снова меняет тарифы 😡 подробности: "
+        "https://romashka.example/news/2024/09/tarify-osen?utm_source=bsky #ромашка @olga.test"
+    )
+    assert second.text == "Ромашка, ответьте в поддержке &amp; побыстрее"  # plain text: typed as is
+    [lookup] = server.hits(PROFILES)  # one call for both authors, each named once
+    assert parse_qsl(lookup.query) == [("actors", "did:plc:ccc333"), ("actors", "did:plc:ddd444")]
+    assert lookup.headers["authorization"] == "Bearer eyJ.test-access.jwt"
+
+
+async def test_profile_lookup_asks_for_25_actors_at_most(server, client, retry) -> None:
+    posts = [
+        {
+            "uri": f"at://did:plc:u{n:03d}/app.bsky.feed.post/3k{n:03d}",
+            "cid": f"c{n}",
+            "author": {"did": f"did:plc:u{n:03d}", "handle": f"u{n}.test"},
+            "record": {"text": f"Ромашка {n}", "createdAt": "2024-09-05T08:00:00Z"},
+        }
+        for n in range(30)
+    ]
+    server.route(LOGIN, "bluesky/session.json")
+    server.route(SEARCH, Reply(body={"posts": posts}))
+    server.route(PROFILES, Reply(body={"profiles": [{"did": "did:plc:u007", "followersCount": 7}]}))
+    [page] = await fetch_all(_bsky(server, client, retry), "Ромашка")
+    sizes = [len(parse_qsl(r.query)) for r in server.hits(PROFILES)]
+    assert sizes == [25, 5]
+    reach = {m.author: m.author_reach for m in page.mentions}
+    assert reach["u7.test"] == 7 and reach["u8.test"] is None
+
+
+async def test_failed_profile_lookup_keeps_the_posts(server, client, retry) -> None:
+    server.route(LOGIN, "bluesky/session.json")
+    server.route(SEARCH, "bluesky/search_facets.json")
+    server.route(PROFILES, Reply(400, body={"error": "InvalidRequest", "message": "bad actor"}))
+    [page] = await fetch_all(_bsky(server, client, retry), "Ромашка")
+    assert len(page.mentions) == 3 and all(m.author_reach is None for m in page.mentions)

@@ -55,3 +55,25 @@ async def test_quota_exceeded_ends_the_poll_without_retrying(server, client, ret
     with pytest.raises(RateLimited, match="quota"):
         await fetch_all(_yt(server, client, retry), "Ромашка")
     assert sleeps == [] and len(server.hits("/search")) == 1
+
+
+async def test_full_description_from_videos_list_and_entities_decoded(server, client, retry) -> None:
+    """``search.list`` cuts descriptions with "..." and escapes titles; ``videos.list`` has the full text."""
+    server.route("/search", "youtube/search_cut.json")
+    server.route("/videos", "youtube/videos_snippet.json")
+    [page] = await fetch_all(_yt(server, client, retry), "Ромашка")
+    full, gone = page.mentions
+    assert full.text == (
+        'Ромашка & Ко: "кешбэк" за 5 минут\n\n'
+        "Разбираем новую карту Ромашки: проценты, комиссии и где подвох.\n"
+        "Подписывайтесь, ставьте лайки и пишите в комментариях, чем вы платите.\n\n"
+        "Таймкоды:\n0:00 вступление\n3:10 итог: Ромашка проигрывает конкурентам"
+    )
+    assert full.author == "Финансы & Жизнь" and (full.views, full.likes) == (5300, 210)
+    # A video that vanished between the two calls keeps the search snippet, decoded and marked as cut.
+    assert gone.text == "Почему я ушёл из Ромашки 'навсегда'\n\nКороткая история о том, как ..."
+    assert gone.raw["truncated"] is True and "truncated" not in full.raw
+    # One videos.list call for the whole page (1 quota unit), asking for the snippet too.
+    [videos] = server.hits("/videos")
+    assert videos.params["id"] == "vidBBBB0001,vidBBBB0002"
+    assert set(videos.params["part"].split(",")) == {"snippet", "statistics"}
