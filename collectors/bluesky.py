@@ -143,9 +143,9 @@ class BlueskyCollector(HttpCollector[BlueskySettings]):
                 if isinstance(profile, dict) and isinstance(profile.get("did"), str):
                     self._followers[profile["did"]] = opt_int(profile.get("followersCount"))
         for m in mentions:
-            did = m.raw.get("did")
-            if m.author_reach is None and isinstance(did, str):
-                m.author_reach = self._followers.get(did)
+            author = m.raw.get("did")
+            if m.author_reach is None and isinstance(author, str):
+                m.author_reach = self._followers.get(author)
 
     async def engagement(self, external_ids: Sequence[str]) -> dict[str, Counters]:
         """Counters by post URI via ``app.bsky.feed.getPosts`` (25 per call)."""
