@@ -5,6 +5,10 @@ that name a brand. The preview pages go from newer to older with ``?before=<post
 with lxml through BeautifulSoup; a page without any of the markers we read raises :class:`ParseError`
 naming the missing selector, and a missing channel (Telegram answers 200 with a generic page) raises
 :class:`NotFoundError`.
+
+Likes are the sum of free reactions; paid Stars reactions (``tgme_reaction_paid``) are money, kept apart in
+``raw["paid_stars"]``. Not mentions: service messages ("Channel name was changed", pinned notices), and
+posts with nothing left after cleaning (a photo or sticker without a caption).
 """
 
 from __future__ import annotations
@@ -21,10 +25,17 @@ from collectors.base import Counters, HttpCollector, counters
 from collectors.cursor import FetchPage
 from collectors.errors import NotFoundError, ParseError
 from collectors.settings import Positive, SourceSettings
-from collectors.text import parse_count, parse_iso
+from collectors.text import clean_text, parse_count, parse_iso
 from core.mention import Mention
 
-__all__ = ["ChannelPage", "TelegramCollector", "TelegramSettings", "channel_name", "parse_channel_page"]
+__all__ = [
+    "ChannelPage",
+    "TelegramCollector",
+    "TelegramSettings",
+    "channel_name",
+    "parse_channel_page",
+    "reactions",
+]
 
 SOURCE = "telegram"
 
@@ -66,6 +77,12 @@ class TelegramCollector(HttpCollector[TelegramSettings]):
             "GET", f"{self.base}/s/{channel}", params={"before": before} if before else None
         )
         return parse_channel_page(response.text, channel, self.channel)
+
+    def not_a_mention(self, m: Mention) -> str | None:
+        """Service messages, on top of the shared rule."""
+        if m.raw.get("service"):
+            return "service message"
+        return super().not_a_mention(m)
 
     def page_reader(self, query: str) -> FetchPage:
         """Preview pages of the channel ``query``, newest first."""
@@ -133,8 +150,8 @@ def parse_channel_page(html: str, channel: str, mention_channel: str = "telegram
             raise ParseError(SOURCE, "time[datetime]", f"post {post}")
         published = parse_iso(SOURCE, "time[datetime]", time_tag.get("datetime"))
         text = _own_text(msg)
-        if not text:
-            continue  # a photo or sticker without a caption names no brand
+        service = "service_message" in (msg.get("class") or [])
+        likes, stars = reactions(msg)
         owner = msg.select_one(".tgme_widget_message_owner_name")
         views = msg.select_one("span.tgme_widget_message_views")
         forwarded = msg.select_one(".tgme_widget_message_forwarded_from_name")
@@ -149,11 +166,13 @@ def parse_channel_page(html: str, channel: str, mention_channel: str = "telegram
                 author=owner.get_text(" ", strip=True) if owner else title,
                 author_reach=subscribers,
                 place=post.split("/")[0],
-                likes=_reactions(msg),
+                likes=likes,
                 views=parse_count(views.get_text()) if views else None,
                 raw={
                     "post": post,
                     "forwarded_from": forwarded.get_text(" ", strip=True) if forwarded else None,
+                    "service": service,
+                    "paid_stars": stars,
                 },
             )
         )
@@ -166,9 +185,7 @@ def _own_text(msg: Tag) -> str:
     for block in msg.select(".tgme_widget_message_text"):
         if block.find_parent(class_="tgme_widget_message_reply") is not None:
             continue
-        for br in block.find_all("br"):
-            br.replace_with("\n")
-        return block.get_text().strip()
+        return clean_text(block.decode_contents(), "html")
     return ""
 
 
@@ -185,12 +202,22 @@ def _subscribers(soup: BeautifulSoup) -> int | None:
     return None
 
 
-def _reactions(msg: Tag) -> int | None:
-    reactions = msg.select(".tgme_reaction")
-    if not reactions:
-        return None
-    total = 0
-    for r in reactions:
+def reactions(msg: Tag) -> tuple[int | None, int | None]:
+    """(free reactions summed as likes, paid Stars) of a message; ``None`` where it shows none.
+
+    Each reaction is ``<span class="tgme_reaction">`` with an emoji and a count ("1.2K"); a paid one also has
+    ``tgme_reaction_paid`` and counts Stars bought, which say nothing about how many people liked it.
+    """
+    spans = msg.select(".tgme_reaction, .tgme_reaction_paid")
+    if not spans:
+        return None, None
+    likes: int | None = None
+    stars: int | None = None
+    for r in spans:
         m = re.search(r"([\d.,]+[KMB]?)\s*$", r.get_text(" ", strip=True))
-        total += parse_count(m.group(1)) or 0 if m else 0
-    return total
+        count = (parse_count(m.group(1)) or 0) if m else 0
+        if "tgme_reaction_paid" in (r.get("class") or []):
+            stars = (stars or 0) + count
+        else:
+            likes = (likes or 0) + count
+    return likes, stars
