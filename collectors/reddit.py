@@ -14,7 +14,7 @@ from collectors.base import HttpCollector
 from collectors.cursor import FetchPage
 from collectors.errors import ParseError
 from collectors.settings import SourceSettings
-from collectors.text import get_path, opt_int, unix_to_utc
+from collectors.text import clean_line, clean_text, get_path, opt_int, unix_to_utc
 from core.mention import Mention
 
 __all__ = ["RedditCollector", "RedditSettings", "parse_listing"]
@@ -63,6 +63,10 @@ class RedditCollector(HttpCollector[RedditSettings]):
         return fetch_page
 
 
+#: What Reddit leaves in place of a deleted or moderated text: not words of the author.
+_REMOVED = frozenset({"[deleted]", "[removed]"})
+
+
 def parse_listing(body: Any, channel: str = "reddit") -> tuple[list[Mention], str | None]:
     """A ``Listing`` of posts (t3) and comments (t1) as mentions, plus the ``after`` token."""
     if get_path(SOURCE, body, "kind", str) != "Listing":
@@ -72,8 +76,11 @@ def parse_listing(body: Any, channel: str = "reddit") -> tuple[list[Mention], st
     for child in children:
         data = get_path(SOURCE, child, "data", dict)
         name = get_path(SOURCE, data, "name", str)
-        title = data.get("title") or ""
-        body_text = data.get("selftext") or data.get("body") or ""
+        # Reddit escapes &, < and > in titles and markdown bodies; a removed body reads "[removed]".
+        title = clean_line(data.get("title") or "", "escaped")
+        body_text = clean_text(data.get("selftext") or data.get("body") or "", "escaped")
+        if body_text in _REMOVED:
+            body_text = ""
         permalink = data.get("permalink")
         out.append(
             Mention(

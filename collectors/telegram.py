@@ -14,17 +14,26 @@ posts with nothing left after cleaning (a photo or sticker without a caption).
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import ClassVar
 
 from bs4 import BeautifulSoup, Tag
 from pydantic import Field
 
-from collectors.base import Counters, HttpCollector, counters
+from collectors.base import Counters, HttpCollector, Page, counters
 from collectors.cursor import FetchPage
 from collectors.errors import NotFoundError, ParseError
 from collectors.settings import Positive, SourceSettings
+from collectors.telegram_discussion import (
+    COMMENTS_PREFIX,
+    CommentsReader,
+    comment_id,
+    parse_discussion,
+    reactions,
+    refresh_counters,
+)
 from collectors.text import clean_text, parse_count, parse_iso
 from core.mention import Mention
 
@@ -33,7 +42,9 @@ __all__ = [
     "TelegramCollector",
     "TelegramSettings",
     "channel_name",
+    "comment_id",
     "parse_channel_page",
+    "parse_discussion",
     "reactions",
 ]
 
@@ -47,11 +58,23 @@ class TelegramSettings(SourceSettings):
 
         [sources.telegram]
         channels = ["durov", "t.me/tinkoff_news", "@sberbank"]
+        fetch_comments = true        # comments of young posts, from the public discussion widget
+        comments_window_h = 24       # default: the engagement refresh window (pipeline.refresh_window_h)
     """
 
     base_url: str = "https://t.me"
     channels: list[str] = Field(default_factory=list)
     rate_period_s: Positive = 2.0
+    #: Read the comments under the channels' posts (queries ``comments:<channel>``).
+    fetch_comments: bool = True
+    #: Posts younger than this many hours have their comments polled; ``None``: the refresh window.
+    comments_window_h: Positive | None = None
+    #: Comments per widget page (Telegram renders the newest N; scrapers see up to ~100 served).
+    comments_limit: int = Field(default=50, ge=1, le=100)
+    #: ``loadComments`` calls per post per poll for older comments; the rest waits for the next poll.
+    comment_pages: int = Field(default=5, ge=0, le=100)
+    #: Young posts per channel whose comments are polled each poll, newest first.
+    comments_posts: int = Field(default=20, ge=1, le=200)
 
 
 def channel_name(value: str) -> str:
@@ -68,8 +91,22 @@ class TelegramCollector(HttpCollector[TelegramSettings]):
     settings_model: ClassVar[type[SourceSettings]] = TelegramSettings
 
     def queries(self, brand_terms: list[str]) -> list[str]:
-        """The configured channels (Telegram previews cannot be searched by brand)."""
-        return list(dict.fromkeys(channel_name(c) for c in [*self.settings.channels, *self.settings.queries]))
+        """The configured channels (Telegram previews cannot be searched by brand), then
+        ``comments:<channel>`` for each when comments are fetched."""
+        channels = list(
+            dict.fromkeys(channel_name(c) for c in [*self.settings.channels, *self.settings.queries])
+        )
+        comments = [COMMENTS_PREFIX + c for c in channels] if self.settings.fetch_comments else []
+        return channels + comments
+
+    async def pages(self, query: str, cursor: str | None, since: datetime | None) -> AsyncIterator[Page]:
+        """Preview pages of a channel, or (``comments:<channel>``) the comments of its young posts."""
+        if query.startswith(COMMENTS_PREFIX):
+            async for page in CommentsReader(self).pages(query[len(COMMENTS_PREFIX) :], cursor, since):
+                yield page
+            return
+        async for page in super().pages(query, cursor, since):
+            yield page
 
     async def page(self, channel: str, before: str | None) -> ChannelPage:
         """One preview page of ``channel``, older than post ``before`` when given."""
@@ -94,13 +131,20 @@ class TelegramCollector(HttpCollector[TelegramSettings]):
         return fetch_page
 
     async def engagement(self, external_ids: Sequence[str]) -> dict[str, Counters]:
-        """Views and reactions of posts ``channel/123``, reading the preview page just above each one."""
+        """Views and reactions of posts ``channel/123``, reading the preview page just above each one;
+        reactions of comments ``channel/123?comment=456`` from the post's widget page (newest comments)."""
         out: dict[str, Counters] = {}
         wanted: dict[str, set[int]] = {}
+        threads: dict[tuple[str, int], set[str]] = {}
         for ext in external_ids:
             ch, _, num = ext.partition("/")
             if num.isdigit():
                 wanted.setdefault(ch, set()).add(int(num))
+            elif (hit := re.fullmatch(r"(\d+)\?comment=(\d+)", num)) is not None:
+                threads.setdefault((ch, int(hit.group(1))), set()).add(ext)
+        for (ch, post), ext_ids in threads.items():
+            widget = await CommentsReader(self).discussion(ch, post)
+            out.update({k: v for k, v in refresh_counters(widget).items() if k in ext_ids})
         for ch, ids in wanted.items():
             left = set(ids)
             while left:
@@ -200,24 +244,3 @@ def _subscribers(soup: BeautifulSoup) -> int | None:
         ):
             return parse_count(value.get_text())
     return None
-
-
-def reactions(msg: Tag) -> tuple[int | None, int | None]:
-    """(free reactions summed as likes, paid Stars) of a message; ``None`` where it shows none.
-
-    Each reaction is ``<span class="tgme_reaction">`` with an emoji and a count ("1.2K"); a paid one also has
-    ``tgme_reaction_paid`` and counts Stars bought, which say nothing about how many people liked it.
-    """
-    spans = msg.select(".tgme_reaction, .tgme_reaction_paid")
-    if not spans:
-        return None, None
-    likes: int | None = None
-    stars: int | None = None
-    for r in spans:
-        m = re.search(r"([\d.,]+[KMB]?)\s*$", r.get_text(" ", strip=True))
-        count = (parse_count(m.group(1)) or 0) if m else 0
-        if "tgme_reaction_paid" in (r.get("class") or []):
-            stars = (stars or 0) + count
-        else:
-            likes = (likes or 0) + count
-    return likes, stars

@@ -47,3 +47,30 @@ async def test_not_a_listing(server, client, retry) -> None:
     server.route("/search.json", Reply(body={"kind": "t3", "data": {}}))
     with pytest.raises(ParseError, match="kind"):
         await fetch_all(_reddit(server, client, retry), "x")
+
+
+def test_entities_decoded_and_removed_comments_dropped() -> None:
+    from collectors.reddit import RedditCollector, RedditSettings, parse_listing
+
+    listing = {
+        "kind": "Listing",
+        "data": {
+            "after": None,
+            "children": [
+                {
+                    "kind": "t3",
+                    "data": {
+                        "name": "t3_x1",
+                        "title": "Ромашка &amp; Co &gt; конкуренты?",
+                        "selftext": "[removed]",
+                        "created_utc": 1725350400,
+                    },
+                },
+                {"kind": "t1", "data": {"name": "t1_x2", "body": "[deleted]", "created_utc": 1725350400}},
+            ],
+        },
+    }
+    mentions, _ = parse_listing(listing)
+    assert [m.text for m in mentions] == ["Ромашка & Co > конкуренты?", ""]
+    collector = RedditCollector(RedditSettings(base_url="http://127.0.0.1"), None)  # type: ignore[arg-type]
+    assert [m.external_id for m in collector.admit(mentions)] == ["t3_x1"]

@@ -26,7 +26,7 @@ async def test_channel_pages_to_the_beginning(server, client, retry) -> None:
     server.route("/s/romashka_news", "telegram/channel.html")
     server.route("/s/romashka_news", "telegram/channel_before_99.html", before="99")
     c = _tg(server, client, retry)
-    assert c.queries(["brand"]) == ["romashka_news"]
+    assert c.queries(["brand"]) == ["romashka_news", "comments:romashka_news"]
     pages = await fetch_all(c, "romashka_news")
     assert [p.done for p in pages] == [False, True]
     ms = {m.external_id: m for p in pages for m in p.mentions}

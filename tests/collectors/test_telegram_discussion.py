@@ -1,0 +1,198 @@
+"""Comments under Telegram posts, from fixtures shaped like the real discussion widget pages."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+import pytest
+
+from collectors.errors import ParseError, RateLimited, RequestError
+from collectors.telegram import TelegramCollector, TelegramSettings
+from collectors.telegram_discussion import CommentsCursor, parse_discussion
+from tests.collectors.server import FIXTURES, FixtureServer, Reply, fetch_all
+
+CH = "romashka_news"
+WIDGET = {"embed": "1", "discussion": "1"}
+
+
+def _tg(server: FixtureServer, client, retry, **kw) -> TelegramCollector:
+    settings = TelegramSettings(
+        base_url=server.url, channels=[CH], comments_window_h=1e6, requests_per_s=50, **kw
+    )
+    return TelegramCollector(settings, client, retry=retry)
+
+
+def _routes(server: FixtureServer) -> None:
+    server.route(f"/s/{CH}", "telegram/channel_comments.html")
+    server.route(f"/{CH}/120", "telegram/discussion_120.html", **WIDGET)
+    server.route(f"/{CH}/121", "telegram/discussion_121_closed.html", **WIDGET)
+    server.route(f"/{CH}/122", "telegram/discussion_122_empty.html", **WIDGET)
+    server.route("/api/method", "telegram/load_120_before_5003.json", before_id="5003")
+    server.route("/api/method", "telegram/load_120_before_5001.json", before_id="5001")
+
+
+def _page(name: str) -> str:
+    return (FIXTURES / "telegram" / name).read_text(encoding="utf-8")
+
+
+def test_open_page_with_replies_media_wrappers_and_emoji_names() -> None:
+    page = parse_discussion(_page("discussion_120.html"), CH, 120)
+    assert page.open and page.count == 7 and page.before == 5003
+    assert page.api_path == "/api/method?api_hash=5e6f7a8b9c0d1e2f30"
+    assert page.form == {
+        "peer": "c1999999999_1234567890123456789",
+        "top_msg_id": "3000",
+        "discussion_hash": "77aa88bb99cc00dd11",
+    }
+    c = {int(m.raw["comment_id"]): m for m in page.comments}
+    assert sorted(c) == [5003, 5004, 5006, 5007]
+    first = c[5003]
+    # The full text, not the reply template's cut copy; <br/> and &#33; as a reader sees them.
+    assert first.text == "Ромашка, верните старый тариф!!\n\nВторой месяц жду ответа 😡"
+    assert first.author == "Иван 🔗" and first.raw["author_username"] == "ivan_test"
+    assert first.likes == 12 and first.raw["paid_stars"] == 1000  # Stars are not likes
+    assert first.external_id == "romashka_news/120?comment=5003"
+    assert first.url == "https://t.me/romashka_news/120?comment=5003"
+    assert first.parent_external_id == "romashka_news/120"  # a comment's thread is its post
+    assert first.published_at == datetime(2024, 9, 3, 10, 5, tzinfo=UTC)
+    answer = c[5004]
+    assert answer.parent_external_id == "romashka_news/120?comment=5003"  # a reply: the comment answered
+    assert answer.raw["from_channel"] is True and answer.raw["edited"] is True
+    assert answer.author == "Ромашка Новости" and answer.likes == 3
+    wrapped = c[5006]  # custom emoji: the text sits inside .media_supported_cont
+    assert wrapped.text == "Кэшбэк у 💳 Ромашки так и не пришёл"
+    assert wrapped.author == "Анна 🌸 Тестова" and wrapped.likes is None
+    sticker = c[5007]  # no text at all, and a deleted account without a link
+    assert sticker.text == "" and sticker.author == "Deleted Account"
+    assert sticker.raw["author_username"] is None
+
+
+def test_closed_and_empty_discussions() -> None:
+    closed = parse_discussion(_page("discussion_121_closed.html"), CH, 121)
+    assert not closed.open and closed.comments == [] and closed.before is None
+    empty = parse_discussion(_page("discussion_122_empty.html"), CH, 122)
+    assert empty.open and empty.comments == [] and empty.count == 0 and empty.before is None
+
+
+def test_a_page_that_is_not_a_widget_is_a_parse_error() -> None:
+    with pytest.raises(ParseError) as info:
+        parse_discussion("<html><body><h1>502 Bad Gateway</h1></body></html>", CH, 120)
+    assert info.value.field == ".js-message_history"
+
+
+async def test_comments_of_young_posts_across_pages(server, client, retry) -> None:
+    _routes(server)
+    c = _tg(server, client, retry)
+    assert c.queries([]) == [CH, f"comments:{CH}"]
+    pages = await fetch_all(c, f"comments:{CH}")
+    # Newest post first: 122 (no comments), 121 (closed), 120 (three pages of comments).
+    assert [p.done for p in pages] == [False, False, True]
+    mentions = [m for p in pages for m in p.mentions]
+    ids = sorted(int(m.raw["comment_id"]) for m in mentions)
+    assert ids == [4990, 5001, 5002, 5003, 5004, 5006]  # the sticker-only comment is not a mention
+    by_id = {int(m.raw["comment_id"]): m for m in mentions}
+    assert by_id[5002].parent_external_id == "romashka_news/120?comment=5001"
+    assert by_id[5001].likes == 2 and by_id[4990].text == "Первый комментарий про Ромашку"
+    # Older pages through the page's own loadComments call, on our base URL, with the form's fields.
+    loads = server.hits("/api/method")
+    assert [r.params["before_id"] for r in loads] == ["5003", "5001"]
+    first = loads[0]
+    assert first.method == "POST" and first.params["api_hash"] == "5e6f7a8b9c0d1e2f30"
+    assert first.params["method"] == "loadComments" and first.params["top_msg_id"] == "3000"
+    assert first.params["peer"] == "c1999999999_1234567890123456789"
+    assert first.headers["x-requested-with"] == "XMLHttpRequest"
+    widget = server.hits(f"/{CH}/120")[0]
+    assert widget.params["comments_limit"] == "50"
+    state = CommentsCursor.load(pages[-1].cursor)
+    assert state.posts[120].newest == 5007 and state.posts[120].todo == []
+    assert state.posts[121].closed and state.posts[122].newest is None
+
+
+async def test_second_poll_reads_only_new_comments_and_skips_closed_posts(server, client, retry) -> None:
+    _routes(server)
+    c = _tg(server, client, retry)
+    first = await fetch_all(c, f"comments:{CH}")
+    before = len(server.requests)
+    again = await fetch_all(c, f"comments:{CH}", first[-1].cursor)
+    assert [m for p in again for m in p.mentions] == []
+    asked = [r.path for r in server.requests[before:]]
+    # The preview once, then each open post's widget once: no loadComments, nothing for the closed post.
+    assert asked == [f"/s/{CH}", f"/{CH}/122", f"/{CH}/120"]
+
+
+async def test_backfill_resumes_on_the_next_poll(server, client, retry) -> None:
+    _routes(server)
+    c = _tg(server, client, retry, comment_pages=1)
+    first = await fetch_all(c, f"comments:{CH}")
+    assert "older comments left for the next poll" in " ".join(n for p in first for n in p.notes)
+    assert CommentsCursor.load(first[-1].cursor).posts[120].todo == [[5001, 0]]
+    assert 4990 not in {m.raw["comment_id"] for p in first for m in p.mentions}
+    again = await fetch_all(c, f"comments:{CH}", first[-1].cursor)
+    assert [m.raw["comment_id"] for p in again for m in p.mentions] == [4990]
+    assert CommentsCursor.load(again[-1].cursor).posts[120].todo == []
+
+
+async def test_a_kill_between_posts_resumes_at_the_next_post(server, client, retry) -> None:
+    _routes(server)
+    c = _tg(server, client, retry)
+    pages = c.fetch(f"comments:{CH}", None, None)
+    first = await anext(pages)  # post 122 committed, then the process dies
+    await pages.aclose()
+    assert sorted(CommentsCursor.load(first.cursor).posts) == [120, 121, 122]
+    rest = await fetch_all(c, f"comments:{CH}", first.cursor)
+    assert len([m for p in rest for m in p.mentions]) == 6
+
+
+async def test_old_posts_are_not_polled(server, client, retry) -> None:
+    _routes(server)
+    now = datetime.now(UTC)
+    # Only posts newer than 2024-09-03 10:30 UTC are young: 121 (12:00) and 122 (15:00), not 120 (09:00).
+    window = (now - datetime(2024, 9, 3, 10, 30, tzinfo=UTC)).total_seconds() / 3600
+    c = _tg(server, client, retry)
+    c.settings.comments_window_h = window
+    pages = await fetch_all(c, f"comments:{CH}")
+    assert [m for p in pages for m in p.mentions] == []
+    assert server.hits(f"/{CH}/120") == [] and sorted(CommentsCursor.load(pages[-1].cursor).posts) == [
+        121,
+        122,
+    ]
+
+
+async def test_comments_off(server, client, retry) -> None:
+    c = _tg(server, client, retry, fetch_comments=False)
+    assert c.queries([]) == [CH]
+
+
+async def test_load_comments_flood_is_retried_then_reported(server, client, retry, sleeps) -> None:
+    _routes(server)
+    server.route("/api/method", Reply(body={"error": "FLOOD_WAIT"}), before_id="5003")
+    pages = []
+    with pytest.raises(RateLimited, match="loadComments"):
+        async for p in _tg(server, client, retry).fetch(f"comments:{CH}", None, None):
+            pages.append(p)
+    assert len(pages) == 2  # the posts before it were committed
+    assert len(sleeps) == 3 and len(server.hits("/api/method")) == 4
+
+
+async def test_load_comments_refusal_is_not_retried(server, client, retry, sleeps) -> None:
+    _routes(server)
+    server.route("/api/method", Reply(body={"error": "Access denied"}), before_id="5003")
+    with pytest.raises(RequestError, match="Access denied"):
+        await fetch_all(_tg(server, client, retry), f"comments:{CH}")
+    assert sleeps == []
+
+
+async def test_comment_reactions_are_refreshed_from_the_widget(server, client, retry) -> None:
+    _routes(server)
+    got = await _tg(server, client, retry).engagement(
+        ["romashka_news/120?comment=5003", "romashka_news/120?comment=4990"]
+    )
+    assert got == {
+        "romashka_news/120?comment=5003": {"likes": 12, "reposts": None, "comments": None, "views": None}
+    }
+
+
+def test_unreadable_cursor_starts_afresh() -> None:
+    assert CommentsCursor.load("{not json").posts == {}
+    assert CommentsCursor.load(json.dumps({"posts": {"x": 1, "5": {"published": 1.0}}})).posts.keys() == {5}
