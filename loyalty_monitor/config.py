@@ -147,6 +147,17 @@ class Config(BaseModel):
         return {**data, "sources": sources}
 
     @model_validator(mode="after")
+    def _comments_follow_the_refresh_window(self) -> Config:
+        """Telegram comments are re-polled while a post is young: by default the engagement refresh
+        window (``pipeline.refresh_window_h``), unless ``comments_window_h`` is set for the source."""
+        for settings in self.sources.values():
+            if "comments_window_h" in type(settings).model_fields and (
+                getattr(settings, "comments_window_h", None) is None and self.pipeline.refresh_window_h > 0
+            ):
+                settings.comments_window_h = self.pipeline.refresh_window_h
+        return self
+
+    @model_validator(mode="after")
     def _brand_names_unique(self) -> Config:
         names = [b.name for b in self.brands]
         dupes = sorted({n for n in names if names.count(n) > 1})

@@ -196,3 +196,95 @@ async def test_comment_reactions_are_refreshed_from_the_widget(server, client, r
 def test_unreadable_cursor_starts_afresh() -> None:
     assert CommentsCursor.load("{not json").posts == {}
     assert CommentsCursor.load(json.dumps({"posts": {"x": 1, "5": {"published": 1.0}}})).posts.keys() == {5}
+
+
+def test_comments_window_defaults_to_the_refresh_window() -> None:
+    from loyalty_monitor.config import parse_config
+
+    config = parse_config(
+        {"pipeline": {"refresh_window_h": 12}, "sources": {"telegram": {"channels": ["x"]}}}
+    )
+    assert config.sources["telegram"].comments_window_h == 12  # type: ignore[attr-defined]
+    own = parse_config({"sources": {"telegram": {"channels": ["x"], "comments_window_h": 48}}})
+    assert own.sources["telegram"].comments_window_h == 48  # type: ignore[attr-defined]
+
+
+def test_collect_once_stores_comment_mentions_that_count_in_the_index(
+    server, tmp_path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """End to end: ``loyalty-monitor collect --once`` against a local Telegram, then the loyalty index."""
+    from click.testing import CliRunner
+    from sqlalchemy import select
+
+    from loyalty_index.index import index_window
+    from loyalty_monitor import service
+    from loyalty_monitor.cli import main
+    from storage.schema import MentionBrand, MentionRow
+    from storage.store import Store
+    from tests.fakes import FakeSentimentModel
+
+    _routes(server)
+    db = f"sqlite:///{tmp_path / 'tg.db'}"
+    config = tmp_path / "loyalty.toml"
+    config.write_text(
+        f"""
+[storage]
+url = "{db}"
+[[brands]]
+name = "Ромашка"
+aliases = ["Ромашка"]
+own = true
+[sources.telegram]
+base_url = "{server.url}"
+channels = ["@{CH}"]
+initial_lookback_h = 1000000
+comments_window_h = 1000000
+requests_per_s = 50
+[alerts]
+enabled = false
+""",
+        encoding="utf-8",
+    )
+    monkeypatch.setattr(service, "load_sentiment", lambda config: FakeSentimentModel())
+    result = CliRunner().invoke(main, ["collect", "--once", "--config", str(config)])
+    assert result.exit_code == 0, result.output
+    store = Store.open(db)
+    try:
+        with store.engine.connect() as conn:
+            rows = conn.execute(
+                select(MentionRow.external_id, MentionRow.parent_external_id, MentionRow.author)
+                .where(MentionRow.external_id.like("%?comment=%"))
+                .order_by(MentionRow.external_id)
+            ).all()
+            labels = dict(
+                conn.execute(
+                    select(MentionRow.external_id, MentionBrand.label).join(
+                        MentionBrand, MentionBrand.mention_id == MentionRow.id
+                    )
+                ).all()
+            )
+        assert [r.external_id.rpartition("=")[2] for r in rows] == [
+            "4990",
+            "5001",
+            "5002",
+            "5003",
+            "5004",
+            "5006",
+        ]
+        assert {r.parent_external_id for r in rows} >= {"romashka_news/120", "romashka_news/120?comment=5001"}
+        # Comments that name the brand are mentions of it, on the same channel as the posts.
+        assert labels["romashka_news/120?comment=5003"] == "negative"  # "верните"
+        assert labels["romashka_news/120?comment=5002"] == "negative"  # "списала"
+        assert "romashka_news/120?comment=5004" not in labels  # the brand's own reply names no brand
+        points = index_window(
+            store,
+            datetime(2024, 9, 3, tzinfo=UTC),
+            datetime(2024, 9, 4, tzinfo=UTC),
+            brands=["Ромашка"],
+            channels=["telegram"],
+        )
+        [point] = points
+        negatives = sum(1 for k, v in labels.items() if v == "negative")
+        assert point.negative == negatives == 2 and point.index is not None and point.index < 0
+    finally:
+        store.close()
