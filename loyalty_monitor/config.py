@@ -154,7 +154,7 @@ class Config(BaseModel):
             if "comments_window_h" in type(settings).model_fields and (
                 getattr(settings, "comments_window_h", None) is None and self.pipeline.refresh_window_h > 0
             ):
-                settings.comments_window_h = self.pipeline.refresh_window_h
+                setattr(settings, "comments_window_h", self.pipeline.refresh_window_h)  # noqa: B010
         return self
 
     @model_validator(mode="after")
