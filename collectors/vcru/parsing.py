@@ -1,5 +1,9 @@
 """The vc.ru response shapes we depend on, checked field by field.
 
+**Inferred, not recorded**: no recorded response of the API version this targets exists anywhere public,
+so the shape below is an inference. Keep every read of vc.ru data in this module (a test checks that
+nothing else imports it), and replace the inference with a recorded fixture as soon as one exists.
+
 vc.ru's API is undocumented and versioned by path; fields move between versions. Everything we read is read
 here and nowhere else, and every read is checked: a missing or retyped field raises :class:`ParseError`
 naming the field path, so a shape change shows up as one clear failure in source health instead of

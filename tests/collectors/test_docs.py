@@ -41,3 +41,19 @@ def test_common_settings_are_documented() -> None:
     body = _sections()["Common settings"]
     missing = sorted(f for f in SourceSettings.model_fields if f"`{f}`" not in body)
     assert not missing
+
+
+def test_vcru_section_says_its_parser_is_inferred() -> None:
+    """Until a real vc.ru response is recorded, users are told the parser is built on inference."""
+    body = _sections()["vcru"]
+    assert "inferred" in body and "recording" in body and "collectors/vcru/parsing.py" in body
+
+
+def test_cleaning_and_not_a_mention_rules_are_documented() -> None:
+    body = _sections()["Text cleaning"]
+    assert "clean_text" in body and "zero width" in body and "entities" in body
+    rules = body.split("### Not a mention", 1)[1]
+    rows = [line for line in rules.splitlines() if line.startswith("|")]
+    named = {n.strip() for line in rows for n in line.split("|")[1].split(",")}
+    missing = sorted(set(COLLECTORS) - named)
+    assert not missing, f"the not-a-mention table has no row for {missing}"

@@ -39,3 +39,17 @@ async def test_engagement(server, client, retry) -> None:
     server.route("/v2.10/content", "vcru/content.json", id="900003")
     got = await _vc(server, client, retry).engagement(["900003"])
     assert got == {"900003": {"likes": 55, "reposts": 4, "comments": 20, "views": 30000}}
+
+
+def test_the_inferred_parser_stays_isolated() -> None:
+    """vc.ru's shape is inferred (no recording exists): only the vc.ru package may read it."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    offenders = [
+        str(path.relative_to(root))
+        for package in ("collectors", "loyalty_monitor", "storage", "alerts", "dashboard", "loyalty_index")
+        for path in (root / package).rglob("*.py")
+        if "vcru.parsing" in path.read_text(encoding="utf-8") and path.parent.name != "vcru"
+    ]
+    assert offenders == []
