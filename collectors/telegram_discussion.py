@@ -279,6 +279,8 @@ class PostState:
     newest: int | None = None
     todo: list[list[int]] = field(default_factory=list)
     closed: bool = False
+    #: When the post was last polled (unix seconds; 0: never), so posts take turns under ``comments_posts``.
+    polled: float = 0.0
 
 
 @dataclass(slots=True)
@@ -312,6 +314,7 @@ class CommentsCursor:
                     newest=newest if isinstance(newest, int) else None,
                     todo=todo,
                     closed=bool(st.get("closed")),
+                    polled=float(st.get("polled") or 0.0),
                 )
             return cls(out)
         except (ValueError, TypeError, KeyError):
@@ -320,7 +323,13 @@ class CommentsCursor:
     def dump(self) -> str:
         """Compact JSON for :meth:`storage.store.Store.save_page`."""
         posts = {
-            str(pid): {"published": st.published, "newest": st.newest, "todo": st.todo, "closed": st.closed}
+            str(pid): {
+                "published": st.published,
+                "newest": st.newest,
+                "todo": st.todo,
+                "closed": st.closed,
+                "polled": st.polled,
+            }
             for pid, st in sorted(self.posts.items())
         }
         return json.dumps({"posts": posts}, separators=(",", ":"))
@@ -397,13 +406,18 @@ class CommentsReader:
             cur.posts.setdefault(pid, PostState(published=published))
         # Posts that aged out of the window are no longer polled, and forgotten.
         cur.posts = {pid: st for pid, st in cur.posts.items() if st.published >= horizon}
-        due = sorted((pid for pid, st in cur.posts.items() if not st.closed), reverse=True)
-        due = due[: self.settings.comments_posts]
+        # The least recently polled first (new posts have never been), newest first among equals: with more
+        # young posts than comments_posts, they take turns instead of the oldest never being read.
+        due = sorted(
+            (pid for pid, st in cur.posts.items() if not st.closed), key=lambda p: (cur.posts[p].polled, -p)
+        )[: self.settings.comments_posts]
         if not due:
             yield Page([], cur.dump(), done=True)
             return
         for n, pid in enumerate(due):
-            mentions, notes = await self.post(channel, pid, cur.posts[pid])
+            st = cur.posts[pid]
+            mentions, notes = await self.post(channel, pid, st)
+            st.polled = self.clock().timestamp()
             yield Page(mentions, cur.dump(), done=n == len(due) - 1, notes=notes)
 
     async def post(self, channel: str, pid: int, st: PostState) -> tuple[list[Mention], list[str]]:

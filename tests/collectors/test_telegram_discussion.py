@@ -288,3 +288,15 @@ enabled = false
         assert point.negative == negatives == 2 and point.index is not None and point.index < 0
     finally:
         store.close()
+
+
+async def test_posts_take_turns_when_there_are_more_than_comments_posts(server, client, retry) -> None:
+    _routes(server)
+    c = _tg(server, client, retry, comments_posts=1)
+    first = await fetch_all(c, f"comments:{CH}")
+    second = await fetch_all(c, f"comments:{CH}", first[-1].cursor)
+    third = await fetch_all(c, f"comments:{CH}", second[-1].cursor)
+    widgets = [r.path for r in server.requests if r.params.get("discussion") == "1"]
+    # Newest first, then the ones not polled yet; the closed post 121 drops out after its one visit.
+    assert widgets == [f"/{CH}/122", f"/{CH}/121", f"/{CH}/120"]
+    assert len([m for p in third for m in p.mentions]) == 6
