@@ -3,8 +3,9 @@
 Likes, reposts and views grow mostly in a post's first hours, and the loyalty index weighs mentions by
 them, so counters read at collection time undercount. :class:`EngagementRefresher` re-polls, for each
 source whose collector is :class:`~collectors.base.Refreshable` (VK ``wall.getById``, Telegram preview
-pages and, for comments, the post's discussion widget, Bluesky ``getPosts``, Mastodon statuses, YouTube ``videos.list``, vc.ru content), the mentions
-published within ``window_h`` hours, at most every ``every_min`` minutes each, and writes what it reads
+pages and, for comments, the post's discussion widget, Bluesky ``getPosts``, Mastodon statuses, YouTube
+``videos.list``, vc.ru content), the mentions published within ``window_h`` hours, at most every
+``every_min`` minutes each, and writes what it reads
 with :meth:`Store.update_engagement` (which also keeps a snapshot per observation).
 
 Call :meth:`EngagementRefresher.refresh_sources` on a timer (every few minutes); it decides which

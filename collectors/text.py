@@ -95,12 +95,17 @@ def html_to_text(fragment: str) -> str:
 
 
 def _normalise(text: str) -> str:
-    text = unicodedata.normalize("NFC", text)
+    if not unicodedata.is_normalized("NFC", text):
+        text = unicodedata.normalize("NFC", text)
     text = _CONTROLS.sub("", _LINE_BREAKS.sub("\n", text))  # entities can decode to either
-    text = _JOINERS_IN_WORD.sub("", _INVISIBLE.sub("", text))
+    text = _INVISIBLE.sub("", text)
+    if "\u200c" in text or "\u200d" in text:
+        text = _JOINERS_IN_WORD.sub("", text)
     text = _SPACES.sub(" ", text)
-    text = _SPACE_AROUND_NEWLINE.sub("\n", text)
-    return _MANY_NEWLINES.sub("\n\n", text).strip(" \n")
+    if "\n" in text:
+        text = _SPACE_AROUND_NEWLINE.sub("\n", text)
+        text = _MANY_NEWLINES.sub("\n\n", text)
+    return text.strip(" \n")
 
 
 def _html_text(markup: str) -> str:
