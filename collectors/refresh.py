@@ -5,8 +5,8 @@ them, so counters read at collection time undercount. :class:`EngagementRefreshe
 source whose collector is :class:`~collectors.base.Refreshable` (VK ``wall.getById``, Telegram preview
 pages and, for comments, the post's discussion widget, Bluesky ``getPosts``, Mastodon statuses, YouTube
 ``videos.list``, vc.ru content), the mentions published within ``window_h`` hours, at most every
-``every_min`` minutes each, and writes what it reads
-with :meth:`Store.update_engagement` (which also keeps a snapshot per observation).
+``every_min`` minutes each, and writes what it reads with :meth:`Store.update_engagement` (which also
+keeps a snapshot per observation).
 
 Call :meth:`EngagementRefresher.refresh_sources` on a timer (every few minutes); it decides which
 mentions are due. A failure of one source is logged and recorded, never raised into the others.
