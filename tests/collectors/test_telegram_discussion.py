@@ -300,3 +300,13 @@ async def test_posts_take_turns_when_there_are_more_than_comments_posts(server, 
     # Newest first, then the ones not polled yet; the closed post 121 drops out after its one visit.
     assert widgets == [f"/{CH}/122", f"/{CH}/121", f"/{CH}/120"]
     assert len([m for p in third for m in p.mentions]) == 6
+
+
+async def test_the_pages_api_host_is_never_followed(server, client, retry) -> None:
+    """Only the path of the page's ``api_url`` is used, on the configured base URL."""
+    _routes(server)
+    page = _page("discussion_120.html").replace("https:\\/\\/t.me\\/api", "https:\\/\\/evil.example\\/api")
+    assert "evil.example" in page
+    server.route(f"/{CH}/120", Reply(body=page, content_type="text/html; charset=utf-8"), **WIDGET)
+    pages = await fetch_all(_tg(server, client, retry), f"comments:{CH}")
+    assert len(server.hits("/api/method")) == 2 and len([m for p in pages for m in p.mentions]) == 6
