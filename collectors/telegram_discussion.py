@@ -22,7 +22,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -85,7 +85,10 @@ def parse_discussion(html: str, channel: str, post: int, mention_channel: str = 
     """Parse a widget page. A page that is not a discussion widget at all is a :class:`ParseError`."""
     soup = BeautifulSoup(html, "lxml")
     history = soup.select_one(".js-message_history, .tgme_post_discussion")
+    notice = soup.select_one(".tme_no_messages_found")
     if history is None:
+        if notice is not None:  # "Please open Telegram to view this discussion", a blocked group...
+            return Discussion(False, [], None)
         raise ParseError(SOURCE, ".js-message_history", f"not a discussion widget page for {channel}/{post}")
     form = soup.select_one("form.js-new_message_form")
     init = _json_call(_DISCUSSION_INIT, html)
@@ -414,11 +417,24 @@ class CommentsReader:
         if not due:
             yield Page([], cur.dump(), done=True)
             return
+        failed: list[CollectorError] = []
         for n, pid in enumerate(due):
             st = cur.posts[pid]
-            mentions, notes = await self.post(channel, pid, st)
+            before = replace(st, todo=[list(r) for r in st.todo])
+            try:
+                mentions, notes = await self.post(channel, pid, st)
+            except (ParseError, RequestError) as exc:
+                # One odd post must not starve the others: it goes to the back of the queue with its state
+                # as it was (nothing read from it is lost), the rest are read, and the failure is raised
+                # once they are committed, so it reaches source health.
+                failed.append(exc)
+                st = cur.posts[pid] = before
+                mentions, notes = [], [f"{channel}/{pid}: {exc.message}"]
             st.polled = self.clock().timestamp()
-            yield Page(mentions, cur.dump(), done=n == len(due) - 1, notes=notes)
+            last = n == len(due) - 1
+            yield Page(mentions, cur.dump(), done=last and not failed, notes=notes)
+        if failed:
+            raise failed[0]
 
     async def post(self, channel: str, pid: int, st: PostState) -> tuple[list[Mention], list[str]]:
         """New comments of one post; updates ``st``. Older ranges are read ``comment_pages`` calls at most."""

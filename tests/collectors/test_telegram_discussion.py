@@ -178,9 +178,17 @@ async def test_load_comments_flood_is_retried_then_reported(server, client, retr
 async def test_load_comments_refusal_is_not_retried(server, client, retry, sleeps) -> None:
     _routes(server)
     server.route("/api/method", Reply(body={"error": "Access denied"}), before_id="5003")
+    pages = []
     with pytest.raises(RequestError, match="Access denied"):
-        await fetch_all(_tg(server, client, retry), f"comments:{CH}")
+        async for p in _tg(server, client, retry).fetch(f"comments:{CH}", None, None):
+            pages.append(p)
     assert sleeps == []
+    # Nothing of post 120 counts as read: the next poll starts it again, so no comment is lost.
+    state = CommentsCursor.load(pages[-1].cursor).posts[120]
+    assert state.newest is None and state.todo == [] and state.polled > 0
+    server.route("/api/method", "telegram/load_120_before_5003.json", before_id="5003")
+    again = await fetch_all(_tg(server, client, retry), f"comments:{CH}", pages[-1].cursor)
+    assert len([m for p in again for m in p.mentions]) == 6
 
 
 async def test_comment_reactions_are_refreshed_from_the_widget(server, client, retry) -> None:
@@ -310,3 +318,26 @@ async def test_the_pages_api_host_is_never_followed(server, client, retry) -> No
     server.route(f"/{CH}/120", Reply(body=page, content_type="text/html; charset=utf-8"), **WIDGET)
     pages = await fetch_all(_tg(server, client, retry), f"comments:{CH}")
     assert len(server.hits("/api/method")) == 2 and len([m for p in pages for m in p.mentions]) == 6
+
+
+async def test_an_unreadable_post_does_not_starve_the_others(server, client, retry) -> None:
+    _routes(server)
+    garbage = Reply(body="<html><body><h1>502 Bad Gateway</h1></body></html>", content_type="text/html")
+    server.route(f"/{CH}/122", garbage, **WIDGET)
+    pages = []
+    with pytest.raises(ParseError, match="122"):
+        async for p in _tg(server, client, retry).fetch(f"comments:{CH}", None, None):
+            pages.append(p)
+    assert len([m for p in pages for m in p.mentions]) == 6  # post 120 was read all the same
+    state = CommentsCursor.load(pages[-1].cursor)
+    assert state.posts[122].polled > 0 and not state.posts[122].closed  # tried again, after the others
+
+
+def test_unavailable_discussion_notices_read_as_closed() -> None:
+    page = parse_discussion(
+        '<html><body><div class="tme_no_messages_found">Please open Telegram to view this discussion from'
+        " @romashka_news.</div></body></html>",
+        CH,
+        120,
+    )
+    assert not page.open and page.comments == []
