@@ -4,8 +4,10 @@ from datetime import UTC, datetime
 from urllib.parse import parse_qsl
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from collectors.bluesky import BlueskyCollector, BlueskySettings
+from collectors.bluesky import BlueskyCollector, BlueskySettings, expand_links
 from collectors.errors import AuthError
 from tests.collectors.server import Reply, fetch_all
 
@@ -126,3 +128,37 @@ async def test_failed_profile_lookup_keeps_the_posts(server, client, retry) -> N
     server.route(PROFILES, Reply(400, body={"error": "InvalidRequest", "message": "bad actor"}))
     [page] = await fetch_all(_bsky(server, client, retry), "Ромашка")
     assert len(page.mentions) == 3 and all(m.author_reach is None for m in page.mentions)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.text(max_size=40),
+    st.lists(
+        st.fixed_dictionaries(
+            {
+                "index": st.fixed_dictionaries(
+                    {"byteStart": st.integers(-5, 200), "byteEnd": st.integers(-5, 200)}
+                ),
+                "features": st.lists(
+                    st.fixed_dictionaries(
+                        {
+                            "$type": st.sampled_from(
+                                ["app.bsky.richtext.facet#link", "app.bsky.richtext.facet#tag"]
+                            ),
+                            "uri": st.sampled_from(["https://a.example/x", "https://б.example/ж"]),
+                        }
+                    ),
+                    max_size=2,
+                ),
+            }
+        ),
+        max_size=4,
+    ),
+)
+def test_any_facets_leave_a_valid_text(text: str, facets: list[dict]) -> None:
+    """Facets come from other clients: bad ranges (out of bounds, overlapping, mid-character) are skipped."""
+    out = expand_links(text, facets)
+    assert isinstance(out, str)
+    links = [f for f in facets if any(x["$type"].endswith("#link") for x in f["features"])]
+    if not links:
+        assert out == text
