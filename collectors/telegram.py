@@ -73,7 +73,7 @@ class TelegramSettings(SourceSettings):
     comments_limit: int = Field(default=50, ge=1, le=100)
     #: ``loadComments`` calls per post per poll for older comments; the rest waits for the next poll.
     comment_pages: int = Field(default=5, ge=0, le=100)
-    #: Young posts per channel whose comments are polled each poll, newest first.
+    #: Young posts per channel whose comments are polled each poll; beyond it they take turns.
     comments_posts: int = Field(default=20, ge=1, le=200)
 
 
