@@ -20,10 +20,12 @@ import html
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, select
 
+from alerts.render import alert_title, as_language
 from loyalty_index import index_window
 from loyalty_index.index import HasEngine
 from loyalty_index.themes import Theme, ThemeSettings, brand_themes
@@ -62,6 +64,8 @@ class DigestAlert:
     rule: str
     title: str
     opened_at: datetime
+    details: dict[str, Any] | None = None
+    """The stored numbers and facts: the title is worded in the digest's language from them."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,12 +138,12 @@ def build_digest(
 
     with source.engine.connect() as conn:
         rows = conn.execute(
-            select(Alert.brand, Alert.severity, Alert.rule, Alert.title, Alert.opened_at)
+            select(Alert.brand, Alert.severity, Alert.rule, Alert.title, Alert.opened_at, Alert.details)
             .where(and_(Alert.updated_at >= since, Alert.opened_at < until, Alert.brand.in_(names)))
             .order_by(Alert.opened_at, Alert.id)
         ).all()
     alerts = sorted(
-        (DigestAlert(str(b), str(s), str(r), str(t), o) for b, s, r, t, o in rows),
+        (DigestAlert(str(b), str(s), str(r), str(t), o, d) for b, s, r, t, o, d in rows),
         key=lambda a: (_SEVERITY_ORDER.get(a.severity, 3), a.opened_at),
     )
     return Digest(since, until, tz, figures, tuple(rising[:max_rising]), tuple(alerts))
@@ -253,9 +257,10 @@ def render_digest(
         )
         for t in digest.rising
     ]
+    titles = [alert_title(a.rule, a.brand, a.details, a.title, as_language(lang)) for a in digest.alerts]
     alert_lines = [
-        f"• [{esc(a.severity)}] {esc(a.title if a.title.startswith(a.brand) else f'{a.brand}: {a.title}')}"
-        for a in digest.alerts
+        f"• [{esc(a.severity)}] {esc(title if title.startswith(a.brand) else f'{a.brand}: {title}')}"
+        for a, title in zip(digest.alerts, titles, strict=True)
     ]
 
     def compose(n_brands: int, n_themes: int, n_alerts: int) -> str:

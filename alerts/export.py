@@ -16,6 +16,7 @@ from sqlalchemy import and_, func, select, true
 from sqlalchemy.sql.elements import ColumnElement
 
 from alerts.message import AlertMessage, format_number
+from alerts.render import Language
 from storage.schema import Alert, AlertDelivery
 from storage.store import Store, now_utc
 
@@ -74,8 +75,11 @@ def alert_rows(
     *,
     brand: str | None = None,
     now: datetime | None = None,
+    language: Language = "ru",
 ) -> list[dict[str, Any]]:
     """One row per alert triggered in ``[since, until)`` (keys: :data:`ALERT_COLUMNS`), newest first.
+
+    ``title`` is worded in ``language`` (:mod:`alerts.render`).
 
     ``state`` reads ``muted`` while the alert is muted; ``delivery`` is ``destination: state`` for the
     current version (``; ``-separated), with attempts and the last error when not sent; ``delivered`` is
@@ -101,7 +105,7 @@ def alert_rows(
     per_alert = deliveries(store, [a.id for a in alerts])
     rows = []
     for a in alerts:
-        msg = AlertMessage.from_alert(a)
+        msg = AlertMessage.from_alert(a, language)
         current: dict[str, AlertDelivery] = {}
         for d in per_alert.get(a.id, []):
             if d.alert_version <= a.version and d.state != "superseded":
@@ -125,7 +129,7 @@ def alert_rows(
                 "severity": a.severity,
                 "state": "muted" if muted and a.state != "resolved" else a.state,
                 "version": a.version,
-                "title": a.title,
+                "title": msg.title,
                 "why": "; ".join(f"{k}={format_number(v)}" for k, v in msg.numbers.items()),
                 "mentions": " ".join(m.url for m in msg.top if m.url),
                 "acknowledged_at": _local(a.acknowledged_at, zone),

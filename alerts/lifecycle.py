@@ -22,6 +22,7 @@ from sqlalchemy.engine import Connection
 
 from alerts.message import SEVERITY_RANK
 from alerts.outbox import destinations_for, enqueue_deliveries
+from alerts.render import title as render_title
 from alerts.settings import AlertsSettings, Severity
 from storage.schema import Alert, AlertDelivery
 from storage.store import Store, now_utc
@@ -45,6 +46,8 @@ class Candidate:
     """What a rule found: the alert it wants, before lifecycle rules decide whether to (re)send it.
 
     ``key`` tells stories apart within a rule, brand and channel (a cluster root id, an author);
+    ``numbers`` are the evidence shown with the alert (``name=value``); ``facts`` the values its wording
+    needs (:mod:`alerts.render` turns them into a title and a summary in the reader's language);
     ``magnitude`` is the rule's headline number, compared with the last sent one to decide whether an
     update is news; ``top`` are the mentions to show, already collapsed by repost cluster.
     """
@@ -54,9 +57,8 @@ class Candidate:
     channel: str | None
     key: str
     severity: Severity
-    title: str
-    summary: str
     numbers: dict[str, Any]
+    facts: dict[str, Any]
     mention_ids: list[int]
     magnitude: float = 1.0
     top: list[dict[str, Any]] = field(default_factory=list)
@@ -68,10 +70,18 @@ class Candidate:
     def dedup_key(self) -> str:
         return f"{self.rule}:{self.brand}:{self.channel or '*'}:{self.key}"[:255]
 
+    @property
+    def title(self) -> str:
+        """The Russian title, as stored in ``alerts.title`` for SQL readers and logs."""
+        return render_title(self.rule, self.brand, self.facts, "ru")
+
 
 @dataclass(frozen=True, slots=True)
 class AlertChange:
-    """What happened to an alert in one evaluation; ``notified``: deliveries were queued for it."""
+    """What happened to an alert in one evaluation; ``notified``: deliveries were queued for it.
+
+    ``title`` is the stored (Russian) title, for logs; readers render their own from the alert row.
+    """
 
     alert_id: int
     kind: ChangeKind
@@ -132,10 +142,11 @@ def raise_alert(
             conn.execute(update(Alert).where(Alert.id == alert.id).values(state="open"))
             reopened = True
     top = cand.top[: settings.top_mentions]
+    title = cand.title
     if alert is None:
         details = {
-            "summary": cand.summary,
             "numbers": cand.numbers,
+            "facts": cand.facts,
             "top": top,
             "notified_magnitude": cand.magnitude,
         }
@@ -148,7 +159,7 @@ def raise_alert(
                 "channel": cand.channel,
                 "severity": cand.severity,
                 "state": "open",
-                "title": cand.title,
+                "title": title,
                 "details": details,
                 "mention_ids": {"ids": sorted(set(cand.mention_ids))},
                 "version": 1,
@@ -166,7 +177,7 @@ def raise_alert(
             cand.brand,
             cand.channel,
             cand.severity,
-            cand.title,
+            title,
             queued > 0,
             key,
         )
@@ -217,14 +228,14 @@ def raise_alert(
         notify = new_rank > old_rank or (cooled and (bool(new_ids) or grew))
     notify = notify and not muted
     details = {
-        "summary": cand.summary,
         "numbers": cand.numbers,
+        "facts": cand.facts,
         "top": _merge_top(list((alert.details or {}).get("top") or []), top, settings.top_mentions),
         "notified_magnitude": cand.magnitude if notify else notified_mag,
     }
     values: dict[str, Any] = {
         "severity": severity,
-        "title": cand.title,
+        "title": title,
         "details": details,
         "mention_ids": {"ids": sorted(old_ids | set(cand.mention_ids))},
         "triggered_at": now,
@@ -244,7 +255,7 @@ def raise_alert(
         alert.brand,
         alert.channel,
         severity,
-        cand.title,
+        title,
         queued > 0,
         key,
     )

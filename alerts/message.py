@@ -1,7 +1,9 @@
 """What an alert says, independent of the messenger: built from the stored alert row at send time.
 
-The engine stores the alert's numbers and its top mentions in ``alerts.details``; every sender renders the
-same :class:`AlertMessage`, so Telegram, Slack and webhooks never disagree about why an alert fired.
+The engine stores the alert's numbers, the facts its wording needs and its top mentions in
+``alerts.details``; :meth:`AlertMessage.from_alert` words them in the reader's language
+(:mod:`alerts.render`) and every sender formats the same :class:`AlertMessage`, so Telegram, Slack and
+webhooks never disagree about why an alert fired.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from alerts.render import Language, alert_summary, alert_title
 from storage.schema import Alert
 
 __all__ = ["SEVERITY_RANK", "AlertMessage", "TopMention", "format_number"]
@@ -46,7 +49,10 @@ class TopMention:
 
 @dataclass(frozen=True, slots=True)
 class AlertMessage:
-    """An alert as people read it: who, where, how bad, why (the numbers) and the mentions to open."""
+    """An alert as people read it: who, where, how bad, why (the numbers) and the mentions to open.
+
+    ``title`` and ``summary`` are already in ``language``, the language the messenger's labels use too.
+    """
 
     alert_id: int
     version: int
@@ -60,6 +66,7 @@ class AlertMessage:
     numbers: dict[str, Any] = field(default_factory=dict)
     top: tuple[TopMention, ...] = ()
     triggered_at: str = ""
+    language: Language = "ru"
 
     @property
     def is_update(self) -> bool:
@@ -67,7 +74,8 @@ class AlertMessage:
         return self.version > 1
 
     @classmethod
-    def from_alert(cls, alert: Alert) -> AlertMessage:
+    def from_alert(cls, alert: Alert, language: Language = "ru") -> AlertMessage:
+        """The stored alert, worded in ``language``."""
         details = alert.details or {}
         return cls(
             alert_id=alert.id,
@@ -76,12 +84,13 @@ class AlertMessage:
             brand=alert.brand,
             channel=alert.channel,
             severity=alert.severity,
-            title=alert.title,
+            title=alert_title(alert.rule, alert.brand, details, alert.title, language),
             state=alert.state,
-            summary=str(details.get("summary") or ""),
+            summary=alert_summary(alert.rule, alert.brand, details, language),
             numbers=dict(details.get("numbers") or {}),
             top=tuple(TopMention.from_json(m) for m in details.get("top") or []),
             triggered_at=alert.triggered_at.isoformat(),
+            language=language,
         )
 
     def numbers_text(self) -> str:

@@ -34,9 +34,9 @@ from sqlalchemy.engine import Connection
 
 from alerts.errors import DeliveryError, PermanentDelivery, RateLimited, scrub
 from alerts.message import SEVERITY_RANK, AlertMessage
+from alerts.render import Language
 from alerts.senders import Sender, build_senders
 from alerts.settings import AlertsSettings, destination_names
-from loyalty_monitor.config import Config
 from storage.schema import Alert, AlertDelivery
 from storage.store import Store, now_utc
 
@@ -110,19 +110,21 @@ class OutboxDispatcher:
     Usage::
 
         async with httpx.AsyncClient(timeout=20) as client:
-            dispatcher = OutboxDispatcher(store, config, client)
+            dispatcher = OutboxDispatcher(store, settings, client, language="en")
             await dispatcher.run_forever(stop_event)
 
-    ``senders`` replaces the ones built from the config (and ``env``) - tests pass fakes. ``clock`` is
+    ``senders`` replaces the ones built from the settings (and ``env``) - tests pass fakes. ``language``
+    is the readers' (``display.language``): alerts are worded in it when they are sent. ``clock`` is
     used by :meth:`run_forever`; :meth:`run_once` takes ``now`` so a replay can drive it.
     """
 
     def __init__(
         self,
         store: Store,
-        config: Config | AlertsSettings,
+        settings: AlertsSettings,
         client: httpx.AsyncClient,
         *,
+        language: Language = "ru",
         senders: Mapping[str, Sender] | None = None,
         env: Mapping[str, str] | None = None,
         clock: Callable[[], datetime] = now_utc,
@@ -132,8 +134,8 @@ class OutboxDispatcher:
         max_backoff: timedelta = timedelta(minutes=10),
         poll_interval: float = 0.5,
     ) -> None:
-        settings = config.alerts if isinstance(config, Config) else config
         self.store = store
+        self.language: Language = language
         self.client = client
         self.senders: dict[str, Sender] = (
             dict(senders) if senders is not None else build_senders(settings, env)
@@ -255,7 +257,7 @@ class OutboxDispatcher:
         if alert.muted_until is not None and alert.muted_until > now:
             await asyncio.to_thread(self._finish, delivery.id, "suppressed", now, "alert muted")
             return 0
-        message = AlertMessage.from_alert(alert)
+        message = AlertMessage.from_alert(alert, self.language)
         reply_to = await asyncio.to_thread(self._thread_of, delivery) if message.is_update else None
         try:
             remote_id = await sender.send(self.client, message, delivery.idempotency_key, reply_to)

@@ -21,6 +21,7 @@ import httpx
 
 from alerts.errors import PermanentDelivery, scrub
 from alerts.message import AlertMessage, format_number
+from alerts.render import all_channels, copies_label, more_label, reach_label, unknown_author, update_label
 from alerts.settings import AlertsSettings, DestinationSettings, destination_names
 from core.errors import NetworkError, error_for_status
 
@@ -118,32 +119,33 @@ def telegram_html(message: AlertMessage, limit: int = TELEGRAM_LIMIT) -> str:
     """The alert as Telegram HTML, every untrusted string escaped, within ``limit`` characters.
 
     Mentions are added while they fit; the ones that do not are counted in a last line instead of being
-    cut mid-tag, which would make Telegram reject the whole message.
+    cut mid-tag, which would make Telegram reject the whole message. Words are in ``message.language``.
     """
     esc = html.escape
+    lang = message.language
     head = [
         f"{_EMOJI.get(message.severity, '')} <b>{esc(message.severity.upper())}</b> · "
-        f"{esc(message.brand)} · {esc(message.channel or 'все каналы')}",
+        f"{esc(message.brand)} · {esc(message.channel or all_channels(lang))}",
         f"<b>{esc(_excerpt(message.title, 300))}</b>",
     ]
     if message.is_update:
-        head.append(f"<i>обновление #{message.version - 1}</i>")
+        head.append(f"<i>{update_label(message.version - 1, lang)}</i>")
     if message.summary:
         head.append(esc(_excerpt(message.summary, 600)))
     head.append(f"<code>{esc(message.rule)}</code>: {esc(_excerpt(message.numbers_text(), 600))}")
     text = "\n".join(head)
     lines: list[str] = []
     for i, m in enumerate(message.top, 1):
-        who = esc(m.author or "автор неизвестен")
+        who = esc(m.author or unknown_author(lang))
         label = f'<a href="{esc(m.url, quote=True)}">{who}</a>' if m.url else who
         extra = []
         if m.reach:
-            extra.append(f"охват {format_number(m.reach)}")
+            extra.append(reach_label(format_number(m.reach), lang))
         if m.copies:
-            extra.append(f"+{m.copies} копий")
+            extra.append(copies_label(m.copies, lang))
         suffix = f" ({', '.join(extra)})" if extra else ""
         line = f"{i}. {label}{suffix}: {esc(_excerpt(m.text))}"
-        more = f"\n…и ещё {len(message.top) - i + 1}"
+        more = "\n" + more_label(len(message.top) - i + 1, lang)
         if len(text) + 2 + len("\n".join([*lines, line])) + len(more) > limit:
             lines.append(more.strip())
             break
@@ -201,18 +203,19 @@ def _slack_escape(text: str) -> str:
 def slack_payload(message: AlertMessage) -> dict[str, Any]:
     """``{text, blocks}`` for an incoming webhook; ``text`` is the notification fallback."""
     esc = _slack_escape
+    lang = message.language
     title = f"{_EMOJI.get(message.severity, '')} [{message.severity.upper()}] {message.brand} · " + (
-        message.channel or "все каналы"
+        message.channel or all_channels(lang)
     )
     body = [f"*{esc(_excerpt(message.title, 300))}*"]
     if message.is_update:
-        body.append(f"_обновление #{message.version - 1}_")
+        body.append(f"_{update_label(message.version - 1, lang)}_")
     if message.summary:
         body.append(esc(_excerpt(message.summary, 600)))
     body.append(f"`{esc(message.rule)}`: {esc(message.numbers_text())}")
     lines = []
     for i, m in enumerate(message.top, 1):
-        who = esc((m.author or "автор").replace("|", "/"))
+        who = esc((m.author or unknown_author(lang, short=True)).replace("|", "/"))
         link = f"<{m.url}|{who}>" if m.url and "|" not in m.url and ">" not in m.url else who
         lines.append(f"{i}. {link}: {esc(_excerpt(m.text, 200))}")
     blocks: list[dict[str, Any]] = [

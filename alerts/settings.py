@@ -22,11 +22,13 @@ less) noise changes one number. Example::
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 __all__ = [
+    "AlertBrand",
     "AlertsSettings",
     "CopiesRule",
     "DestinationSettings",
@@ -41,6 +43,22 @@ __all__ = [
 ]
 
 Severity = Literal["info", "warning", "critical"]
+
+
+@dataclass(frozen=True, slots=True)
+class AlertBrand:
+    """What the rules need to know about one watched brand; the app shell builds these from ``[[brands]]``.
+
+    ``names``: the name and its aliases (their words are the brand, never what a complaint is about);
+    ``people``: the CEO and spokespeople, whose name in a complaint is escalation. Example::
+
+        AlertBrand("Альфа", own=True, names=("Альфа", "альфабанк"), people=("Пётр Сидоров",))
+    """
+
+    name: str
+    own: bool = False
+    names: tuple[str, ...] = ()
+    people: tuple[str, ...] = ()
 
 
 class DestinationSettings(BaseModel):

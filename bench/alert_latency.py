@@ -183,11 +183,11 @@ async def main() -> None:
     n = _history(store, args.history_days, rnd, datetime.now(UTC), args.per_hour)
     print(f"history: {n} mentions over {args.history_days} days stored in {time.perf_counter() - t0:.1f} s")
 
-    engine = AlertEngine(store, config)
+    engine = AlertEngine(store, config.alerts, config.alert_brands())
     stored_at: dict[int, float] = {}
     stop = asyncio.Event()
     async with httpx.AsyncClient(timeout=10) as client:
-        dispatcher = OutboxDispatcher(store, config, client, env={"BENCH_TG": "123:bench-token"})
+        dispatcher = OutboxDispatcher(store, config.alerts, client, env={"BENCH_TG": "123:bench-token"})
         outbox = asyncio.create_task(dispatcher.run_forever(stop))
 
         async def periodic() -> None:

@@ -163,7 +163,7 @@ def _freshness(url: str, refresh_s: float, t: Callable[..., str], tz: str) -> No
     strip()
 
 
-def _overview(setup: DashboardSetup, url: str, f: data.Filters, t: Callable[..., str]) -> None:
+def _overview(setup: DashboardSetup, url: str, f: data.Filters, t: Callable[..., str], lang: str) -> None:
     refresh_s = setup.dashboard.refresh_s
     own = set(setup.own_brands)
 
@@ -171,7 +171,7 @@ def _overview(setup: DashboardSetup, url: str, f: data.Filters, t: Callable[...,
     def live() -> None:
         tick = cache.tick(refresh_s)
         summ = cache.summary(url, f, tick)
-        alerts = cache.alerts(url, f, tick)
+        alerts = cache.alerts(url, f, tick, lang)
         if summ.empty:
             st.info(t("overview.empty"))
             return
@@ -520,7 +520,7 @@ def main() -> None:
     page, filters = _sidebar(setup, url, t)
     _freshness(url, setup.dashboard.refresh_s, t, filters.tz)
     if page == "overview":
-        _overview(setup, url, filters, t)
+        _overview(setup, url, filters, t, lang)
     elif page == "feed":
         _feed_page(setup, url, store, filters, t)
     elif page == "themes":

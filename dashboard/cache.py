@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 import pandas as pd
 import streamlit as st
 
+from alerts.render import as_language
 from dashboard import data
 from dashboard.settings import DashboardSetup
 from loyalty_index.themes import Theme
@@ -70,9 +71,9 @@ def feed(url: str, f: data.Filters, limit: int, tick: int) -> pd.DataFrame:
 
 
 @st.cache_data(ttl=3600, max_entries=_MAX_CACHE_ENTRIES, show_spinner=False)
-def alerts(url: str, f: data.Filters, tick: int) -> pd.DataFrame:
-    """Alerts in the window, with their delivery state."""
-    return data.alerts_frame(store(url), f, datetime.now(UTC))
+def alerts(url: str, f: data.Filters, tick: int, lang: str = "ru") -> pd.DataFrame:
+    """Alerts in the window, with their delivery state, titled in ``lang``."""
+    return data.alerts_frame(store(url), f, datetime.now(UTC), as_language(lang))
 
 
 @st.cache_data(ttl=3600, max_entries=_MAX_CACHE_ENTRIES, show_spinner=False)

@@ -29,6 +29,7 @@ from sqlalchemy import (
 )
 
 from alerts.export import ALERT_COLUMNS, alert_rows
+from alerts.render import Language
 from loyalty_index import Bucket, index_series
 from loyalty_index.themes import Theme, brand_themes
 from storage.export import mention_query
@@ -391,14 +392,16 @@ def source_health_frame(engine: Engine) -> pd.DataFrame:
         return pd.DataFrame(rows.all(), columns=cols)
 
 
-def alerts_frame(store: Store, f: Filters, now: datetime) -> pd.DataFrame:
+def alerts_frame(store: Store, f: Filters, now: datetime, language: Language = "ru") -> pd.DataFrame:
     """Alerts triggered in the range for the selected brands, newest first (:func:`alerts.export.alert_rows`).
 
     ``state`` reads ``muted`` while ``muted_until`` is in the future; ``delivery`` is each destination's
     state for the alert's current version. ``triggered_at`` is turned back into an aware UTC time so the page
-    can show it in whatever zone the user picks.
+    can show it in whatever zone the user picks. Titles are worded in ``language``, the page's.
     """
-    rows = alert_rows(store, f.since, f.until, brands=list(f.brands) or None, tz="UTC", now=now)
+    rows = alert_rows(
+        store, f.since, f.until, brands=list(f.brands) or None, tz="UTC", now=now, language=language
+    )
     df = pd.DataFrame(rows, columns=list(ALERT_COLUMNS))
     df["triggered_at"] = [datetime.fromisoformat(v) for v in df["triggered_at"]]
     return df

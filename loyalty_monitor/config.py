@@ -15,7 +15,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from alerts.settings import AlertsSettings
+from alerts.render import Language
+from alerts.settings import AlertBrand, AlertsSettings
 from collectors.settings import SourceSettings
 from dashboard.settings import DashboardSettings, DashboardSetup
 
@@ -83,7 +84,7 @@ class DisplaySettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     timezone: str = "Europe/Moscow"
-    language: str = Field(default="ru", pattern="^(ru|en)$")
+    language: Language = "ru"
 
     @field_validator("timezone")
     @classmethod
@@ -180,6 +181,13 @@ class Config(BaseModel):
     def own_brands(self) -> list[BrandSettings]:
         """Our brands (``own = true``)."""
         return [b for b in self.brands if b.own]
+
+    def alert_brands(self) -> list[AlertBrand]:
+        """The brands as the alert rules see them (``alerts`` takes its own settings, not this config)."""
+        return [
+            AlertBrand(b.name, own=b.own, names=tuple(b.all_names()), people=tuple(b.people))
+            for b in self.brands
+        ]
 
     def brand(self, name: str) -> BrandSettings:
         """The brand called ``name``; ``KeyError`` naming it when there is none."""

@@ -73,7 +73,7 @@ class Replayer:
         if alerts and config.alerts.enabled:
             from alerts.engine import AlertEngine
 
-            self.engine = AlertEngine(store, config)
+            self.engine = AlertEngine(store, config.alerts, config.alert_brands())
 
     def prelabel(self, events: Iterable[DemoEvent], batch: int = 2048) -> None:
         """Label every text up front in large batches; a label depends only on the text and its brand.
@@ -152,14 +152,18 @@ class Replayer:
         """Every alert in the database, as one line each."""
         from sqlalchemy import select
 
+        from alerts.render import alert_title
         from storage.schema import Alert
 
+        lang = self.config.display.language
         with self.store.engine.connect() as conn:
             rows = conn.execute(
-                select(Alert.rule, Alert.brand, Alert.channel, Alert.severity, Alert.title)
+                select(Alert.rule, Alert.brand, Alert.channel, Alert.severity, Alert.title, Alert.details)
             ).all()
         return [
-            f"[{r.severity}] {r.rule} / {r.brand} / {r.channel or 'all channels'}: {r.title}" for r in rows
+            f"[{r.severity}] {r.rule} / {r.brand} / {r.channel or 'all channels'}: "
+            f"{alert_title(r.rule, r.brand, r.details, r.title, lang)}"
+            for r in rows
         ]
 
 

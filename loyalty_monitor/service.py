@@ -134,7 +134,7 @@ async def run_monitor(config: Config, *, once: bool = False, since: datetime | N
     from collectors.runner import collect_once
 
     store = open_store(config)
-    engine = AlertEngine(store, config) if config.alerts.enabled else None
+    engine = AlertEngine(store, config.alerts, config.alert_brands()) if config.alerts.enabled else None
     pipeline = build_pipeline(config, store, after_tag=[engine.evaluate] if engine else [])
     await pipeline.start()
     terms = _brand_terms(config)
@@ -143,7 +143,11 @@ async def run_monitor(config: Config, *, once: bool = False, since: datetime | N
     sources = {name: s for name, s in config.sources.items() if s.enabled}
 
     async with httpx.AsyncClient(timeout=20.0) as client:
-        dispatcher = OutboxDispatcher(store, config, client) if engine else None
+        dispatcher = (
+            OutboxDispatcher(store, config.alerts, client, language=config.display.language)
+            if engine
+            else None
+        )
         if once:
             await collect_once(sources, store, terms, pipeline.submit, since=since)
             await pipeline.stop()
@@ -281,7 +285,9 @@ def export_rows(
             return rows, ("text", "label", "target")
         from alerts.export import ALERT_COLUMNS, alert_rows
 
-        rows = alert_rows(store, since=since, until=until, brands=brands or None, tz=tz)
+        rows = alert_rows(
+            store, since=since, until=until, brands=brands or None, tz=tz, language=config.display.language
+        )
         return rows, ALERT_COLUMNS
     finally:
         store.close()

@@ -1,11 +1,15 @@
+"""Fake messengers on 127.0.0.1 for the alert tests.
+
+The ``store`` fixture is the shared one of ``tests/conftest.py``: every alerts test that takes it runs on
+SQLite and, with ``LOYALTY_TEST_POSTGRES_URL`` set, on PostgreSQL, so the rules' SQL meets both.
+"""
+
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-from storage.store import Store
 from tests.alerts.fakes import FakeMessenger, running
 
 
@@ -17,15 +21,3 @@ def telegram() -> Iterator[FakeMessenger]:
 @pytest.fixture
 def slack() -> Iterator[FakeMessenger]:
     yield from running("slack")
-
-
-@pytest.fixture
-def db_url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'alerts.db'}"
-
-
-@pytest.fixture
-def store(db_url: str) -> Iterator[Store]:
-    s = Store.open(db_url)
-    yield s
-    s.close()

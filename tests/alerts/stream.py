@@ -183,7 +183,9 @@ class Harness:
     changes: list[AlertChange] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        self.engine = AlertEngine(self.store, self.config, clock=lambda: START)
+        self.engine = AlertEngine(
+            self.store, self.config.alerts, self.config.alert_brands(), clock=lambda: START
+        )
 
     def replay(
         self, events: Iterable[Event], counters: Iterable[Counters] = (), step: timedelta = timedelta(hours=1)

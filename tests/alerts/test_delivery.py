@@ -35,15 +35,15 @@ def tg_settings(fake: FakeMessenger, **kw: object) -> AlertsSettings:
 
 
 def cand(n: int = 1, severity: str = "critical", key: str = "k", text: str = "Верните деньги!") -> Candidate:
+    """An alert whose title carries untrusted text: the author's name goes into it."""
     return Candidate(
-        rule="escalation_terms",
+        rule="repeat_complainer",
         brand="Альфа",
         channel="vk",
         key=key,
         severity=severity,  # type: ignore[arg-type]
-        title=f"Жалоба <b>{n}</b> & ЦБ",
-        summary="Клиент пишет в ЦБ",
-        numbers={"kinds": 2, "reach": 12000},
+        numbers={"complaints": n, "reach": 12000},
+        facts={"author": f"Жалоба <b>{n}</b> & ЦБ", "complaints": n, "days": 7.0},
         mention_ids=list(range(1, n + 1)),
         magnitude=float(n),
         top=[
@@ -177,12 +177,12 @@ async def test_webhook_is_signed(store: Store, slack: FakeMessenger) -> None:
     assert req.headers["X-Loyalty-Signature"] == want
     assert req.headers["Idempotency-Key"] == f"alert-{alert_id}-v1-webhook"
     data = req.json()
-    assert data["alert"]["rule"] == "escalation_terms" and data["alert"]["top_mentions"][0]["url"]
+    assert data["alert"]["rule"] == "repeat_complainer" and data["alert"]["top_mentions"][0]["url"]
 
 
-async def test_exactly_once_across_restart_and_outage(db_url: str, telegram: FakeMessenger) -> None:
+async def test_exactly_once_across_restart_and_outage(store: Store, telegram: FakeMessenger) -> None:
     """Alerts queued while the messenger is down survive two restarts and arrive once each."""
-    store = Store.open(db_url)
+    db_url = store.engine.url.render_as_string(hide_password=False)
     settings = tg_settings(telegram)
     for i in range(3):
         open_alert(store, settings, cand(key=f"story{i}"))

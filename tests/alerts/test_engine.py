@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from alerts.outbox import OutboxDispatcher
-from alerts.rules import cap_storms, spike_test
+from alerts.rules.negative_spike import cap_storms, spike_test
 from alerts.settings import SpikeRule
 from core.text import TermMatcher
 from storage.store import Store
@@ -77,7 +77,7 @@ async def test_escalating_complaint_raises_its_alerts_and_reaches_telegram(
     assert any(rule == "engagement_growth" for rule, _ in rules)
     assert all(brand == "Альфа" for _, brand, _, _ in h.alerts())
     async with httpx.AsyncClient(timeout=5) as client:
-        d = OutboxDispatcher(store, cfg, client, env={"TG": "1:secret"})
+        d = OutboxDispatcher(store, cfg.alerts, client, env={"TG": "1:secret"})
         sent = await d.run_once(t0 + timedelta(hours=6))
     assert sent >= 2
     texts = [r.json()["text"] for r in telegram.successes()]
