@@ -104,7 +104,7 @@ def test_facts_are_values_never_templates() -> None:
 
 def test_unknown_language_is_refused_by_name() -> None:
     assert as_language("en") == "en"
-    with pytest.raises(ValueError, match="'de'.*ru, en"):
+    with pytest.raises(ValueError, match=r"'de'.*ru, en"):
         as_language("de")
 
 
