@@ -215,3 +215,29 @@ def test_translate_fills_values_and_rejects_unknown_keys() -> None:
     assert translate("feed.count", "en", n=3, limit=200) == "Showing the 3 newest mentions (at most 200)"
     with pytest.raises(KeyError):
         translate("no.such.key", "ru")
+
+
+def test_alert_titles_are_in_the_pages_language(tmp_path: Path) -> None:
+    from alerts.lifecycle import Candidate, raise_alert
+    from alerts.settings import AlertsSettings
+
+    store = Store.open(f"sqlite:///{tmp_path / 'a.db'}")
+    at = datetime(2026, 5, 4, 12, tzinfo=UTC)
+    spike = Candidate(
+        rule="negative_spike",
+        brand="A",
+        channel=None,
+        key="negative",
+        severity="warning",
+        numbers={"negative": 9},
+        facts={"channel": None, "negative": 9, "window_hours": 3},
+        mention_ids=[],
+    )
+    with store.engine.begin() as conn:
+        raise_alert(conn, spike, AlertsSettings(), at)
+    f = data.Filters(at - timedelta(days=1), at + timedelta(days=1))
+    assert list(data.alerts_frame(store, f, at, "en")["title"]) == [
+        "A: negative spike (all channels: 9 in 3 h)"
+    ]
+    assert list(data.alerts_frame(store, f, at)["title"]) == ["A: всплеск негатива (все каналы: 9 за 3 ч)"]
+    store.close()
