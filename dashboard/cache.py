@@ -71,7 +71,7 @@ def feed(url: str, f: data.Filters, limit: int, tick: int) -> pd.DataFrame:
 
 
 @st.cache_data(ttl=3600, max_entries=_MAX_CACHE_ENTRIES, show_spinner=False)
-def alerts(url: str, f: data.Filters, tick: int, lang: str = "ru") -> pd.DataFrame:
+def alerts(url: str, f: data.Filters, tick: int, lang: str) -> pd.DataFrame:
     """Alerts in the window, with their delivery state, titled in ``lang``."""
     return data.alerts_frame(store(url), f, datetime.now(UTC), as_language(lang))
 
