@@ -48,7 +48,7 @@ def warm_up() -> float | None:
     f = data.Filters.default(setup.dashboard.default_days, setup.timezone)
     tick = cache.tick(setup.dashboard.refresh_s)
     summ = cache.summary(url, f, tick)
-    cache.alerts(url, f, tick, config.display.language)  # the page asks in its language, the config's first
+    cache.alerts(url, f, tick, setup.language)  # the page asks in its language, the configured one first
     data.freshness(cache.store(url).engine)
     if not summ.empty:  # the frames and chart specs the overview builds, for their first-call costs
         t = translator(setup.language)

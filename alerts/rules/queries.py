@@ -81,7 +81,7 @@ class Link:
         )
 
 
-def link_query(brands: Sequence[str]) -> Select[Any]:
+def link_query(brands: Sequence[str]) -> Select[*tuple[Any, ...]]:
     """Links of ``brands`` joined with their mentions, columns named as :class:`Link`'s fields."""
     return (
         select(
