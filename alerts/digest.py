@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, select
+from sqlalchemy import and_, insert, select
 
 from alerts.render import alert_title, as_language
 from loyalty_index import index_window
@@ -31,7 +31,20 @@ from loyalty_index.index import HasEngine
 from loyalty_index.themes import Theme, ThemeSettings, brand_themes
 from storage.schema import Alert
 
-__all__ = ["TELEGRAM_LIMIT", "Digest", "DigestAlert", "DigestBrand", "build_digest", "render_digest"]
+__all__ = [
+    "DIGEST_RULE",
+    "TELEGRAM_LIMIT",
+    "Digest",
+    "DigestAlert",
+    "DigestBrand",
+    "build_digest",
+    "digest_key",
+    "enqueue_digest",
+    "render_digest",
+]
+
+DIGEST_RULE = "digest"
+"""The ``alerts.rule`` of a stored digest: it travels through the outbox like an alert, listed apart."""
 
 TELEGRAM_LIMIT = 4096
 """Characters in one Telegram message: the digest is cut to fit."""
@@ -139,7 +152,14 @@ def build_digest(
     with source.engine.connect() as conn:
         rows = conn.execute(
             select(Alert.brand, Alert.severity, Alert.rule, Alert.title, Alert.opened_at, Alert.details)
-            .where(and_(Alert.updated_at >= since, Alert.opened_at < until, Alert.brand.in_(names)))
+            .where(
+                and_(
+                    Alert.updated_at >= since,
+                    Alert.opened_at < until,
+                    Alert.brand.in_(names),
+                    Alert.rule != DIGEST_RULE,
+                )
+            )
             .order_by(Alert.opened_at, Alert.id)
         ).all()
     alerts = sorted(
@@ -291,3 +311,58 @@ def render_digest(
             n_brands -= 1
         text = compose(n_brands, n_themes, n_alerts)
     return text
+
+
+# -- sending ------------------------------------------------------------------------------------------
+
+
+def digest_key(digest: Digest, daily: bool = True) -> str:
+    """The period a digest stands for: its last local day (``daily``), else its exact bounds."""
+    zone = ZoneInfo(digest.tz)
+    if daily:
+        return f"digest:{digest.until.astimezone(zone).date().isoformat()}"
+    return f"digest:{digest.since.isoformat()}/{digest.until.isoformat()}"
+
+
+def enqueue_digest(
+    source: HasEngine, digest: Digest, destinations: Sequence[str], now: datetime, *, key: str | None = None
+) -> int | None:
+    """Store the digest once per period and queue it for ``destinations``; ``None`` if already stored.
+
+    The digest is kept as an alert of rule :data:`DIGEST_RULE` (state ``resolved``, severity ``info``), so
+    the outbox delivers it exactly once per destination, retries it when a messenger is down, and a
+    restart never sends it twice. Its words are stored in both languages; the outbox picks the reader's.
+    """
+    from alerts.outbox import enqueue_deliveries
+    from alerts.render import LANGUAGES
+
+    key = key or digest_key(digest)
+    plain = {lang: render_digest(digest, lang) for lang in LANGUAGES}
+    marked = {lang: render_digest(digest, lang, html_mode=True) for lang in LANGUAGES}
+    own = next((b.name for b in digest.brands if b.own), digest.brands[0].name if digest.brands else "")
+    with source.engine.begin() as conn:
+        if conn.execute(select(Alert.id).where(Alert.dedup_key == key).limit(1)).first() is not None:
+            return None
+        alert_id = int(
+            conn.execute(
+                insert(Alert)
+                .values(
+                    dedup_key=key,
+                    rule=DIGEST_RULE,
+                    brand=own,
+                    channel=None,
+                    severity="info",
+                    state="resolved",
+                    title=plain["ru"].split("\n", 1)[0],
+                    details={"body": plain, "html": marked},
+                    mention_ids={},
+                    version=1,
+                    opened_at=now,
+                    updated_at=now,
+                    triggered_at=now,
+                )
+                .returning(Alert.id)
+            ).scalar_one()
+        )
+        enqueue_deliveries(conn, alert_id, 1, list(destinations), now)
+    return alert_id

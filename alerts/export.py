@@ -12,9 +12,10 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, func, select, true
+from sqlalchemy import and_, func, select
 from sqlalchemy.sql.elements import ColumnElement
 
+from alerts.digest import DIGEST_RULE
 from alerts.message import AlertMessage, format_number
 from alerts.render import Language
 from storage.schema import Alert, AlertDelivery
@@ -89,7 +90,7 @@ def alert_rows(
     now = now or now_utc()
     if isinstance(brands, str):  # alert_rows(store, since, until, "Альфа")
         brands = [brands]
-    conds: list[ColumnElement[bool]] = [true()]
+    conds: list[ColumnElement[bool]] = [Alert.rule != DIGEST_RULE]  # digests are messages, not alerts
     if since is not None:
         conds.append(Alert.triggered_at >= since)
     if until is not None:
@@ -145,7 +146,11 @@ def delivery_summary(store: Store, now: datetime | None = None) -> str:
     """One line for ``status``: alerts by state and deliveries by state, oldest pending and last failure."""
     now = now or now_utc()
     with store.engine.connect() as conn:
-        by_state = dict(conn.execute(select(Alert.state, func.count()).group_by(Alert.state)).all())
+        by_state = dict(
+            conn.execute(
+                select(Alert.state, func.count()).where(Alert.rule != DIGEST_RULE).group_by(Alert.state)
+            ).all()
+        )
         d_state = dict(
             conn.execute(select(AlertDelivery.state, func.count()).group_by(AlertDelivery.state)).all()
         )

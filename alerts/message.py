@@ -67,6 +67,10 @@ class AlertMessage:
     top: tuple[TopMention, ...] = ()
     triggered_at: str = ""
     language: Language = "ru"
+    body: str = ""
+    """A message written in full (the digest): sent as it is instead of the alert's layout."""
+    body_html: str = ""
+    """The same, as Telegram HTML with every value escaped."""
 
     @property
     def is_update(self) -> bool:
@@ -91,6 +95,8 @@ class AlertMessage:
             top=tuple(TopMention.from_json(m) for m in details.get("top") or []),
             triggered_at=alert.triggered_at.isoformat(),
             language=language,
+            body=str((details.get("body") or {}).get(language, "")),
+            body_html=str((details.get("html") or {}).get(language, "")),
         )
 
     def numbers_text(self) -> str:

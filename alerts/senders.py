@@ -177,7 +177,7 @@ class TelegramSender:
     ) -> str | None:
         payload: dict[str, Any] = {
             "chat_id": self.chat_id,
-            "text": telegram_html(message),
+            "text": message.body_html or telegram_html(message),
             "parse_mode": "HTML",
             "disable_web_page_preview": True,
         }
@@ -203,6 +203,8 @@ def _slack_escape(text: str) -> str:
 def slack_payload(message: AlertMessage) -> dict[str, Any]:
     """``{text, blocks}`` for an incoming webhook; ``text`` is the notification fallback."""
     esc = _slack_escape
+    if message.body:  # the digest: its own words, escaped, no alert layout
+        return {"text": esc(_excerpt(message.body, 3000))}
     lang = message.language
     title = f"{_EMOJI.get(message.severity, '')} [{message.severity.upper()}] {message.brand} · " + (
         message.channel or all_channels(lang)
@@ -269,6 +271,7 @@ def webhook_body(message: AlertMessage, idempotency_key: str) -> bytes:
             "state": message.state,
             "title": message.title,
             "summary": message.summary,
+            "body": message.body,
             "numbers": message.numbers,
             "triggered_at": message.triggered_at,
             "top_mentions": [

@@ -32,6 +32,7 @@ __all__ = [
     "AlertsSettings",
     "CopiesRule",
     "DestinationSettings",
+    "DigestSettings",
     "EscalationRule",
     "IndexDropRule",
     "RecurringRule",
@@ -320,6 +321,29 @@ class AlertsSettings(BaseModel):
                 f"destination names must be unique (set name = ...); repeated: {', '.join(dupes)}"
             )
         return self
+
+
+class DigestSettings(BaseModel):
+    """PR's daily digest (``[digest]``): when ``run`` sends it and to which alert destinations.
+
+    ``schedule`` is a local time in the display time zone ("09:00"); without it ``run`` sends no digest and
+    ``loyalty-monitor digest`` sends one on demand. ``destinations`` are names of ``[[alerts.destinations]]``
+    (empty: all of them, whatever their ``min_severity``). Example::
+
+        [digest]
+        schedule = "09:00"
+        destinations = ["pr-telegram"]
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    schedule: str | None = Field(default=None, pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
+    destinations: list[str] = Field(default_factory=list)
+
+    def targets(self, alerts: AlertsSettings) -> list[str]:
+        """The destination names the digest goes to."""
+        names = destination_names(alerts.destinations)
+        return [n for n in names if not self.destinations or n in self.destinations]
 
 
 def destination_names(dests: list[DestinationSettings]) -> list[str]:

@@ -227,10 +227,12 @@ def export(
 def digest(config_path: Path | None, db_url: str | None, to_stdout: bool, since: str | None) -> None:
     """PR's digest: every brand's index and volume, rising themes and the period's alerts.
 
-    In Russian, or English with `display.language = "en"`; it fits one Telegram message.
+    In Russian, or English with `display.language = "en"`; it fits one Telegram message. Without --print it
+    goes to the alert destinations (`[digest] destinations`, default all) through the outbox, once per day
+    whatever the restarts; `[digest] schedule = "09:00"` makes `run` send it every day.
     """
     from alerts.digest import render_digest
-    from loyalty_monitor.service import build_digest_for, open_store
+    from loyalty_monitor.service import build_digest_for, open_store, send_digest
 
     config = get_config(config_path, db_url)
     store = open_store(config)
@@ -243,7 +245,11 @@ def digest(config_path: Path | None, db_url: str | None, to_stdout: bool, since:
     if to_stdout:
         click.echo(render_digest(found, config.display.language))
         return
-    raise click.UsageError("sending the digest to the alert destinations is not available yet: use --print")
+    sent = send_digest(config, found, daily=since is None)
+    if sent is None:
+        click.echo("the digest of this period was sent already", err=True)
+    else:
+        click.echo(f"digest queued for {', '.join(sent) or 'no destination'}", err=True)
 
 
 @main.command()

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from alerts.render import Language
-from alerts.settings import AlertBrand, AlertsSettings
+from alerts.settings import AlertBrand, AlertsSettings, DigestSettings, destination_names
 from collectors.settings import SourceSettings
 from dashboard.settings import DashboardSettings, DashboardSetup
 
@@ -121,6 +121,7 @@ class Config(BaseModel):
     brands: list[BrandSettings] = Field(default_factory=list)
     sources: dict[str, SourceSettings] = Field(default_factory=dict)
     alerts: AlertsSettings = Field(default_factory=AlertsSettings)
+    digest: DigestSettings = Field(default_factory=DigestSettings)
     dashboard: DashboardSettings = Field(default_factory=DashboardSettings)
 
     @model_validator(mode="before")
@@ -146,6 +147,17 @@ class Config(BaseModel):
         if errors:
             raise ConfigError("; ".join(errors))
         return {**data, "sources": sources}
+
+    @model_validator(mode="after")
+    def _digest_destinations_exist(self) -> Config:
+        known = destination_names(self.alerts.destinations)
+        unknown = [n for n in self.digest.destinations if n not in known]
+        if unknown:
+            raise ValueError(
+                f"digest.destinations: no alert destination named {', '.join(map(repr, unknown))} "
+                f"(known: {', '.join(known) or 'none'})"
+            )
+        return self
 
     @model_validator(mode="after")
     def _comments_follow_the_refresh_window(self) -> Config:

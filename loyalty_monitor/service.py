@@ -35,6 +35,7 @@ __all__ = [
     "load_sentiment",
     "open_store",
     "run_monitor",
+    "send_digest",
     "status_report",
 ]
 
@@ -114,6 +115,35 @@ def build_digest_for(
         since=since,
         stop_terms=_brand_terms(config),
     )
+
+
+def send_digest(config: Config, digest: Digest, *, daily: bool = True) -> list[str] | None:
+    """Queue ``digest`` for the digest's destinations and deliver what is due; ``None`` if sent already.
+
+    Stored once per period (the local day for a daily digest), so a restart or a second call sends
+    nothing twice; a messenger that is down gets it from the outbox's retries (``run``).
+    """
+    import httpx
+
+    from alerts.digest import digest_key, enqueue_digest
+    from alerts.outbox import OutboxDispatcher
+
+    targets = config.digest.targets(config.alerts)
+    store = open_store(config)
+    try:
+        stored = enqueue_digest(store, digest, targets, now_utc(), key=digest_key(digest, daily=daily))
+        if stored is None:
+            return None
+
+        async def deliver() -> None:
+            async with httpx.AsyncClient(timeout=20.0) as client:
+                dispatcher = OutboxDispatcher(store, config.alerts, client, language=config.display.language)
+                await dispatcher.run_once(now_utc())
+
+        asyncio.run(deliver())
+        return targets
+    finally:
+        store.close()
 
 
 def _brand_terms(config: Config) -> list[str]:

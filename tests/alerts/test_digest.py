@@ -4,12 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
+import pytest
+from click.testing import CliRunner
 from sqlalchemy import insert
 
 from alerts.digest import TELEGRAM_LIMIT, build_digest, render_digest
+from alerts.export import alert_rows
+from loyalty_monitor.cli import main
 from storage.schema import Alert
 from storage.store import Store
+from tests.alerts.fakes import FakeMessenger
 
 AddMentions = Callable[..., None]  # the ``add_mentions`` fixture of tests/conftest.py
 NOW = datetime(2026, 3, 15, 6, 0, tzinfo=UTC)  # 09:00 in Moscow
@@ -97,3 +103,60 @@ def test_rising_themes_of_the_week_are_listed(store: Store, add_mentions: AddMen
     names = [t.name for t in digest.rising]
     assert any("кэшбэк" in n for n in names) and any("очередь" in n for n in names), names
     assert "Растущие темы за 7 дней" in render_digest(digest, "ru")
+
+
+def test_the_digest_is_sent_once_per_day_across_restarts(
+    tmp_path: Path, telegram: FakeMessenger, add_mentions: AddMentions, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`loyalty-monitor digest` twice (a restart in between): one Telegram message, escaped, in the outbox."""
+    db = tmp_path / "d.db"
+    store = Store.open(f"sqlite:///{db}")
+    now = datetime.now(UTC)
+    add_mentions(store, [(now - timedelta(hours=2), "Приложение вылетает", "negative")] * 3)
+    _alert(store, EVIL, now - timedelta(hours=1))
+    store.close()
+    config = tmp_path / "loyalty.toml"
+    config.write_text(
+        "\n".join(
+            [
+                "[storage]",
+                f'url = "sqlite:///{db}"',
+                "[[brands]]",
+                'name = "Поляр Банк"',
+                "own = true",
+                "[[alerts.destinations]]",
+                'type = "telegram"',
+                'name = "pr"',
+                'token_env = "TG_TOKEN"',
+                'chat_id = "-100"',
+                f'base_url = "{telegram.url}"',
+                "[digest]",
+                'destinations = ["pr"]',
+            ]
+        ),
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("TG_TOKEN", "123:secret")
+    runner = CliRunner()
+    first = runner.invoke(main, ["digest", "--config", str(config)])
+    assert first.exit_code == 0, first.output
+    second = runner.invoke(main, ["digest", "--config", str(config)])
+    assert second.exit_code == 0 and "sent already" in second.output
+    sent = [r for r in telegram.requests if r.path.endswith("/sendMessage")]
+    assert len(sent) == 1
+    text = sent[0].json()["text"]
+    assert text.startswith("<b>Дайджест за ") and "Поляр Банк (наш)" in text
+    assert "&lt;script&gt;" in text and "<script>" not in text
+    store = Store.open(f"sqlite:///{db}")
+    try:
+        assert [r["rule"] for r in alert_rows(store)] == ["escalation_terms"]  # the digest is not an alert
+    finally:
+        store.close()
+
+
+def test_digest_destinations_must_exist(tmp_path: Path) -> None:
+    config = tmp_path / "loyalty.toml"
+    config.write_text('[digest]\ndestinations = ["nowhere"]\nschedule = "09:00"\n', encoding="utf-8")
+    result = CliRunner().invoke(main, ["digest", "--print", "--config", str(config)])
+    assert result.exit_code != 0
+    assert "digest.destinations: no alert destination named 'nowhere'" in result.output
