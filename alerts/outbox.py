@@ -14,6 +14,10 @@ Row states::
     pending ──> superseded (a newer version of the alert is queued for the same destination)
     pending ──> suppressed (the alert was muted before its turn came)
 
+Destinations are independent: :meth:`OutboxDispatcher.run_forever` runs one worker per destination and
+:meth:`OutboxDispatcher.run_once` serves them concurrently, so a messenger that answers slowly (or not at
+all, until the client's timeout) holds up only its own rows, never another destination's.
+
 A claimed row holds a lease (``next_attempt_at`` = claim time + lease): if the process dies mid-request the
 row is picked up again once the lease expires. That is the single window where a messenger can see a
 message twice; webhook receivers can drop the repeat by its ``Idempotency-Key``.
@@ -28,7 +32,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import ColumnElement, and_, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
@@ -147,16 +151,23 @@ class OutboxDispatcher:
         self.max_backoff = max_backoff
         self.poll_interval = poll_interval
         self._blocked_until: dict[str, datetime] = {}
-        self._wake = asyncio.Event()
+        self._wakes: list[asyncio.Event] = []
         self._secrets = tuple(s for sender in self.senders.values() for s in sender.secrets)
 
     def wake(self) -> None:
         """Run the next pass now (the engine calls this after queueing); safe from the event loop only."""
-        self._wake.set()
+        for wake in self._wakes:
+            wake.set()
 
     # -- database steps (run in a thread: the event loop keeps serving while SQLite waits) -------------
 
-    def _due(self, now: datetime) -> list[tuple[int, str, datetime, str]]:
+    def _due(self, now: datetime, destination: str | None) -> list[tuple[int, str, datetime, str]]:
+        """Rows due for ``destination``; ``None``: rows for destinations no longer configured."""
+        which: ColumnElement[bool]
+        if destination is None:
+            which = AlertDelivery.destination.not_in(list(self.senders))
+        else:
+            which = AlertDelivery.destination == destination
         with self.store.engine.connect() as conn:
             rows = conn.execute(
                 select(
@@ -167,6 +178,7 @@ class OutboxDispatcher:
                 )
                 .where(
                     and_(
+                        which,
                         or_(AlertDelivery.state == "pending", AlertDelivery.state == "sending"),
                         AlertDelivery.next_attempt_at <= now,
                     )
@@ -234,12 +246,23 @@ class OutboxDispatcher:
         return min(self.max_backoff, self.base_backoff * int(2 ** min(30, max(0, attempts - 1))))
 
     async def run_once(self, now: datetime | None = None) -> int:
-        """Deliver every row due at ``now``; returns how many were sent."""
+        """Deliver every row due at ``now``, each destination on its own; returns how many were sent.
+
+        Destinations are served concurrently, so a slow or dead messenger holds up only its own rows.
+        """
+        now = now or self.clock()
+        counts = await asyncio.gather(
+            *(self.run_destination_once(dest, now) for dest in [*self.senders, None])
+        )
+        return sum(counts)
+
+    async def run_destination_once(self, destination: str | None, now: datetime | None = None) -> int:
+        """Deliver the rows due for one destination, in order (``None``: unconfigured ones, marked failed)."""
         now = now or self.clock()
         sent = 0
-        for delivery_id, state, due, dest in await asyncio.to_thread(self._due, now):
+        for delivery_id, state, due, dest in await asyncio.to_thread(self._due, now, destination):
             if self._blocked_until.get(dest, now) > now:
-                continue  # the messenger asked us to wait: keep this destination's order
+                break  # the messenger asked us to wait: keep this destination's order
             claimed = await asyncio.to_thread(self._claim, delivery_id, state, due, now)
             if claimed is None:
                 continue
@@ -306,15 +329,30 @@ class OutboxDispatcher:
             ).scalar_one_or_none()
 
     async def run_forever(self, stop_event: asyncio.Event) -> None:
-        """Deliver until ``stop_event`` is set: a pass every ``poll_interval`` seconds or on :meth:`wake`."""
+        """Deliver until ``stop_event`` is set: one worker per destination, each making a pass every
+        ``poll_interval`` seconds or on :meth:`wake`, so one messenger's slowness never delays another's."""
+        workers = [
+            asyncio.create_task(self._worker(dest, stop_event), name=f"outbox:{dest}")
+            for dest in [*self.senders, None]
+        ]
+        try:
+            await asyncio.gather(*workers)
+        finally:
+            for worker in workers:
+                worker.cancel()
+            await asyncio.gather(*workers, return_exceptions=True)
+
+    async def _worker(self, destination: str | None, stop_event: asyncio.Event) -> None:
+        wake = asyncio.Event()
+        self._wakes.append(wake)
         while not stop_event.is_set():
             try:
-                await self.run_once(self.clock())
+                await self.run_destination_once(destination, self.clock())
             except Exception:  # the database may be briefly locked or gone; try again next pass
-                log.exception("outbox pass failed")
-            self._wake.clear()
+                log.exception("outbox pass for %s failed", destination or "unconfigured destinations")
+            wake.clear()
             stopper = asyncio.ensure_future(stop_event.wait())
-            waker = asyncio.ensure_future(self._wake.wait())
+            waker = asyncio.ensure_future(wake.wait())
             try:
                 await asyncio.wait(
                     {stopper, waker}, timeout=self.poll_interval, return_when=asyncio.FIRST_COMPLETED

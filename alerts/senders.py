@@ -24,6 +24,7 @@ from alerts.message import AlertMessage, format_number
 from alerts.render import all_channels, copies_label, more_label, reach_label, unknown_author, update_label
 from alerts.settings import AlertsSettings, DestinationSettings, destination_names
 from core.errors import NetworkError, error_for_status
+from core.scrub import register_secret
 
 __all__ = [
     "SENDERS",
@@ -366,4 +367,6 @@ def build_senders(settings: AlertsSettings, env: Mapping[str, str] | None = None
         zip(destination_names(settings.destinations), settings.destinations, strict=True)
     ):
         out[name] = SENDERS[d.type](name, d, env, f"alerts.destinations[{i}]")
+        for secret in out[name].secrets:
+            register_secret(secret)  # every log line, error and status is scrubbed of it from now on
     return out

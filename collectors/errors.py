@@ -19,13 +19,11 @@
 200) to a class and leaves HTTP statuses to :func:`core.errors.error_for_status`, the one status mapper of
 every HTTP client (the alert senders use it too); collectors call it (through :mod:`collectors.http`)
 rather than choosing classes themselves, so "is this retried?" has one answer everywhere. :func:`scrub`
-removes secrets from any text before it reaches a log or the store; every error's message goes through it.
+(:mod:`core.scrub`, the one scrubber, re-exported) removes secrets from any text before it reaches a log or
+the store; every error's message goes through it (it is :mod:`core.errors`' default redactor).
 """
 
 from __future__ import annotations
-
-import re
-from collections.abc import Iterable
 
 from core.errors import (
     AccessDenied,
@@ -41,8 +39,8 @@ from core.errors import (
     TransientError,
     error_for_status,
     parse_retry_after,
-    set_redactor,
 )
+from core.scrub import register_secret, scrub
 
 __all__ = [
     "AccessDenied",
@@ -142,29 +140,3 @@ def error_for(
     if status is None:
         return CollectorError(source, detail or "unknown failure")
     return error_for_status(source, status, detail, retry_after)
-
-
-_SECRET_PARAMS = re.compile(
-    r"(?i)\b(access_token|api_key|apikey|key|token|password|client_secret|refresh_token|sig)=([^&\s\"'#]+)"
-)
-_BOT_PATH = re.compile(r"/bot\d+:[A-Za-z0-9_-]+")
-_BEARER = re.compile(r"(?i)\b(authorization:\s*(?:bearer\s+|oauth\s+)?|bearer\s+)[A-Za-z0-9._~+/=-]+")
-_known_secrets: set[str] = set()
-
-
-def register_secret(value: str | None) -> None:
-    """Remember a secret value (read from the environment) so :func:`scrub` removes it wherever it shows."""
-    if value and len(value) >= 4:
-        _known_secrets.add(value)
-
-
-def scrub(text: str, secrets: Iterable[str] = ()) -> str:
-    """``text`` with tokens removed: URL parameters, Bot API paths, bearer headers and known secret values."""
-    for secret in sorted({*_known_secrets, *(s for s in secrets if s)}, key=len, reverse=True):
-        text = text.replace(secret, "***")
-    text = _SECRET_PARAMS.sub(lambda m: f"{m.group(1)}=***", text)
-    text = _BOT_PATH.sub("/bot***", text)
-    return _BEARER.sub(lambda m: f"{m.group(1)}***", text)
-
-
-set_redactor(scrub)

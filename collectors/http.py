@@ -37,6 +37,7 @@ from collectors.errors import (
     scrub,
 )
 from collectors.settings import SourceSettings
+from core.scrub import ScrubFilter, install_log_scrubbing
 
 __all__ = [
     "USER_AGENT",
@@ -98,26 +99,6 @@ class RetryPolicy:
             return retry_after
         ceiling = min(self.max_s, self.base_s * (2**attempt))
         return float(ceiling / 2 + self.rng.uniform(0, ceiling / 2))
-
-
-class ScrubFilter(logging.Filter):
-    """Rewrites log records through :func:`scrub`: httpx logs every request URL at INFO, and a user's feed
-    URL or a proxy may carry a key in its query string."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        cleaned = scrub(message)
-        if cleaned != message:
-            record.msg, record.args = cleaned, None
-        return True
-
-
-def install_log_scrubbing() -> None:
-    """Attach :class:`ScrubFilter` to the loggers that may see URLs (idempotent)."""
-    for name in ("httpx", "httpcore", "collectors"):
-        logger = logging.getLogger(name)
-        if not any(isinstance(f, ScrubFilter) for f in logger.filters):
-            logger.addFilter(ScrubFilter())
 
 
 _THROTTLERS: dict[tuple[str, str], Throttler] = {}

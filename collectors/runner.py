@@ -145,8 +145,10 @@ async def poll_source(
             raise
         except Exception as exc:
             message = _describe(exc, secrets)
-            log.warning("%s: query %r failed: %s", name, query, message)
-            result.errors.append(f"{query!r}: {message}")
+            # The query may be a feed URL with a key in it (``?apikey=``): scrubbed like the message.
+            where = scrub(repr(query), secrets)
+            log.warning("%s: query %s failed: %s", name, where, message)
+            result.errors.append(f"{where}: {message}")
     try:
         if result.auth_failed:
             log.error(

@@ -4,7 +4,8 @@
   consumes;
 * :mod:`core.clock` - the UTC clock (``now_utc``) and ``utc``, which refuses naive times;
 * :mod:`core.text` - Russian text: tokens, ё-folding, normal forms (one pymorphy3 analyser), brand matching;
-* :mod:`core.errors` - what a remote service can do to us, as one tree, and the one HTTP status mapper.
+* :mod:`core.errors` - what a remote service can do to us, as one tree, and the one HTTP status mapper;
+* :mod:`core.scrub` - the one scrubber: secrets removed from any text (errors, logs, status, exports).
 
 It is the floor of the layers drawn in ``docs/architecture.md``: it imports no product package.
 """

@@ -19,8 +19,9 @@ Collectors (:mod:`collectors.errors` adds the API dialects: VK, Google, AT Proto
 alert senders (:mod:`alerts.senders`) raise these classes, so "is this retried?" has one answer for every
 HTTP client: :func:`error_for_status` is the only place an HTTP status becomes a class.
 
-Messages are redacted when an error is created (``str()`` is safe to log): the package that knows what the
-configured secrets look like installs its redactor with :func:`set_redactor`; the core does not know them.
+Messages are redacted when an error is created (``str()`` is safe to log): by default with
+:func:`core.scrub.scrub`, the one scrubber (every secret registered from the configuration, and secret-looking
+URL parts); :func:`set_redactor` replaces it (tests, or a process with its own rules).
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+
+from core.scrub import scrub
 
 __all__ = [
     "AccessDenied",
@@ -47,11 +50,7 @@ __all__ = [
 ]
 
 
-def _unchanged(text: str) -> str:
-    return text
-
-
-_redact: Callable[[str], str] = _unchanged
+_redact: Callable[[str], str] = scrub
 
 
 def set_redactor(redact: Callable[[str], str]) -> None:

@@ -19,10 +19,13 @@ reports the same problem to the user in its own words, and the server must come 
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import time
 
-__all__ = ["main", "warm_up"]
+from core.scrub import install_log_scrubbing, register_secret
+
+__all__ = ["main", "register_setup_secrets", "warm_up"]
 
 _LOG = logging.getLogger("dashboard.serve")
 
@@ -79,8 +82,31 @@ def _warm() -> None:
         _LOG.info("dashboard warm in %.1f s", took)
 
 
+def register_setup_secrets() -> None:
+    """Teach the scrubber the secrets this process is handed: the database password in the setup's URL and
+    the dashboard's own login password (``password_env``). The rest of the config's secrets never reach the
+    dashboard, so its log lines are scrubbed of them by pattern only."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    from dashboard.settings import DashboardSetup
+
+    try:
+        setup = DashboardSetup.from_env()
+    except ValueError:
+        return  # the page reports it
+    try:
+        register_secret(make_url(setup.db_url).password)
+    except (ArgumentError, ValueError):
+        pass
+    if setup.dashboard.password_env:
+        register_secret(os.environ.get(setup.dashboard.password_env))
+
+
 def main(argv: list[str] | None = None) -> None:
     """Warm up, then hand ``argv`` (a ``streamlit`` command line) to Streamlit's CLI."""
+    install_log_scrubbing()  # Streamlit's and the page's log lines pass the one scrubber too
+    register_setup_secrets()
     args = sys.argv[1:] if argv is None else argv
     if not _LOG.handlers:  # one line in the terminal, without turning on every library's INFO logs
         handler = logging.StreamHandler()

@@ -11,15 +11,17 @@ from __future__ import annotations
 import asyncio
 import io
 import logging
+import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
-from loyalty_monitor.config import Config, ConfigError, load_config
+from core.scrub import install_log_scrubbing
+from loyalty_monitor.config import Config, ConfigError, load_config, register_config_secrets
 
 __all__ = ["main"]
 
@@ -55,9 +57,11 @@ def get_config(config_path: Path | None, db_url: str | None) -> Config:
     if config_path is None and Path("loyalty.toml").exists():
         config_path = Path("loyalty.toml")
     try:
-        return load_config(config_path, db_url)
+        config = load_config(config_path, db_url)
     except ConfigError as exc:
         raise UserError(str(exc)) from None
+    register_config_secrets(config)
+    return config
 
 
 def parse_when(value: str | None, tz: str = "UTC") -> datetime | None:
@@ -83,6 +87,7 @@ class _Group(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         from sqlalchemy.exc import OperationalError
 
+        from core.scrub import scrub
         from sentiment.errors import ModelLoadError
 
         try:
@@ -90,7 +95,7 @@ class _Group(click.Group):
         except (ConfigError, ModelLoadError) as exc:
             raise UserError(str(exc)) from None
         except OperationalError as exc:
-            raise UserError(f"cannot use the database: {exc.orig}") from None
+            raise UserError(scrub(f"cannot use the database: {exc.orig}").splitlines()[0]) from None
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -98,6 +103,8 @@ class _Group(click.Group):
 def main(verbose: int) -> None:
     """Brand loyalty monitor for Russian-speaking social media."""
     level = logging.WARNING - 10 * min(verbose, 2)
+    # Before any handler exists: every record (httpx's request lines at -v included) is scrubbed.
+    install_log_scrubbing()
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 
@@ -152,13 +159,26 @@ def status(config_path: Path | None, db_url: str | None) -> None:
 @common_options
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def import_(config_path: Path | None, db_url: str | None, file: Path) -> None:
-    """Import CSV/JSONL mentions from other tools; bad rows are reported with line numbers."""
+    """Import CSV/JSONL mentions from other tools; bad rows are reported with line numbers.
+
+    Each bad row is one line on stderr, FILE:line N: field X: what is wrong; every good row is stored.
+    Exit code 1 when some rows were bad, 2 when the file itself cannot be read (an .xlsx, UTF-16).
+    """
+    from collectors.importer import ImportFileError, check_import_file
     from loyalty_monitor.service import import_file
 
+    try:
+        check_import_file(file)
+    except ImportFileError as exc:
+        raise UserError(str(exc)) from None
     config = get_config(config_path, db_url)
-    report = asyncio.run(import_file(config, file))
+    try:
+        report = asyncio.run(import_file(config, file))
+    except ImportFileError as exc:
+        raise UserError(str(exc)) from None
+    name = click.format_filename(file)
     for err in report.errors:
-        click.echo(f"{file}:{err}", err=True)
+        click.echo(f"{name}:{err}", err=True)
     click.echo(f"imported {report.new} new, {report.seen} already stored, {len(report.errors)} bad rows")
     if report.errors:
         sys.exit(1)
@@ -210,14 +230,21 @@ def export(
     if output is None:
         stream = io.TextIOWrapper(sys.stdout.buffer, encoding=encoding, newline="", write_through=True)
         try:
-            n = write_rows(stream, rows, columns, kind, excel=excel)
+            write_rows(stream, rows, columns, kind, excel=excel)
+        except BrokenPipeError:
+            # `export ... | head`: the reader has what it wanted; end quietly, as Unix tools do.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            raise SystemExit(141) from None
         finally:
             stream.detach()  # leave stdout itself open
-    else:
-        with output.open("w", encoding=encoding, newline="") as f:
-            n = write_rows(f, rows, columns, kind, excel=excel)
-    if output is not None:
-        click.echo(f"wrote {n} rows to {output}", err=True)
+        return
+    try:
+        f = output.open("w", encoding=encoding, newline="")
+    except OSError as exc:
+        raise UserError(f"cannot write {click.format_filename(output)}: {exc.strerror or exc}") from None
+    with f:
+        n = write_rows(f, rows, columns, kind, excel=excel)
+    click.echo(f"wrote {n} rows to {output}", err=True)
 
 
 @main.command()
@@ -254,15 +281,64 @@ def digest(config_path: Path | None, db_url: str | None, to_stdout: bool, since:
 
 @main.command()
 @common_options
-def dashboard(config_path: Path | None, db_url: str | None) -> None:
-    """Open the Streamlit dashboard (binds 127.0.0.1 unless configured otherwise)."""
-    import subprocess
+@click.option(
+    "--host", metavar="ADDRESS", help="Listen on this address (default: dashboard.host, 127.0.0.1)."
+)
+@click.option(
+    "--port", type=click.IntRange(1, 65535), help="Listen on this port (default: dashboard.port, 8501)."
+)
+def dashboard(config_path: Path | None, db_url: str | None, host: str | None, port: int | None) -> None:
+    """Open the Streamlit dashboard (binds 127.0.0.1 unless configured otherwise).
 
+    The command becomes the server process (exec), so a service manager's SIGTERM or a Ctrl-C reaches
+    Streamlit itself and nothing is left running.
+    """
     from dashboard.launch import command
 
     config = get_config(config_path, db_url)
-    setup = config.dashboard_setup()
-    raise SystemExit(subprocess.call(command(config.dashboard), env=setup.environment()))
+    settings = config.dashboard
+    if host is not None or port is not None:
+        settings = settings.model_copy(
+            update={k: v for k, v in (("host", host), ("port", port)) if v is not None}
+        )
+    # The server is handed the settings it listens with, so its own view of them matches.
+    setup = config.dashboard_setup().model_copy(update={"dashboard": settings})
+    argv = command(settings)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    exec_server(argv, env=setup.environment())
+
+
+def exec_server(argv: list[str], env: Mapping[str, str] | None = None) -> None:
+    """Replace this process with ``argv`` (POSIX ``exec``, with ``env`` when given); elsewhere run it as a
+    child that receives SIGINT/SIGTERM forwarded, so a stopped launcher never leaves an orphaned server."""
+    if os.name == "posix":
+        try:
+            if env is None:
+                os.execv(argv[0], argv)
+            else:
+                os.execve(argv[0], argv, dict(env))
+        except OSError as exc:
+            raise UserError(f"cannot start the dashboard ({argv[0]}): {exc.strerror or exc}") from None
+    raise SystemExit(run_forwarding_signals(argv, env))
+
+
+def run_forwarding_signals(argv: list[str], env: Mapping[str, str] | None = None) -> int:
+    """Run ``argv`` as a child, forward SIGINT and SIGTERM to it, and return its exit code."""
+    import signal
+    import subprocess
+
+    child = subprocess.Popen(argv, env=None if env is None else dict(env))
+
+    def forward(signum: int, _frame: object) -> None:
+        child.send_signal(signum)
+
+    previous = {sig: signal.signal(sig, forward) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        return child.wait()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 @main.command()

@@ -7,8 +7,10 @@ Each package owns the model of its own section (``collectors.settings``, ``alert
 
 from __future__ import annotations
 
+import os
+import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -18,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from alerts.render import Language
 from alerts.settings import AlertBrand, AlertsSettings, DigestSettings, destination_names
 from collectors.settings import SourceSettings
+from core.scrub import register_secret, scrub, secret_query_values
 from dashboard.settings import DashboardSettings, DashboardSetup
 
 __all__ = [
@@ -26,11 +29,17 @@ __all__ = [
     "ConfigError",
     "SentimentSettings",
     "StorageSettings",
+    "check_db_url",
+    "env_names",
     "load_config",
     "parse_config",
+    "register_config_secrets",
 ]
 
 DEFAULT_DB_URL = "sqlite:///loyalty.db"
+#: What an environment variable name looks like; a key ending in ``_env`` must hold one, not a secret.
+ENV_NAME = re.compile(r"[A-Z_][A-Z0-9_]*")
+_DB_HINT = "use sqlite:///FILE or postgresql+psycopg://user@host/db"
 
 
 class ConfigError(ValueError):
@@ -225,7 +234,7 @@ def _format_errors(exc: ValidationError, prefix: str = "") -> list[str]:
 def parse_config(data: Mapping[str, Any], origin: str = "<config>") -> Config:
     """Validate a parsed TOML mapping; every problem is reported with its key path."""
     try:
-        return Config.model_validate(dict(data))
+        config = Config.model_validate(dict(data))
     except ConfigError as exc:
         raise ConfigError(f"{origin}: {exc}") from None
     except ValidationError as exc:
@@ -233,6 +242,100 @@ def parse_config(data: Mapping[str, Any], origin: str = "<config>") -> Config:
         if nested:
             raise ConfigError(f"{origin}: {nested[0]['ctx']['error']}") from None
         raise ConfigError(f"{origin}: " + "; ".join(_format_errors(exc))) from None
+    problems = [f"{path}: {problem}" for path, value in env_names(config) if (problem := _env_problem(value))]
+    if problems:
+        raise ConfigError(f"{origin}: " + "; ".join(problems))
+    try:
+        check_db_url(config.storage.url)
+    except ConfigError as exc:
+        raise ConfigError(f"{origin}: storage.url: {exc}") from None
+    return config
+
+
+def env_names(config: BaseModel, prefix: str = "") -> Iterator[tuple[str, str]]:
+    """``(key path, value)`` of every setting ending in ``_env`` (the names of secrets), at any depth.
+
+    Walking the models rather than listing keys means a plugin's new ``*_env`` key is checked too.
+    """
+    for name in type(config).model_fields:
+        value = getattr(config, name)
+        path = f"{prefix}{name}"
+        if name.endswith("_env") and isinstance(value, str):
+            yield path, value
+        elif isinstance(value, BaseModel):
+            yield from env_names(value, f"{path}.")
+        elif isinstance(value, list):
+            for i, item in enumerate(value):
+                if isinstance(item, BaseModel):
+                    yield from env_names(item, f"{path}[{i}].")
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                if isinstance(item, BaseModel):
+                    yield from env_names(item, f"{path}.{key}.")
+
+
+def _env_problem(value: str) -> str | None:
+    """Why ``value`` is not an environment variable name, without echoing it when it may be a secret."""
+    if ENV_NAME.fullmatch(value):
+        return None
+    looks_like_a_name = re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,31}", value) is not None
+    if looks_like_a_name and sum(c.isdigit() for c in value) <= 2 and ("_" in value or len(value) <= 12):
+        return f"must name an environment variable in capitals, such as {value.upper()!r} (got {value!r})"
+    return (
+        "must name an environment variable such as VK_TOKEN, not hold the secret itself "
+        "(the value is not shown; put the secret in the environment and its name here)"
+    )
+
+
+def check_db_url(url: str) -> str:
+    """``url`` when it is a SQLite or PostgreSQL URL SQLAlchemy can use; else :class:`ConfigError`
+    in one line (with any password in it hidden)."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        parsed = make_url(url)
+    except (ArgumentError, ValueError):
+        shown = url if len(url) <= 60 else url[:57] + "..."
+        raise ConfigError(f"{scrub(shown)!r} is not a database URL ({_DB_HINT})") from None
+    backend = parsed.get_backend_name()
+    if backend not in ("sqlite", "postgresql"):
+        shown = parsed.render_as_string(hide_password=True)
+        raise ConfigError(f"{shown!r}: {backend} is not supported ({_DB_HINT})")
+    return url
+
+
+def register_config_secrets(config: Config, env: Mapping[str, str] | None = None) -> None:
+    """Teach the scrubber every secret the config names: the values of its ``*_env`` variables, the
+    database password, and keys in the query strings of configured URLs (``?apikey=...``)."""
+    env = os.environ if env is None else env
+    for _, name in env_names(config):
+        register_secret(env.get(name))
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        register_secret(make_url(config.storage.url).password)
+    except (ArgumentError, ValueError):
+        pass
+    for text in _strings([config.sources, config.alerts, config.dashboard]):
+        for value in secret_query_values(text):
+            register_secret(value)
+
+
+def _strings(value: object) -> Iterator[str]:
+    """Every string inside settings models (by their runtime class: a collector's own keys included)."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, BaseModel):
+        for name in type(value).model_fields:
+            yield from _strings(getattr(value, name))
+    elif isinstance(value, Mapping):
+        for item in value.values():
+            yield from _strings(item)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            yield from _strings(item)
 
 
 def load_config(path: str | Path | None, db_url: str | None = None) -> Config:
@@ -242,14 +345,29 @@ def load_config(path: str | Path | None, db_url: str | None = None) -> Config:
     else:
         p = Path(path)
         try:
-            text = p.read_text(encoding="utf-8")
+            raw = p.read_bytes()
         except FileNotFoundError:
             raise ConfigError(f"{p}: no such config file (create one with `loyalty-monitor init`)") from None
+        except OSError as exc:
+            raise ConfigError(f"{p}: cannot read it: {exc.strerror or exc}") from None
+        try:
+            text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            line = raw.count(b"\n", 0, exc.start) + 1
+            column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+            raise ConfigError(
+                f"{p}: line {line}, column {column}: not UTF-8 (byte 0x{raw[exc.start]:02X}); "
+                "save the file as UTF-8"
+            ) from None
         try:
             data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{p}: not valid TOML: {exc}") from None
         config = parse_config(data, origin=str(p))
     if db_url:
+        try:
+            check_db_url(db_url)
+        except ConfigError as exc:
+            raise ConfigError(f"--db: {exc}") from None
         config = config.model_copy(update={"storage": StorageSettings(url=db_url)})
     return config

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+import weakref
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -16,8 +17,10 @@ from typing import Any
 
 from alerts.digest import Digest
 from core.clock import now_utc
+from core.mention import Mention
+from core.scrub import install_log_scrubbing, scrub
 from loyalty_index.themes import Theme
-from loyalty_monitor.config import Config
+from loyalty_monitor.config import Config, ConfigError, register_config_secrets
 from loyalty_monitor.pipeline import AfterTag, Pipeline, PipelineStats, install_stop_signals
 from loyalty_monitor.tagging import Tagger
 from sentiment.base import SentimentModel
@@ -35,9 +38,13 @@ __all__ = [
     "load_sentiment",
     "open_store",
     "run_monitor",
+    "run_periodic",
     "send_digest",
     "status_report",
 ]
+
+#: Prefix of the health rows the service's own periodic tasks record (``status`` lists them as tasks).
+TASK_PREFIX = "task:"
 
 log = logging.getLogger(__name__)
 
@@ -160,9 +167,19 @@ async def run_monitor(config: Config, *, once: bool = False, since: datetime | N
 
     from alerts.engine import AlertEngine
     from alerts.outbox import OutboxDispatcher
+    from alerts.senders import Sender, build_senders
     from collectors.refresh import EngagementRefresher, RefreshPolicy
     from collectors.runner import collect_once
 
+    register_config_secrets(config)
+    install_log_scrubbing()
+    senders: dict[str, Sender] | None = None
+    if config.alerts.enabled:
+        # Before the model loads: a destination without its secret fails start-up in one line, at once.
+        try:
+            senders = build_senders(config.alerts)
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
     store = open_store(config)
     engine = AlertEngine(store, config.alerts, config.alert_brands()) if config.alerts.enabled else None
     pipeline = build_pipeline(config, store, after_tag=[engine.evaluate] if engine else [])
@@ -174,7 +191,7 @@ async def run_monitor(config: Config, *, once: bool = False, since: datetime | N
 
     async with httpx.AsyncClient(timeout=20.0) as client:
         dispatcher = (
-            OutboxDispatcher(store, config.alerts, client, language=config.display.language)
+            OutboxDispatcher(store, config.alerts, client, language=config.display.language, senders=senders)
             if engine
             else None
         )
@@ -198,13 +215,11 @@ async def run_monitor(config: Config, *, once: bool = False, since: datetime | N
                     pass
 
         async def periodic() -> None:
-            while not stop.is_set():
-                if engine is not None:
-                    await asyncio.to_thread(engine.evaluate_periodic, now_utc())
-                try:
-                    await asyncio.wait_for(stop.wait(), 60)
-                except TimeoutError:
-                    pass
+            if engine is not None:
+                evaluate = engine.evaluate_periodic
+                await run_periodic(
+                    "alert-rules", lambda: asyncio.to_thread(evaluate, now_utc()), 60.0, stop, store
+                )
 
         async def refresh() -> None:
             refresher = EngagementRefresher(
@@ -213,12 +228,13 @@ async def run_monitor(config: Config, *, once: bool = False, since: datetime | N
                     window_h=config.pipeline.refresh_window_h, every_min=config.pipeline.refresh_every_min
                 ),
             )
-            while not stop.is_set():
-                await refresher.refresh_sources(sources)
-                try:
-                    await asyncio.wait_for(stop.wait(), min(60.0, config.pipeline.refresh_every_min * 60))
-                except TimeoutError:
-                    pass
+            await run_periodic(
+                "engagement-refresh",
+                lambda: refresher.refresh_sources(sources),
+                min(60.0, config.pipeline.refresh_every_min * 60),
+                stop,
+                store,
+            )
 
         tasks = [asyncio.create_task(poll(n), name=f"poll:{n}") for n in sources]
         tasks.append(asyncio.create_task(periodic(), name="periodic"))
@@ -226,15 +242,100 @@ async def run_monitor(config: Config, *, once: bool = False, since: datetime | N
             tasks.append(asyncio.create_task(refresh(), name="engagement-refresh"))
         if dispatcher is not None:
             tasks.append(asyncio.create_task(dispatcher.run_forever(stop), name="outbox"))
+        for t in tasks:
+            t.add_done_callback(_report_crash)
         await stop.wait()
         for t in tasks:
             t.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        results = await asyncio.gather(*tasks, return_exceptions=True)
+        _log_task_errors(tasks, results)
         await pipeline.stop()
         if dispatcher is not None:
             await dispatcher.run_once(now_utc())
     store.close()
     return pipeline.stats
+
+
+_REPORTED: weakref.WeakSet[asyncio.Task[Any]] = weakref.WeakSet()
+
+
+def _report_crash(task: asyncio.Task[Any]) -> None:
+    """A service task that ends on its own with an exception is logged the moment it happens."""
+    if task.cancelled():
+        return
+    exc = task.exception()
+    if exc is not None:
+        _REPORTED.add(task)
+        log.error("task %s stopped: %s", task.get_name(), scrub(f"{type(exc).__name__}: {exc}"), exc_info=exc)
+
+
+def _log_task_errors(tasks: Sequence[asyncio.Task[Any]], results: Sequence[Any]) -> None:
+    """Exceptions the shutdown gathered (other than the cancellation it asked for) are logged, not lost."""
+    for task, result in zip(tasks, results, strict=True):
+        if task in _REPORTED:
+            continue  # already logged when it happened
+        if isinstance(result, BaseException) and not isinstance(result, asyncio.CancelledError):
+            log.error(
+                "task %s failed during shutdown: %s",
+                task.get_name(),
+                scrub(f"{type(result).__name__}: {result}"),
+                exc_info=result,
+            )
+
+
+async def run_periodic(
+    name: str,
+    step: Callable[[], Awaitable[Any]],
+    interval_s: float,
+    stop: asyncio.Event,
+    store: Store,
+    *,
+    base_backoff_s: float = 5.0,
+    max_backoff_s: float = 300.0,
+) -> None:
+    """Run ``step`` every ``interval_s`` seconds until ``stop``; a failure is logged, recorded for
+    ``status`` (health row ``task:<name>``) and retried after an exponential back-off, never fatal.
+
+    Why: the alert rules run here; one database error must not silence them for the rest of the run.
+    """
+    failures = 0
+    while not stop.is_set():
+        try:
+            await step()
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            failures += 1
+            delay = min(max_backoff_s, base_backoff_s * 2 ** min(failures - 1, 30))
+            message = _one_line(exc)
+            log.error("%s failed (%d in a row), retrying in %.0f s: %s", name, failures, delay, message)
+            await _record_task(store, name, message)
+        else:
+            if failures:
+                log.warning("%s works again after %d failures", name, failures)
+                await _record_task(store, name, None)
+            failures = 0
+            delay = interval_s
+        try:
+            await asyncio.wait_for(stop.wait(), delay)
+        except TimeoutError:
+            pass
+
+
+def _one_line(exc: BaseException) -> str:
+    """``Type: first line of the message``, scrubbed and short: what status and the log show."""
+    lines = scrub(f"{type(exc).__name__}: {exc}").splitlines()
+    return (lines[0] if lines else type(exc).__name__)[:500]
+
+
+async def _record_task(store: Store, name: str, error: str | None) -> None:
+    try:
+        if error is None:
+            await asyncio.to_thread(store.record_success, TASK_PREFIX + name)
+        else:
+            await asyncio.to_thread(store.record_failure, TASK_PREFIX + name, error)
+    except Exception as exc:  # the database may be what is failing; the log line above still says it
+        log.warning("could not record the state of %s: %s", name, scrub(f"{type(exc).__name__}: {exc}"))
 
 
 @dataclass(slots=True)
@@ -247,33 +348,68 @@ class ImportReport:
 
 
 async def import_file(config: Config, path: Path, *, model: SentimentModel | None = None) -> ImportReport:
-    """Import a CSV/JSONL file in batches: good rows are stored and tagged, bad rows reported by line."""
-    from collectors.importer import ImportRowError, parse_import
+    """Import a CSV/JSONL file in batches: good rows are stored and tagged, bad rows reported by line.
 
+    The file is checked before anything loads (an ``.xlsx`` fails at once with
+    :class:`~collectors.importer.ImportFileError`). A batch the database refuses is split until the row at
+    fault is found: that row is reported, every other row is stored.
+    """
+    from collectors.importer import ImportRowError, check_import_file, parse_import
+
+    check_import_file(path)
     store = open_store(config)
-    pipeline = build_pipeline(config, store, model)
-    await pipeline.start()
-    report = ImportReport()
-    batch = []
-    for line_no, item in parse_import(path):
-        if isinstance(item, ImportRowError):
-            report.errors.append(f"line {line_no}: {item}")
-            continue
-        batch.append(item)
-        if len(batch) >= 2000:
-            new = await asyncio.to_thread(store.upsert_mentions, batch)
-            report.new += len(new)
-            report.seen += len(batch) - len(new)
-            await pipeline.submit(new)
-            batch = []
-    if batch:
-        new = await asyncio.to_thread(store.upsert_mentions, batch)
-        report.new += len(new)
-        report.seen += len(batch) - len(new)
-        await pipeline.submit(new)
-    await pipeline.stop()
-    store.close()
+    try:
+        pipeline = build_pipeline(config, store, model)
+        await pipeline.start()
+        report = ImportReport()
+        batch: list[tuple[int, Mention]] = []
+        for line_no, item in parse_import(path):
+            if isinstance(item, ImportRowError):
+                report.errors.append(str(item))
+                continue
+            batch.append((line_no, item))
+            if len(batch) >= IMPORT_BATCH:
+                await pipeline.submit(await asyncio.to_thread(_store_rows, store, batch, report))
+                batch = []
+        if batch:
+            await pipeline.submit(await asyncio.to_thread(_store_rows, store, batch, report))
+        await pipeline.stop()
+    finally:
+        store.close()
+    report.errors.sort(key=_line_of)
     return report
+
+
+#: Rows stored per transaction by ``import``.
+IMPORT_BATCH = 2000
+
+
+def _store_rows(store: Store, rows: list[tuple[int, Mention]], report: ImportReport) -> list[int]:
+    """Store ``rows``; when the database refuses the batch, halves are tried until the bad row is alone.
+
+    A database that cannot be used at all (``OperationalError``: gone, locked, full) is raised, not
+    blamed on a row.
+    """
+    from sqlalchemy.exc import OperationalError
+
+    try:
+        new = store.upsert_mentions([m for _, m in rows])
+    except OperationalError:
+        raise
+    except Exception as exc:
+        if len(rows) == 1:
+            report.errors.append(f"line {rows[0][0]}: not stored: {_one_line(exc)}")
+            return []
+        mid = len(rows) // 2
+        return _store_rows(store, rows[:mid], report) + _store_rows(store, rows[mid:], report)
+    report.new += len(new)
+    report.seen += len(rows) - len(new)
+    return new
+
+
+def _line_of(error: str) -> int:
+    head = error.split(":", 1)[0]
+    return int(head[5:]) if head.startswith("line ") and head[5:].isdigit() else 0
 
 
 def export_rows(
@@ -340,6 +476,7 @@ def status_report(config: Config) -> str:
     """A plain-text status: totals, each source's health, and alert delivery state."""
     from alerts.export import delivery_summary
 
+    register_config_secrets(config)
     store = open_store(config)
     now = now_utc()
     try:
@@ -350,7 +487,9 @@ def status_report(config: Config) -> str:
             f"brand links: {counts['brand_links']}",
             "sources:",
         ]
-        health = {h.source: h for h in store.source_health()}
+        all_health = {h.source: h for h in store.source_health()}
+        tasks = {k: h for k, h in all_health.items() if k.startswith(TASK_PREFIX)}
+        health = {k: h for k, h in all_health.items() if k not in tasks}
         names = sorted(set(config.sources) | set(health))
         if not names:
             lines.append("  (none configured)")
@@ -365,9 +504,16 @@ def status_report(config: Config) -> str:
             last_ok = _ago(h.last_success_at if h else None, now)
             line = f"  {name:<12} {state:<22} last success {last_ok}"
             if h is not None and h.last_error:
-                line += f"; last error {_ago(h.last_error_at, now)}: {h.last_error}"
+                line += f"; last error {_ago(h.last_error_at, now)}: {scrub(h.last_error)}"
             lines.append(line)
-        lines.append("alerts: " + delivery_summary(store))
+        for key, h in sorted(tasks.items()):
+            state = f"failing ({h.consecutive_failures} in a row)" if h.consecutive_failures else "ok"
+            name = key[len(TASK_PREFIX) :]
+            line = f"  task {name:<16} {state:<22} last success {_ago(h.last_success_at, now)}"
+            if h.consecutive_failures and h.last_error:
+                line += f"; last error {_ago(h.last_error_at, now)}: {scrub(h.last_error)}"
+            lines.append(line)
+        lines.append("alerts: " + scrub(delivery_summary(store)))
         return "\n".join(lines)
     finally:
         store.close()

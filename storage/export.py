@@ -8,7 +8,6 @@ strangers.
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 from collections.abc import Iterable, Mapping, Sequence
@@ -221,12 +220,27 @@ def write_rows(
             out.write(json.dumps({c: row.get(c) for c in columns}, ensure_ascii=False, default=str) + "\n")
             n += 1
         return n
-    writer = csv.writer(out, delimiter=";" if excel else ",", lineterminator="\r\n" if excel else "\n")
-    writer.writerow(columns)
+    delimiter, end = (";", "\r\n") if excel else (",", "\n")
+    out.write(_csv_line(columns, delimiter, end))
     for row in rows:
-        writer.writerow([_cell(row.get(c), excel) for c in columns])
+        out.write(_csv_line([_cell(row.get(c), excel) for c in columns], delimiter, end))
         n += 1
     return n
+
+
+def _csv_line(cells: Sequence[str], delimiter: str, end: str) -> str:
+    """One CSV record, RFC 4180 quoting: a cell with the separator, a quote, ``\n`` *or* ``\r`` is quoted.
+
+    Python's ``csv.writer`` leaves a bare ``\r`` unquoted when the line ends with ``\n`` alone, and every
+    reader then splits the row there; mention text is written by strangers and may start with one.
+    """
+    return delimiter.join(_quote(c, delimiter) for c in cells) + end
+
+
+def _quote(cell: str, delimiter: str) -> str:
+    if delimiter in cell or '"' in cell or "\n" in cell or "\r" in cell:
+        return '"' + cell.replace('"', '""') + '"'
+    return cell
 
 
 def render(

@@ -38,6 +38,7 @@ from sqlalchemy.pool import StaticPool
 
 from core.clock import now_utc, utc
 from core.mention import Mention
+from core.scrub import scrub
 from storage import migrate
 from storage.schema import Cursor, EngagementSnapshot, MentionBrand, MentionRow, SourceHealth
 from storage.textnorm import text_hash
@@ -497,7 +498,7 @@ class Store:
             else:
                 values = {
                     "last_error_at": now,
-                    "last_error": error,
+                    "last_error": scrub(error) if error else error,
                     "consecutive_failures": SourceHealth.consecutive_failures + 1,
                     "auth_failed": auth,
                 }

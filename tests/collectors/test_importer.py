@@ -24,7 +24,7 @@ def test_csv_keeps_good_rows_and_reports_bad_ones_by_line() -> None:
     assert bad[6].field == "published_at" and "time zone" in bad[6].message
     assert bad[7].field == "likes"
     assert "more values" in bad[8].message
-    assert str(bad[7]).startswith("line 7 (likes):")
+    assert str(bad[7]).startswith("line 7: field likes: ")
 
 
 def test_jsonl() -> None:
@@ -47,6 +47,8 @@ def test_missing_columns(tmp_path: Path) -> None:
 
 def test_unknown_format(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="unknown import format"):
+        list(parse_import(tmp_path / "x.parquet"))
+    with pytest.raises(ValueError, match="a spreadsheet"):
         list(parse_import(tmp_path / "x.xlsx"))
 
 
