@@ -11,9 +11,11 @@ import logging
 import weakref
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+
+from sqlalchemy import select
 
 from alerts.digest import Digest
 from core.clock import now_utc
@@ -37,6 +39,7 @@ __all__ = [
     "import_file",
     "load_sentiment",
     "open_store",
+    "queue_scheduled_digest",
     "run_monitor",
     "run_periodic",
     "send_digest",
@@ -153,6 +156,33 @@ def send_digest(config: Config, digest: Digest, *, daily: bool = True) -> list[s
         store.close()
 
 
+def queue_scheduled_digest(config: Config, store: Store, now: datetime) -> int | None:
+    """Store and queue today's digest once ``[digest] schedule`` has passed in the display zone.
+
+    Returns the stored digest's id, or ``None`` when there is no schedule, it is not time yet, or today's
+    digest is stored already (so ``run`` can ask every minute, and a restart after 09:00 sends nothing
+    twice). The digest covers the day up to the scheduled time, whenever the call comes.
+    """
+    from zoneinfo import ZoneInfo
+
+    from alerts.digest import enqueue_digest
+    from storage.schema import Alert
+
+    if config.digest.schedule is None:
+        return None
+    local = now.astimezone(ZoneInfo(config.display.timezone))
+    hour, minute = (int(part) for part in config.digest.schedule.split(":"))
+    due = local.replace(hour=hour, minute=minute, second=0, microsecond=0)
+    if local < due:
+        return None
+    key = f"digest:{due.date().isoformat()}"
+    with store.engine.connect() as conn:
+        if conn.execute(select(Alert.id).where(Alert.dedup_key == key).limit(1)).first() is not None:
+            return None
+    digest = build_digest_for(config, store, until=due.astimezone(UTC))
+    return enqueue_digest(store, digest, config.digest.targets(config.alerts), now, key=key)
+
+
 def _brand_terms(config: Config) -> list[str]:
     terms: dict[str, None] = {}
     for brand in config.brands:
@@ -236,12 +266,21 @@ async def run_monitor(config: Config, *, once: bool = False, since: datetime | N
                 store,
             )
 
+        async def digest(outbox: OutboxDispatcher) -> None:
+            async def step() -> None:
+                if await asyncio.to_thread(queue_scheduled_digest, config, store, now_utc()) is not None:
+                    outbox.wake()
+
+            await run_periodic("digest", step, 60.0, stop, store)
+
         tasks = [asyncio.create_task(poll(n), name=f"poll:{n}") for n in sources]
         tasks.append(asyncio.create_task(periodic(), name="periodic"))
         if config.pipeline.refresh_window_h > 0:
             tasks.append(asyncio.create_task(refresh(), name="engagement-refresh"))
         if dispatcher is not None:
             tasks.append(asyncio.create_task(dispatcher.run_forever(stop), name="outbox"))
+            if config.digest.schedule is not None:
+                tasks.append(asyncio.create_task(digest(dispatcher), name="digest"))
         for t in tasks:
             t.add_done_callback(_report_crash)
         await stop.wait()

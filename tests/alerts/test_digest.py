@@ -160,3 +160,30 @@ def test_digest_destinations_must_exist(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["digest", "--print", "--config", str(config)])
     assert result.exit_code != 0
     assert "digest.destinations: no alert destination named 'nowhere'" in result.output
+
+
+def test_run_queues_the_scheduled_digest_once_a_day(tmp_path: Path, add_mentions: AddMentions) -> None:
+    from loyalty_monitor.config import parse_config
+    from loyalty_monitor.service import queue_scheduled_digest
+
+    db = tmp_path / "s.db"
+    config = parse_config(
+        {
+            "storage": {"url": f"sqlite:///{db}"},
+            "display": {"timezone": "Europe/Moscow"},
+            "brands": [{"name": "Поляр Банк", "own": True}],
+            "digest": {"schedule": "09:00"},
+        }
+    )
+    store = Store.open(config.storage.url)
+    try:
+        add_mentions(store, _day(1, 4, "Приложение вылетает", "negative"))
+        before = datetime(2026, 3, 15, 5, 59, tzinfo=UTC)  # 08:59 in Moscow
+        assert queue_scheduled_digest(config, store, before) is None
+        first = queue_scheduled_digest(config, store, NOW + timedelta(minutes=1))
+        assert first is not None
+        assert queue_scheduled_digest(config, store, NOW + timedelta(hours=5)) is None  # a restart at 14:00
+        nxt = queue_scheduled_digest(config, store, NOW + timedelta(days=1, minutes=3))  # the next morning
+        assert nxt is not None and nxt != first
+    finally:
+        store.close()
