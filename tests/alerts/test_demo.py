@@ -10,6 +10,7 @@ fires on ordinary traffic.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -43,8 +44,15 @@ def _matches(alert: Any, exp: ExpectedAlert, live_start: datetime, *, required: 
     )
 
 
-def test_whole_demo_raises_exactly_its_expected_alerts(tmp_path: Path) -> None:
-    summary = run_demo(tmp_path, dashboard=False, live_start=LIVE_START)
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Any]:
+    """One replay of the whole demo for every test here (minutes of work with the real model)."""
+    tmp_path = tmp_path_factory.mktemp("demo")
+    return tmp_path, run_demo(tmp_path, dashboard=False, live_start=LIVE_START)
+
+
+def test_whole_demo_raises_exactly_its_expected_alerts(demo: tuple[Path, Any]) -> None:
+    tmp_path, summary = demo
     store = Store.open(f"sqlite:///{(tmp_path / 'demo.db').resolve()}")
     try:
         with store.engine.connect() as conn:
@@ -65,3 +73,33 @@ def test_whole_demo_raises_exactly_its_expected_alerts(tmp_path: Path) -> None:
         "expected but not raised: " + "; ".join(f"{e.rule} ({e.why})" for e in missing) + f"\n{listing}"
     )
     assert summary.alerts and len(summary.alerts) == len(alerts)
+
+
+def test_demo_has_themes_of_our_brand_and_a_digest_naming_every_brand(demo: tuple[Path, Any]) -> None:
+    """What a PR lead sees on day one: our brand's themes in Russian words, and a digest that fits."""
+    import csv
+    import io
+
+    from click.testing import CliRunner
+
+    from loyalty_monitor.cli import main
+    from loyalty_monitor.config import load_config
+    from loyalty_monitor.demo import OWN_BRAND
+
+    tmp_path, _ = demo
+    config = tmp_path / "loyalty.toml"
+    since = (LIVE_START - timedelta(days=7)).isoformat()
+    until = (LIVE_START + timedelta(days=1)).isoformat()
+    result = CliRunner().invoke(
+        main, ["export", "themes", "--config", str(config), "--since", since, "--until", until]
+    )
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    ours = [r for r in rows if r["brand"] == OWN_BRAND.name]
+    assert len(ours) >= 3, rows
+    assert all(re.fullmatch(r"[а-я-]+( / [а-я-]+){0,2}", r["theme"]) for r in ours), ours
+    digest = CliRunner().invoke(main, ["digest", "--print", "--config", str(config), "--since", since])
+    assert digest.exit_code == 0, digest.output
+    assert len(digest.stdout) <= 4096
+    for brand in load_config(config).brands:
+        assert f"• {brand.name}" in digest.stdout, digest.stdout
