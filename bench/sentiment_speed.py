@@ -1,9 +1,13 @@
 """Throughput and peak memory of the sentiment backends on generated brand-mention texts.
 
-    python bench/sentiment_speed.py                 # fast default model and a tiny local HF model
+    python bench/sentiment_speed.py                 # the default and the fast model, with their floors
     python bench/sentiment_speed.py --backend fast --n 20000 --threads 2
-    python bench/sentiment_speed.py --backend e5 --n 2000    # the slower e5 option (not part of "all")
-    LOYALTY_SENTIMENT_PRECISION=float32 python bench/sentiment_speed.py --backend e5 --n 2000
+    python bench/sentiment_speed.py --backend default --n 2000
+    LOYALTY_SENTIMENT_PRECISION=float32 python bench/sentiment_speed.py --backend default --n 2000
+    python bench/sentiment_speed.py --backend hf    # a tiny local Hugging Face model
+
+Floors on two cores: the default model >= 100 (text, brand) pairs/s with peak RSS <= 2 GB, the fast
+model >= 2,000 pairs/s; "all" prints whether each holds.
 
 Texts are generated from templates (brands written the many ways people write them, opinions, hashtags,
 links, emoji), from one-line tweets to multi-sentence VK posts, so no dataset text is needed. Each backend
@@ -130,7 +134,7 @@ def run_one(backend: str, n: int, threads: int, batch_size: int) -> dict[str, ob
 
     texts = generate(n)
     items = [SentimentInput(t, target) for t, target in texts]
-    spec = "e5" if backend == "e5" else "shipped"
+    spec = backend if backend in ("default", "fast") else "shipped"
     tmp = None
     if backend == "hf":
         tmp = tempfile.TemporaryDirectory()
@@ -163,27 +167,24 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--backend", choices=["fast", "hf", "e5", "all"], default="all")
-    parser.add_argument("--n", type=int, default=20000)
+    parser.add_argument("--backend", choices=["default", "fast", "hf", "all"], default="all")
+    parser.add_argument("--n", type=int, default=None, help="texts (default 2,000 for default, 20,000 else)")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--batch-size", type=int, default=256)
     args = parser.parse_args()
     if args.backend != "all":
-        print(json.dumps(run_one(args.backend, args.n, args.threads, args.batch_size), ensure_ascii=False))
+        n = args.n or (2000 if args.backend == "default" else 20000)
+        print(json.dumps(run_one(args.backend, n, args.threads, args.batch_size), ensure_ascii=False))
         return
-    for backend in ("fast", "hf"):
-        cmd = [
-            sys.executable,
-            __file__,
-            "--backend",
-            backend,
-            "--n",
-            str(args.n),
-            "--threads",
-            str(args.threads),
-        ]
+    floors = {"default": (100, 2048), "fast": (2000, None)}
+    for backend, (rate, rss) in floors.items():
+        n = args.n or (2000 if backend == "default" else 20000)
+        cmd = [sys.executable, __file__, "--backend", backend, "--n", str(n), "--threads", str(args.threads)]
         cmd += ["--batch-size", str(args.batch_size)]
-        subprocess.run(cmd, check=True)
+        out = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout)
+        ok = out["texts_per_s"] >= rate and (rss is None or out["peak_rss_mb"] <= rss)
+        floor = f">= {rate} pairs/s" + (f", <= {rss} MB" if rss else "")
+        print(json.dumps({**out, "floor": floor, "holds": ok}, ensure_ascii=False))
 
 
 if __name__ == "__main__":

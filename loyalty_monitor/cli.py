@@ -376,7 +376,7 @@ def demo(
 
 
 def _register() -> None:
-    from sentiment.cli import sentiment
+    from loyalty_monitor.sentiment_cli import sentiment
 
     main.add_command(sentiment)
 

@@ -1,7 +1,8 @@
 """Tagging: link each mention to the brands it names and label the sentiment toward each of them.
 
 One text naming two brands gets two sentiment predictions, each with its own target, because the label is
-about a brand, not about the text ("ушёл из Сбера в Тинькофф, доволен").
+about a brand, not about the text ("ушёл из Сбера в Тинькофф, доволен"); each prediction also gets the
+other configured brands the text names (``other_brands``), which the models mark apart from the target.
 """
 
 from __future__ import annotations
@@ -30,11 +31,19 @@ class Tagger:
         pairs: list[tuple[int, str]] = []
         inputs: list[SentimentInput] = []
         for i, mention in enumerate(pending):
-            for brand in dict.fromkeys(
-                hit.brand for hit in self.matcher.match(mention.text, where=f"mention {mention.id}")
-            ):
+            # Per brand: its name, the aliases that matched and the forms the text uses. Every other brand
+            # found is passed with the target as a competitor, so "ушёл из X в Y" is read per brand.
+            found: dict[str, list[str]] = {}
+            for hit in self.matcher.match(mention.text, where=f"mention {mention.id}"):
+                found.setdefault(hit.brand, [hit.brand]).extend([*hit.aliases, *hit.forms])
+            for brand in found:
+                others = tuple(dict.fromkeys(n for b, names in found.items() if b != brand for n in names))
                 pairs.append((i, brand))
-                inputs.append(SentimentInput(mention.text, target=brand, aliases=self._aliases[brand]))
+                inputs.append(
+                    SentimentInput(
+                        mention.text, target=brand, aliases=self._aliases[brand], other_brands=others
+                    )
+                )
         results = self.model.predict(inputs, batch_size=self.batch_size) if inputs else []
         links: list[list[BrandLabel]] = [[] for _ in pending]
         for (i, brand), res in zip(pairs, results, strict=True):

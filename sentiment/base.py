@@ -22,12 +22,16 @@ class SentimentInput:
     """A text and the brand the label should be about (``None``: the text's overall sentiment).
 
     ``aliases`` are the other spellings of the target the text may use (``Сбер``, ``SberBank``); a backend
-    that locates the target in the text uses them beside ``target`` itself.
+    that locates the target in the text uses them beside ``target`` itself. ``other_brands`` are the other
+    configured brands found in the text (their names and the aliases matched): the competitors the
+    sentence may be comparing the target with ("ушёл из X в Y"). Models mark them apart from the target;
+    no built-in list of brands decides who is a competitor.
     """
 
     text: str
     target: str | None = None
     aliases: tuple[str, ...] = ()
+    other_brands: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

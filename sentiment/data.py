@@ -50,7 +50,11 @@ _SRE = {
 
 @dataclass(frozen=True, slots=True)
 class Example:
-    """One labelled (text, target) pair; ``group`` ties the entity pairs of one tweet together."""
+    """One labelled (text, target) pair; ``group`` ties the entity pairs of one tweet together.
+
+    ``aliases`` and ``other_brands`` are what the product would pass with the target (its other
+    spellings; the other configured brands found in the text), so training reads what prediction reads.
+    """
 
     text: str
     label: Label
@@ -59,6 +63,8 @@ class Example:
     date: int = 0
     n_entities: int = 0
     group: str = ""
+    aliases: tuple[str, ...] = ()
+    other_brands: tuple[str, ...] = ()
 
 
 def _read_csv(path: Path) -> Iterator[dict[str, str]]:

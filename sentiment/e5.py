@@ -39,7 +39,7 @@ from sentiment.decision import results_from_probabilities
 from sentiment.e5_torch import InferenceEncoder, scoring_dtype
 from sentiment.errors import ModelLoadError
 from sentiment.fast import FastSentimentModel
-from sentiment.text import TokenRole, locate, tokenize
+from sentiment.text import focus, mark
 
 __all__ = [
     "E5Meta",
@@ -57,11 +57,23 @@ BACKEND = "e5"
 _QK = 32  # weights per 4-bit block
 
 
-def mark_target(text: str, target: str, aliases: Sequence[str] = ()) -> str:
-    """The text's tokens with the target's own tokens wrapped in ``[[ ]]`` (lowercased, space-joined)."""
-    tokens = tokenize(text)
-    roles = locate(tokens, target, aliases)
-    return " ".join(f"[[ {t} ]]" if r == TokenRole.TARGET else t for t, r in zip(tokens, roles, strict=True))
+def mark_target(
+    text: str,
+    target: str,
+    aliases: Sequence[str] = (),
+    other_brands: Sequence[str] = (),
+    marking: str = "target",
+) -> str:
+    """The text as the e5 model reads it, lowercased and space-joined, with the target made visible.
+
+    ``marking`` (recorded in meta.json, so a model always reads what it was trained on):
+    ``"target"``: the target's tokens wrapped in ``[[ ]]``, other brands as written (the first e5 models);
+    ``"names"``: the same plus other brands wrapped in ``{{ }}``; ``"mask"``: the target replaced by
+    ``[[ X ]]`` and other brands by ``{{ Y }}`` (:func:`sentiment.text.mark`).
+    """
+    if marking == "target":
+        return mark(text, target, aliases, (), mask=False)
+    return mark(text, target, aliases, other_brands, mask=marking == "mask")
 
 
 def target_window(marked: str, words: int = 64) -> str:
@@ -79,12 +91,17 @@ def target_window(marked: str, words: int = 64) -> str:
     return " ".join(parts[start : start + words])
 
 
-def encode_marked(tokenizer: Any, item: SentimentInput, max_tokens: int) -> list[int]:
+def encode_marked(
+    tokenizer: Any, item: SentimentInput, max_tokens: int, marking: str = "target"
+) -> list[int]:
     """e5 token ids of ``item``: the text with its target marked, windowed on it, cut to ``max_tokens``.
 
     Training and prediction both encode through here, so the model always reads what it was trained on.
+    A long text is first cut to windows around the target's mentions (:func:`sentiment.text.focus`), so
+    the work per item is bounded whatever the text's length.
     """
-    marked = mark_target(item.text, item.target or "", item.aliases)
+    text = focus(item.text, item.target, item.aliases)
+    marked = mark_target(text, item.target or "", item.aliases, item.other_brands, marking)
     ids: list[int] = tokenizer.encode(target_window(marked), True, max_tokens)
     return ids
 
@@ -146,6 +163,7 @@ class E5Meta:
     base_sha256: str = ""
     top_layers: int = 12
     max_tokens: int = 96
+    marking: str = "target"
     weight: float = 0.5
     bias: list[float] = field(default_factory=lambda: [0.0, 0.0, 0.0])
     trained_on: list[str] = field(default_factory=list)
@@ -266,7 +284,7 @@ class E5SentimentModel:
 
     def encode(self, items: Sequence[SentimentInput]) -> list[list[int]]:
         """Token ids of each item's target-marked text, windowed on the target, cut to ``meta.max_tokens``."""
-        return [encode_marked(self.tokenizer, it, self.meta.max_tokens) for it in items]
+        return [encode_marked(self.tokenizer, it, self.meta.max_tokens, self.meta.marking) for it in items]
 
     def e5_logits(self, rows: Sequence[list[int]], batch_size: int = 64) -> torch.Tensor:
         """Head logits (N, 3) for encoded rows, run in length-sorted batches."""
@@ -275,16 +293,26 @@ class E5SentimentModel:
     def blend(self, fast_raw: torch.Tensor, e5: torch.Tensor) -> torch.Tensor:
         """Blended log-probabilities plus offsets; ``fast_raw``: the entity head's logits, no offsets."""
         w = self.meta.weight
-        mixed = (1 - w) * torch.log_softmax(fast_raw, -1) + w * torch.log_softmax(e5, -1)
+        mixed = w * torch.log_softmax(e5, -1)
+        if w < 1:
+            mixed = mixed + (1 - w) * torch.log_softmax(fast_raw, -1)
         return mixed + torch.tensor(self.meta.bias)
 
     def logits(self, items: Sequence[SentimentInput], batch_size: int = 256) -> torch.Tensor:
         """Scores (N, 3): blended for targeted items, the fast general head's logits for the rest."""
-        out = self.fast.logits(items, batch_size)
         targeted = [i for i, it in enumerate(items) if it.target]
+        untargeted = [i for i, it in enumerate(items) if not it.target]
+        out = torch.zeros(len(items), 3)
+        if untargeted:
+            out[untargeted] = self.fast.logits([items[i] for i in untargeted], batch_size)
         if targeted:
-            raw = out[targeted] - self.fast._bias[1]  # the blend was tuned on the entity head's raw logits
-            e5 = self.e5_logits(self.encode([items[i] for i in targeted]), min(batch_size, 64))
+            chosen = [items[i] for i in targeted]
+            e5 = self.e5_logits(self.encode(chosen), min(batch_size, 64))
+            if self.meta.weight < 1:
+                # The blend was tuned on the entity head's raw logits (no offsets).
+                raw = self.fast.logits(chosen, batch_size) - self.fast._bias[1]
+            else:
+                raw = torch.zeros_like(e5)  # e5 alone: the fast model is not run for targeted items
             out[targeted] = self.blend(raw, e5)
         return out
 

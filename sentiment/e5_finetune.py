@@ -1,20 +1,20 @@
-"""Train the e5 option: fine-tune e5-small's top layers on target-marked SentiRuEval pairs.
+"""Train the default model: fine-tune e5-small on target-marked pairs of brand tweets, news and comparisons.
 
-``loyalty-monitor sentiment train --backend e5 --holdout --out sentiment/e5_model`` calls :func:`train_e5`;
-``python -m sentiment.e5_finetune`` runs the same recipe with other knobs and prints the figures as JSON,
-which is how the model card's experiments were run.
+``loyalty-monitor sentiment train --backend e5 --out sentiment/e5_model`` calls :func:`train_e5`;
+``python -m research.e5_finetune`` runs the same recipe with other knobs (see research/README.md).
 
-Why this recipe: the fast model and a frozen-e5 logistic regression both stop near F_PN 0.57-0.59 on the
-bank tail; training the top layers of the transformer is what lifts the dev split from 0.71 to 0.76-0.77.
-The target is marked in the text (:func:`sentiment.e5.mark_target`), so one tweet naming two banks is two
-inputs. Untargeted general posts and synthetic brand-switching pairs can be mixed in (``general``,
-``switch``). The stored layers are quantised *before* the blend weight and offsets are chosen on dev, so
-the figures in meta.json are those of the weights that ship. The time-ordered tail is only scored.
+The recipe (docs/sentiment.md): all 12 layers and a linear head on mean-pooled states, one epoch, AdamW
+(encoder lr 1e-4, head 1e-3, one-cycle), batch 32, class weights of inverse square-root frequency, texts
+cut to 96 tokens. Training data: SentiRuEval-2016 per-entity pairs, RuSentNE-2023 news entities and
+synthetic two-brand comparisons (:func:`sentiment.synthetic.comparison_examples`). The target and the
+other brands of a text are masked to placeholders (``marking="mask"``), so the model reads constructions,
+not brand names. With ``validation=True`` (the default) everything :func:`sentiment.corpora.validation_data`
+holds out stays out, so the figures written to meta.json are on text the model never saw. The stored
+layers are quantised *before* the offsets are chosen on dev, so the figures are those of the stored weights.
 """
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
 import math
@@ -26,66 +26,74 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from sentiment.base import LABELS, SentimentInput
+from sentiment.base import LABELS
+from sentiment.corpora import as_input, validation_data
 from sentiment.data import Example
 from sentiment.e5 import E5Meta, E5SentimentModel, encode_marked, head_logits, load_base
 from sentiment.fast import FastSentimentModel
 from sentiment.metrics import f_pn_macro
-from sentiment.train import _batches, _inputs, evaluate_fast, load_corpora, switch_examples
+from sentiment.synthetic import comparison_examples
 
-__all__ = ["main", "train_e5"]
+__all__ = ["best_offsets", "f_pn_of", "fine_tune", "train_e5"]
 
-_WEIGHTS = (0.0, 0.3, 0.5, 0.6, 0.7, 0.8, 1.0)
 _GRID = [x / 10 for x in range(-15, 21)]
-_MAX_TOKENS = 96
+MAX_TOKENS = 96
+Log = Callable[[str], None]
 
 
-def _f_pn(
+def f_pn_of(
     logp: torch.Tensor, examples: Sequence[Example], offsets: tuple[float, float] = (0.0, 0.0)
 ) -> float:
+    """F_PN-macro of scores ``logp`` (N, 3) shifted by negative/positive ``offsets``."""
     shifted = logp + torch.tensor([offsets[0], 0.0, offsets[1]])
     return f_pn_macro([e.label for e in examples], [LABELS[k] for k in shifted.argmax(-1).tolist()])
 
 
-def _best_offsets(logp: torch.Tensor, dev: Sequence[Example]) -> tuple[float, tuple[float, float]]:
-    return max((_f_pn(logp, dev, (bn, bp)), (bn, bp)) for bn in _GRID for bp in _GRID)
+def best_offsets(logp: torch.Tensor, dev: Sequence[Example]) -> tuple[float, tuple[float, float]]:
+    """The offsets that maximise the *worse* of the dev F_PN of tweets and of news (both must hold)."""
+    parts = [
+        [i for i, e in enumerate(dev) if not e.source.startswith("rusentne")],
+        [i for i, e in enumerate(dev) if e.source.startswith("rusentne")],
+    ]
+    parts = [p for p in parts if p]
+
+    def worst(off: tuple[float, float]) -> float:
+        return min(f_pn_of(logp[p], [dev[i] for i in p], off) for p in parts)
+
+    return max((worst((bn, bp)), (bn, bp)) for bn in _GRID for bp in _GRID)
 
 
-def train_e5(
-    datasets: Path,
-    out_dir: Path,
-    fast: FastSentimentModel,
-    holdout: bool = True,
+def _batches(n: int, size: int, rng: random.Random, length: Callable[[int], int]) -> list[list[int]]:
+    """Shuffled batches of similar length (less padding): buckets of 50 batches sorted by length."""
+    order = list(range(n))
+    rng.shuffle(order)
+    out: list[list[int]] = []
+    for s in range(0, n, size * 50):
+        part = sorted(order[s : s + size * 50], key=length)
+        out.extend(part[i : i + size] for i in range(0, len(part), size))
+    rng.shuffle(out)
+    return out
+
+
+def fine_tune(
+    train: Sequence[Example],
+    dev: Sequence[Example],
+    marking: str = "mask",
     top: int = 12,
-    epochs: int = 2,
+    epochs: int = 1,
     seed: int = 13,
-    general: int = 0,
-    switch: int = 0,
-    limit: int | None = None,
-    log: Callable[[str], None] = print,
-) -> E5SentimentModel:
-    """Fine-tune, save to ``out_dir``, choose the blend with ``fast`` on dev, score the tests, return it.
-
-    ``general`` untargeted posts (RuSentiment, RuSentiTweet) and ``switch`` synthetic switching pairs are
-    added to the SentiRuEval training pairs. ``limit`` caps the training and dev pairs (for quick checks).
-    """
+    log: Log = print,
+) -> tuple[object, object, nn.Linear]:
+    """Fine-tune e5-small's top ``top`` layers and a head on ``train``; returns (tokenizer, encoder, head)."""
     torch.manual_seed(seed)
     rng = random.Random(seed)
-    corpora = load_corpora(datasets, holdout=holdout)
-    train = [e for e in corpora.train if e.target]
-    posts = [e for e in corpora.train if not e.target]
-    train += rng.sample(posts, min(general, len(posts))) + switch_examples(switch, seed)
-    dev = [e for e in corpora.dev if e.target]
-    if limit is not None:
-        train, dev = rng.sample(train, min(limit, len(train))), dev[:limit]
     tok, enc = load_base()
     enc.freeze_below(top)
     head = nn.Linear(enc.config.hidden, 3)
-
-    def encode(examples: Sequence[Example]) -> list[list[int]]:
-        return [encode_marked(tok, SentimentInput(e.text, e.target), _MAX_TOKENS) for e in examples]
-
-    train_ids, dev_ids = encode(train), encode(dev)
+    t0 = time.time()
+    train_ids = [encode_marked(tok, as_input(e), MAX_TOKENS, marking) for e in train]
+    dev_ids = [encode_marked(tok, as_input(e), MAX_TOKENS, marking) for e in dev]
+    log(f"tokenised {len(train_ids)} + {len(dev_ids)} texts in {time.time() - t0:.0f}s")
     gold = torch.tensor([LABELS.index(e.label) for e in train])
     counts = torch.bincount(gold, minlength=3).float().clamp(min=1)
     weight = (counts.sum() / counts).sqrt()
@@ -95,113 +103,100 @@ def train_e5(
         [{"params": params, "lr": 1e-4}, {"params": head.parameters(), "lr": 1e-3}], weight_decay=0.01
     )
     batch_size = 32
-    sched = torch.optim.lr_scheduler.OneCycleLR(
-        opt, max_lr=[1e-4, 1e-3], total_steps=epochs * math.ceil(len(train) / batch_size), pct_start=0.1
-    )
-    log(f"e5: {len(train)} training texts, top {top} layers, {epochs} epochs, seed {seed}")
+    steps = epochs * math.ceil(len(train) / batch_size)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=[1e-4, 1e-3], total_steps=steps, pct_start=0.1)
+    log(f"e5: {len(train)} training pairs, marking {marking}, top {top} layers, {epochs} epochs, seed {seed}")
     for epoch in range(epochs):
         enc.train()
         t0 = time.time()
-        for b in _batches(range(len(train_ids)), batch_size, rng, lambda j: len(train_ids[j])):
+        batches = _batches(len(train_ids), batch_size, rng, lambda j: len(train_ids[j]))
+        for k, b in enumerate(batches):
             ids, mask = tok.pad_ids([train_ids[j] for j in b])
             loss = nn.functional.cross_entropy(head(enc.pool(enc(ids, mask), mask)), gold[b], weight=weight)
             opt.zero_grad()
             loss.backward()  # type: ignore[no-untyped-call]
             opt.step()
             sched.step()
+            if k % 50 == 0:
+                log(f"  step {k}/{len(batches)} loss {float(loss.detach()):.3f} {time.time() - t0:.0f}s")
         dev_logp = torch.log_softmax(head_logits(tok, enc, head, dev_ids), -1)
-        log(f"epoch {epoch + 1}/{epochs}: dev F_PN {_f_pn(dev_logp, dev):.4f}, {time.time() - t0:.0f}s")
+        log(f"epoch {epoch + 1}/{epochs}: dev F_PN {f_pn_of(dev_logp, dev):.4f}, {time.time() - t0:.0f}s")
+    return tok, enc, head
 
-    recipe = {"top_layers": top, "epochs": epochs, "seed": seed, "general": general, "switch": switch}
-    digest = hashlib.sha256(json.dumps([recipe, fast.version, limit]).encode()).hexdigest()[:6]
+
+def train_e5(
+    datasets: Path,
+    out_dir: Path,
+    fast: FastSentimentModel,
+    validation: bool = True,
+    marking: str = "mask",
+    top: int = 12,
+    epochs: int = 1,
+    seed: int = 13,
+    synthetic: int = 3000,
+    log: Log = print,
+    limit: int | None = None,
+) -> E5SentimentModel:
+    """Fine-tune, save to ``out_dir``, choose the offsets on dev, score the validation splits, return it.
+
+    ``validation=False`` also trains on what the validation splits hold out (then the split figures in
+    meta.json are not on unseen text and are not written). ``fast`` answers items without a target.
+    ``limit`` keeps that many pairs of each part (a quick check of the whole path).
+    """
+    data = validation_data(datasets, seed)
+    if limit is not None:
+        pick = random.Random(seed)
+        data.train = pick.sample(data.train, min(limit, len(data.train)))
+        data.dev = pick.sample(data.dev, min(limit, len(data.dev)))
+        data.splits = {k: v[:limit] for k, v in data.splits.items()}
+        synthetic = min(synthetic, limit)
+    train = list(data.train)
+    if not validation:
+        train += [e for split in data.splits.values() for e in split]
+        train = list({(e.text, e.target): e for e in train}.values())
+    train += comparison_examples(synthetic, seed)
+    tok, enc, head = fine_tune(train, data.dev, marking, top, epochs, seed, log)
+    recipe = {
+        "top_layers": top,
+        "epochs": epochs,
+        "seed": seed,
+        "marking": marking,
+        "synthetic": synthetic,
+        "validation": validation,
+    }
+    digest = hashlib.sha256(json.dumps(recipe, sort_keys=True).encode()).hexdigest()[:6]
     meta = E5Meta(
-        version=f"e5-{time.strftime('%Y%m%d', time.gmtime())}{'-heldout' if holdout else ''}-{digest}",
+        model_id="loyalty-monitor/default",
+        version=f"e5-{time.strftime('%Y%m%d', time.gmtime())}-{'val' if validation else 'full'}-{digest}",
         fast_version=fast.version,
         top_layers=top,
-        max_tokens=_MAX_TOKENS,
+        max_tokens=MAX_TOKENS,
+        marking=marking,
+        weight=1.0,
         trained_on=[
-            *fast.meta.trained_on,
-            "e5: SentiRuEval-2016 pairs of the fast model's train split"
-            + (f", {general} RuSentiment/RuSentiTweet posts" if general else "")
-            + (f", {switch} synthetic switching pairs" if switch else ""),
+            "SentiRuEval-2016 bank + ttk train per-entity pairs"
+            + (
+                " (validation splits held out: later 20% by date, two brands per domain)"
+                if validation
+                else ""
+            ),
+            "RuSentNE-2023 train (MIT)" + (" (20% of sentences held out)" if validation else ""),
+            f"{synthetic} synthetic two-brand comparison pairs (real and invented names)",
+            "items without a target: the fast model's general head (RuSentiment, RuSentiTweet)",
         ],
         recipe=recipe,
     )
-    # Quantise first, then tune on what was stored: the shipped figures are those of the shipped weights.
     E5SentimentModel(fast, tok, enc, head, meta).save(out_dir)
-    return tune_blend(out_dir, fast, dev, corpora.tests, seed, log)
+    model = E5SentimentModel.load(out_dir, fast, precision="float32")  # figures of the stored weights
+    dev_logp = torch.log_softmax(model.e5_logits(model.encode([as_input(e) for e in data.dev])), -1)
+    score, (bn, bp) = best_offsets(dev_logp, data.dev)
+    model.meta.bias = [bn, 0.0, bp]
+    log(f"dev worst-part F_PN {score:.4f} with offsets {model.meta.bias}")
+    model.meta.metrics = {"dev/worst_f_pn_macro": round(score, 4)}
+    if validation:
+        from sentiment.evaluate import split_scores
 
-
-def tune_blend(
-    out_dir: Path,
-    fast: FastSentimentModel,
-    dev: Sequence[Example],
-    tests: dict[str, list[Example]],
-    seed: int = 13,
-    log: Callable[[str], None] = print,
-) -> E5SentimentModel:
-    """Choose the blend weight and offsets of the stored model on dev, score the tests, write meta.json.
-
-    The weight is the best on dev among those that read 400 switching templates ("ушёл из X в Y, доволен",
-    labelled per brand by construction) at least as well as the fast model alone, less 0.05: e5 reads a
-    switch as praise of both brands, and dev holds too few switches to notice that loss.
-    """
-    model = E5SentimentModel.load(out_dir, fast, precision="float32")  # figures independent of the CPU
-    e5_dev = torch.log_softmax(model.e5_logits(model.encode(_inputs(dev))), -1)
-    fast_raw = fast.logits(_inputs(dev)) - fast._bias[1]
-    checks = switch_examples(400, seed)
-    e5_chk = torch.log_softmax(model.e5_logits(model.encode(_inputs(checks))), -1)
-    fast_chk = fast.logits(_inputs(checks)) - fast._bias[1]
-    gold_chk = torch.tensor([LABELS.index(e.label) for e in checks])
-    choices = []
-    for w in _WEIGHTS:
-        model.meta.weight, model.meta.bias = w, [0.0, 0.0, 0.0]
-        score, (bn, bp) = _best_offsets(model.blend(fast_raw, e5_dev), dev)
-        model.meta.bias = [bn, 0.0, bp]
-        switching = float((model.blend(fast_chk, e5_chk).argmax(-1) == gold_chk).float().mean())
-        log(f"weight {w}: dev F_PN {score:.4f}, switching templates {switching:.3f}")
-        choices.append((score, w, bn, bp, switching))
-    floor = choices[0][4] - 0.05  # weight 0: the fast model alone
-    score, w, bn, bp, _ = max(c for c in choices if c[4] >= floor)
-    alone_score, alone_offsets = _best_offsets(e5_dev, dev)
-    model.meta.weight, model.meta.bias = w, [bn, 0.0, bp]
-    log(f"dev F_PN {score:.4f} with weight {w}, offsets {model.meta.bias} (e5 alone {alone_score:.4f})")
-    model.meta.metrics = {"dev/f_pn_macro": round(score, 4), "dev/e5_alone_f_pn_macro": round(alone_score, 4)}
-    model.meta.metrics.update(evaluate_fast(model, tests))
-    for name in ("banks_tail", "telecom_tail"):
-        if name in tests:
-            tail = tests[name]
-            logp = torch.log_softmax(model.e5_logits(model.encode(_inputs(tail))), -1)
-            model.meta.metrics[f"{name}/e5_alone_f_pn_macro"] = round(_f_pn(logp, tail, alone_offsets), 4)
+        model.meta.metrics.update(split_scores(model, data.splits))
     model.save_meta(out_dir)
     log(json.dumps(model.meta.metrics, indent=2))
     return model
-
-
-def main(argv: list[str] | None = None) -> None:
-    """Train one e5 model with the tail held out and print its figures as JSON."""
-    from sentiment.registry import load_model
-
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--datasets", type=Path, default=Path("../shared/datasets"))
-    parser.add_argument("--out", type=Path, required=True)
-    parser.add_argument("--top", type=int, default=12, help="trainable top layers (of 12; all by default)")
-    parser.add_argument("--epochs", type=int, default=2)
-    parser.add_argument("--seed", type=int, default=13)
-    parser.add_argument("--general", type=int, default=0, help="untargeted general posts to add")
-    parser.add_argument("--switch", type=int, default=0, help="synthetic switching pairs to add")
-    args = parser.parse_args(argv)
-    torch.set_num_threads(2)
-    fast = load_model("shipped")
-    if not isinstance(fast, FastSentimentModel):
-        raise TypeError("the e5 blend needs the shipped fast model")
-    model = train_e5(
-        args.datasets, args.out, fast, True, args.top, args.epochs, args.seed, args.general, args.switch
-    )
-    print(json.dumps({"version": model.version, **model.meta.recipe, **model.meta.metrics}, indent=2))  # noqa: T201
-
-
-if __name__ == "__main__":
-    main()

@@ -1,69 +1,60 @@
-"""Scores of any sentiment model on the public test splits: ``python -m sentiment.evaluate``.
+"""Scores on the validation splits that models and recipes are chosen on (docs/sentiment.md).
 
-The splits are the ones the shipped model's figures are reported on: RuSentiment and RuSentiTweet test
-(five classes mapped to three) and the time-ordered tail of SentiRuEval-2016 train (last 20% of tweets by
-date, per domain), which a model trained with ``--holdout`` never saw. Brand splits report F_PN-macro,
-macro-F1 and the accuracy on (tweet, entity) pairs of tweets naming more than one entity.
-
-``--demo`` adds the demo stream's (text, brand) pairs with the labels their templates were written with
-(``raw["demo_labels"]``). No model was trained on them, but the project wrote them, so they show what a
-reader of the demo dashboard sees rather than how the model fares on real posts.
+:func:`split_scores` gives F_PN-macro (the mean F1 of positive and negative, SentiRuEval's and
+RuSentNE's official metric) per split, with the news split also per entity type; :func:`comparison_scores`
+counts a comparison set's pairs read right and the comparison posts read with one polar label for both
+brands (the failure that matters most to a brand monitor: "ушёл из X в Y" counted as praise of X).
+``python -m research.validate`` prints both for any model.
 """
 
 from __future__ import annotations
 
-import argparse
-import json
-from pathlib import Path
+from collections.abc import Sequence
 
-from sentiment.base import SentimentInput, SentimentModel
-from sentiment.metrics import confusion, f_pn_macro, macro_f1
-from sentiment.registry import load_model
-from sentiment.train import evaluate_fast, load_corpora
+from sentiment.base import SentimentModel
+from sentiment.corpora import as_inputs
+from sentiment.data import Example
+from sentiment.metrics import f_pn_macro, macro_f1
 
-__all__ = ["demo_scores", "main"]
+__all__ = ["comparison_scores", "split_scores"]
+
+_NEWS_TYPES = ("ORGANIZATION", "PERSON")
 
 
-def demo_scores(model: SentimentModel) -> dict[str, object]:
-    """Agreement with the demo stream's written labels per (mention, brand) pair, and the confusion."""
-    from core.mention import Mention
-    from loyalty_monitor.demo import generate_history, generate_live
-    from loyalty_monitor.demo.settings import BRANDS
+def split_scores(model: SentimentModel, splits: dict[str, list[Example]]) -> dict[str, float]:
+    """``<split>/f_pn_macro`` and ``<split>/macro_f1`` for every split; news also per entity type."""
+    out: dict[str, float] = {}
+    for name, examples in splits.items():
+        preds = [r.label for r in model.predict(as_inputs(examples))]
+        gold = [e.label for e in examples]
+        out[f"{name}/pairs"] = len(examples)
+        out[f"{name}/f_pn_macro"] = round(f_pn_macro(gold, preds), 4)
+        out[f"{name}/macro_f1"] = round(macro_f1(gold, preds), 4)
+        for kind in _NEWS_TYPES:
+            idx = [i for i, e in enumerate(examples) if e.source.endswith("/" + kind)]
+            if idx:
+                sub_gold = [gold[i] for i in idx]
+                out[f"{name}/{kind.lower()}/f_pn_macro"] = round(
+                    f_pn_macro(sub_gold, [preds[i] for i in idx]), 4
+                )
+    return out
 
-    aliases = {b.name: tuple(b.aliases) for b in BRANDS}
-    events = [*generate_history(), *generate_live()]  # the stream's fixed default dates
-    pairs = [
-        (SentimentInput(e.text, target=brand, aliases=aliases.get(brand, ())), label)
-        for e in events
-        if isinstance(e, Mention)
-        for brand, label in e.raw["demo_labels"].items()
-    ]
-    gold = [label for _, label in pairs]
-    pred = [r.label for r in model.predict([item for item, _ in pairs])]
+
+def comparison_scores(model: SentimentModel, examples: Sequence[Example]) -> dict[str, float]:
+    """Pairs right, and comparison posts (gold labels differ) read with one polar label for both brands.
+
+    ``group`` ties the pairs of one post together.
+    """
+    preds = [r.label for r in model.predict(as_inputs(examples))]
+    right = sum(p == e.label for p, e in zip(preds, examples, strict=True))
+    posts: dict[str, list[tuple[str, str]]] = {}
+    for p, e in zip(preds, examples, strict=True):
+        posts.setdefault(e.group, []).append((e.label, p))
+    comparing = [pairs for pairs in posts.values() if len({g for g, _ in pairs}) > 1]
+    one_label = sum(1 for pairs in comparing if len({p for _, p in pairs}) == 1 and pairs[0][1] != "neutral")
     return {
-        "demo/pairs": len(pairs),
-        "demo/accuracy": round(sum(g == p for g, p in zip(gold, pred, strict=True)) / len(pairs), 4),
-        "demo/macro_f1": round(macro_f1(gold, pred), 4),
-        "demo/f_pn_macro": round(f_pn_macro(gold, pred), 4),
-        "demo/confusion (rows gold, columns predicted: negative, neutral, positive)": confusion(gold, pred),
+        "pairs": len(examples),
+        "pairs_right": right,
+        "comparison_posts": len(comparing),
+        "comparison_posts_one_polar_label": one_label,
     }
-
-
-def main(argv: list[str] | None = None) -> None:
-    """Print a JSON object of scores for ``--model`` on the test splits under ``--datasets``."""
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--model", default="shipped")
-    parser.add_argument("--model-dir", type=Path, default=None)
-    parser.add_argument("--datasets", type=Path, default=Path("../shared/datasets"))
-    parser.add_argument("--demo", action="store_true", help="also score the demo stream's written labels")
-    args = parser.parse_args(argv)
-    model = load_model(args.model, model_dir=args.model_dir)
-    tests = load_corpora(args.datasets, holdout=True).tests
-    scores: dict[str, object] = {**evaluate_fast(model, tests)}
-    if args.demo:
-        scores.update(demo_scores(model))
-    print(json.dumps({"model": model.model_id, "version": model.version, **scores}, indent=2))  # noqa: T201
-
-
-if __name__ == "__main__":
-    main()

@@ -29,7 +29,7 @@ from torch import nn
 from sentiment.base import SentimentInput, SentimentResult
 from sentiment.decision import results_from_probabilities
 from sentiment.errors import ModelLoadError
-from sentiment.text import TokenRole, locate, tokenize
+from sentiment.text import TokenRole, focus, locate, tokenize
 
 __all__ = [
     "FastConfig",
@@ -168,8 +168,8 @@ class Featurizer:
 
     def encode_one(self, item: SentimentInput) -> tuple[list[str], list[int], list[int]]:
         """Tokens (brand names masked), roles and distance buckets for one input, truncated."""
-        tokens = tokenize(item.text) or ["."]
-        roles = locate(tokens, item.target, item.aliases)
+        tokens = tokenize(focus(item.text, item.target, item.aliases)) or ["."]
+        roles = locate(tokens, item.target, item.aliases, item.other_brands)
         if len(tokens) > MAX_TOKENS:
             start = 0
             if TokenRole.TARGET in roles:

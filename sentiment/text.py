@@ -16,36 +16,15 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 __all__ = [
-    "BRAND_ALIASES",
+    "FOCUS_CHARS",
+    "FOCUS_WINDOWS",
     "AliasMatcher",
     "TokenRole",
+    "focus",
     "locate",
+    "mark",
     "tokenize",
 ]
-
-# Entity columns of SentiRuEval-2016 and the well-known brands of the same markets, mapped to the surface
-# forms people write. Multi-word aliases are space separated; hyphens in the text are skipped while matching.
-BRAND_ALIASES: dict[str, tuple[str, ...]] = {
-    "sberbank": ("сбербанк", "сбер", "sberbank", "sber", "сбербанк онлайн", "сбол"),
-    "vtb": ("втб", "vtb", "втб24"),
-    "gazprom": ("газпромбанк", "gazprombank", "гпб"),
-    "alfabank": ("альфабанк", "альфа банк", "alfabank", "alfa bank", "альфа"),
-    "bankmoskvy": ("банк москвы", "bankmoskvy"),
-    "raiffeisen": ("райффайзенбанк", "райффайзен", "райфайзен", "raiffeisen", "райф"),
-    "uralsib": ("уралсиб", "uralsib"),
-    "rshb": ("россельхозбанк", "рсхб", "rshb"),
-    "tinkoff": ("тинькофф", "тинькоф", "тиньков", "tinkoff", "т банк", "тбанк"),
-    "otkritie": ("открытие", "otkritie"),
-    "pochtabank": ("почта банк", "почтабанк"),
-    "beeline": ("билайн", "beeline", "вымпелком"),
-    "mts": ("мтс", "mts"),
-    "megafon": ("мегафон", "megafon", "megafonru"),
-    "tele2": ("теле2", "tele2", "теле 2", "tele 2", "т2"),
-    "rostelecom": ("ростелеком", "rostelecom", "ртк"),
-    "komstar": ("комстар", "komstar"),
-    "skylink": ("скайлинк", "skylink"),
-    "yota": ("йота", "yota"),
-}
 
 _URL = re.compile(r"https?://\S+|www\.\S+")
 _TOKEN = re.compile(r"[^\W\d_]+\d*|\d+|([^\w\s])\1*")
@@ -171,48 +150,114 @@ def _matcher(names: tuple[str, ...]) -> AliasMatcher:
     return AliasMatcher(names)
 
 
-def _canonical(target: str) -> str | None:
-    """The built-in brand key a target name refers to, if any (so its aliases are used too)."""
-    toks = tuple(t for t in tokenize(target) if t != "-")
-    if not toks:
-        return None
-    for key, aliases in BRAND_ALIASES.items():
-        if target.lower() == key:
-            return key
-        for alias in aliases:
-            if tuple(t for t in tokenize(alias) if t != "-") == toks:
-                return key
-        m = _matcher(aliases)
-        if len(toks) == 1 and m.spans(list(toks)) == [0]:
-            return key
-    return None
-
-
-@lru_cache(maxsize=1024)
-def _target_names(target: str, aliases: tuple[str, ...]) -> tuple[tuple[str, ...], str | None]:
-    key = _canonical(target)
-    names = [target, *aliases]
-    if key is not None:
-        names.extend(BRAND_ALIASES[key])
-    return tuple(names), key
-
-
-def locate(tokens: Sequence[str], target: str | None, aliases: Sequence[str] = ()) -> list[int]:
+def locate(
+    tokens: Sequence[str],
+    target: str | None,
+    aliases: Sequence[str] = (),
+    other_brands: Sequence[str] = (),
+) -> list[int]:
     """Per-token roles (:class:`TokenRole`) for ``tokens`` with respect to ``target``.
 
-    Without a target every token is ordinary. Otherwise the target's own spellings, its ``aliases`` and, when
-    the target is a known brand, that brand's built-in aliases mark TARGET tokens; every other built-in
-    brand found in the text marks OTHER_BRAND tokens.
+    Without a target every token is ordinary. Otherwise the target and its ``aliases`` mark TARGET tokens
+    and ``other_brands`` (the other configured brands found in the text, names and aliases) mark
+    OTHER_BRAND tokens. No built-in list of brands takes part: what counts as a brand or a competitor is
+    the user's configuration, so an invented or local brand is treated like a famous one.
     """
     roles = [TokenRole.OTHER_TEXT] * len(tokens)
     if target is None or not tokens:
         return roles
-    names, key = _target_names(target, tuple(aliases))
-    for key2, brand_aliases in BRAND_ALIASES.items():
-        if key2 == key:
-            continue
-        for i in _matcher(brand_aliases).spans(tokens):
+    if other_brands:
+        for i in _matcher(tuple(other_brands)).spans(tokens):
             roles[i] = TokenRole.OTHER_BRAND
-    for i in _matcher(names).spans(tokens):
+    for i in _matcher((target, *aliases)).spans(tokens):
         roles[i] = TokenRole.TARGET
     return roles
+
+
+def mark(
+    text: str,
+    target: str,
+    aliases: Sequence[str] = (),
+    other_brands: Sequence[str] = (),
+    mask: bool = True,
+) -> str:
+    """The text's tokens, space-joined, with the target and the other brands made visible to a model.
+
+    With ``mask`` every mention of the target becomes ``[[ X ]]`` and every other brand ``{{ Y }}``
+    (consecutive tokens of one mention collapse into one placeholder; a hyphen inside a name stays
+    between the placeholders of its words), so the model reads the
+    construction ("ушел из [[ X ]] в {{ Y }}") and cannot fall back on what it learned about a brand's
+    name. Without ``mask`` the names stay inside the brackets.
+    """
+    tokens = tokenize(text)
+    roles = locate(tokens, target, aliases, other_brands)
+    out: list[str] = []
+    prev = TokenRole.OTHER_TEXT
+    for tok, role in zip(tokens, roles, strict=True):
+        if role == TokenRole.OTHER_TEXT:
+            out.append(tok)
+        elif mask:
+            if role != prev:
+                out.append("[[ X ]]" if role == TokenRole.TARGET else "{{ Y }}")
+        elif role == TokenRole.TARGET:
+            out.append(f"[[ {tok} ]]")
+        else:
+            out.append(f"{{{{ {tok} }}}}")
+        prev = role
+    return " ".join(out)
+
+
+# A long text is read in windows around the target's mentions: at most FOCUS_WINDOWS windows of about
+# FOCUS_CHARS characters each, so the work per (text, brand) is bounded whatever the text's length.
+FOCUS_CHARS = 400
+FOCUS_WINDOWS = 4
+_FOCUS_LIMIT = FOCUS_CHARS * FOCUS_WINDOWS
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _search_stems(names: Sequence[str]) -> list[str]:
+    """Lowercase prefixes a mention of one of ``names`` starts with (the first word's stem)."""
+    out: set[str] = set()
+    for name in names:
+        words = [t for t in tokenize(name) if t != "-"]
+        if words:
+            stem = _stem(words[0])
+            out.add(stem if len(stem) >= 2 else words[0])
+    return sorted(out, key=len, reverse=True)
+
+
+def focus(text: str, target: str | None, aliases: Sequence[str] = ()) -> str:
+    """``text`` itself when short; otherwise up to :data:`FOCUS_WINDOWS` windows around the target.
+
+    Why: a long article or a 5 MB import row would otherwise be tokenised and matched whole, and a brand
+    named 250,000 times would be located 250,000 times. The search is one linear regex scan that stops
+    after the first mentions; windows that overlap are merged and joined with " … ". Without a target,
+    or when the target is not found by its stem, the start of the text is read.
+    """
+    if _SURROGATE.search(text):
+        # A lone surrogate (JSON "\ud800") cannot be encoded for the tokenizers: read it as U+FFFD.
+        text = _SURROGATE.sub("\ufffd", text)
+    if len(text) <= _FOCUS_LIMIT:
+        return text
+    starts: list[int] = []
+    stems = _search_stems((target, *aliases)) if target else []
+    if stems:
+        low = text.lower().replace("ё", "е")  # same length as text: offsets carry over
+        pattern = re.compile(r"(?<!\w)(?:" + "|".join(re.escape(s) for s in stems) + ")")
+        for m in pattern.finditer(low):
+            if starts and m.start() < starts[-1] + FOCUS_CHARS // 2:
+                continue
+            starts.append(m.start())
+            if len(starts) >= FOCUS_WINDOWS:
+                break
+    if not starts:
+        return text[:_FOCUS_LIMIT]
+    half = FOCUS_CHARS // 2
+    spans: list[list[int]] = []
+    for at in starts:
+        lo, hi = max(0, at - half), min(len(text), at + half)
+        if spans and lo <= spans[-1][1]:
+            spans[-1][1] = hi
+        else:
+            spans.append([lo, hi])
+    return " … ".join(text[lo:hi] for lo, hi in spans)

@@ -14,17 +14,17 @@ import json
 import random
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import lru_cache
 from pathlib import Path
 from typing import Any, TypeVar
 
 import torch
 from torch import nn
 
-from sentiment.base import LABELS, Label, SentimentInput, SentimentModel
-from sentiment.data import Example, load_general, load_sentirueval, time_split
+from sentiment.augment import augmented_examples
+from sentiment.base import LABELS, SentimentInput, SentimentModel
+from sentiment.corpora import Corpora, as_inputs, load_corpora
+from sentiment.data import Example
 from sentiment.fast import (
     HEAD_ENTITY,
     HEAD_GENERAL,
@@ -35,294 +35,22 @@ from sentiment.fast import (
     set_threads,
 )
 from sentiment.metrics import f_pn_macro, macro_f1
+from sentiment.synthetic import switch_examples
 
-__all__ = ["Corpora", "adapt", "evaluate_fast", "load_corpora", "train_full"]
+__all__ = [
+    "Corpora",
+    "adapt",
+    "evaluate_fast",
+    "load_corpora",
+    "train_full",
+]  # Corpora, load_corpora: re-exported
 
 Log = Callable[[str], None]
 T = TypeVar("T")
 
 
-@dataclass
-class Corpora:
-    """Train / dev / test examples of the public corpora."""
-
-    train: list[Example]
-    dev: list[Example]
-    tests: dict[str, list[Example]]
-
-
-def load_corpora(datasets: Path, holdout: bool = True, seed: int = 13) -> Corpora:
-    """Read all corpora under ``datasets`` and cut dev (and, with ``holdout``, the SentiRuEval tail)."""
-    rng = random.Random(seed)
-    general = load_general(datasets / "rusentiment" / "rusentiment_random_posts.csv", "rusentiment")
-    general += load_general(datasets / "rusentiment" / "rusentiment_preselected_posts.csv", "rusentiment")
-    general += load_general(datasets / "rusentitweet" / "rusentitweet_train.csv", "rusentitweet")
-    rng.shuffle(general)
-    n_dev = len(general) // 12
-    train, dev = general[n_dev:], general[:n_dev]
-    tests: dict[str, list[Example]] = {
-        "rusentiment_test": load_general(datasets / "rusentiment" / "rusentiment_test.csv", "rusentiment"),
-        "rusentitweet_test": load_general(
-            datasets / "rusentitweet" / "rusentitweet_test.csv", "rusentitweet"
-        ),
-    }
-    for name, file in (("banks", "bank_train.csv"), ("telecom", "ttk_train.csv")):
-        ents = load_sentirueval(datasets / "sentirueval2016" / file, name)
-        if holdout:
-            ents, tail = time_split(ents, 0.2)
-            tests[f"{name}_tail"] = tail
-        ents, ent_dev = time_split(ents, 0.1)
-        train += ents
-        dev += ent_dev
-    return Corpora(train, dev, tests)
-
-
-# Contrastive templates for brand switching and comparison. ``{a}`` is the brand the writer turns away from
-# (negative), ``{b}`` the one they prefer (positive); the ``regret`` templates flip that. Brand names are
-# masked to role tokens by the featurizer, so the templates teach how *position in the construction*
-# ("из X в Y", "с X на Y", "X хуже Y") decides the sentiment, which SentiRuEval has too few examples of.
-_SWITCH = (
-    "{verb} из {a} в {b}",
-    "{verb} с {a} на {b}",
-    "{verb} от {a} к {b}",
-    "поменял {a} на {b}",
-    "сменила {a} на {b}",
-    "перевел зарплату из {a} в {b}",
-    "закрыла карту {a} и открыла в {b}",
-    "{b} лучше чем {a}",
-    "{a} хуже чем {b}",
-    "после {a} {b} просто сказка",
-    "наконец-то избавился от {a}, теперь в {b}",
-    "бегите из {a} в {b}",
-)
-_VERBS = ("ушел", "ушла", "перешел", "перешла", "свалил", "сбежал", "переехал", "ушёл")
-_TAILS = (
-    ", доволен",
-    ", довольна",
-    " и не жалею",
-    ", счастлив",
-    ". наконец-то",
-    "",
-    " и доволен как слон",
-    ", всем советую",
-    ". лучшее решение",
-    " )))",
-    "!",
-    ", небо и земля",
-)
-_REGRET = (
-    "зря {verb} из {a} в {b}, верните как было",
-    "{verb} из {a} в {b} и пожалел",
-    "{verb} с {a} на {b}, теперь жалею",
-)
-_NEUTRAL = (
-    "{a} и {b} объявили о партнерстве",
-    "{a} и {b} опубликовали отчетность",
-    "{a} опередил {b} по числу клиентов",
-    "сравнение тарифов {a} и {b}",
-)
-_DOMAINS = (
-    ("sberbank", "vtb", "alfabank", "raiffeisen", "tinkoff", "otkritie", "gazprom", "pochtabank", "uralsib"),
-    ("beeline", "mts", "megafon", "tele2", "rostelecom", "yota"),
-)
-
-
-# One-brand opinions whose polarity is decided by negation or by a contrast, each paired with a twin of the
-# opposite label built from the same words. SentiRuEval's tweets rarely praise by negating a complaint ("ни
-# одного сбоя", "не пожалеете"), so the network learned that a negative word near a brand is bad for it and
-# read such praise as a complaint. The twins make the negation (or the clause after "но"/"а"), not the
-# word, the only cue that separates the labels. Each entry is (positive phrase, negative phrase).
-_NEGATED = (
-    ("не пожалеете", "пожалеете"),
-    ("ни разу не пожалел", "сто раз пожалел"),
-    ("ни одного сбоя за {period}", "{period} сплошные сбои"),
-    ("никаких проблем за {period}", "{period} одни проблемы"),
-    ("все прошло без проблем", "все прошло с проблемами"),
-    ("ни одной задержки", "опять задержка"),
-    ("жалоб нет", "одни жалобы"),
-    ("претензий никаких", "претензий куча"),
-    ("ни разу не подвел", "опять подвел"),
-    ("не бесит", "бесит"),
-    ("приложение ни разу не глючило", "приложение постоянно глючит"),
-    ("ни копейки лишней не списали", "опять списали лишнее"),
-    ("ничего не тормозит", "все тормозит"),
-    ("никто не навязывает страховку", "опять навязывают страховку"),
-    ("ждать не пришлось", "пришлось ждать час"),
-    ("связь не пропадает", "связь пропадает"),
-    ("ни одного обрыва", "постоянные обрывы"),
-    ("ошибок не было", "ошибка за ошибкой"),
-    ("советую", "не советую"),
-    ("рекомендую", "не рекомендую"),
-    ("сразу помогли", "не помогли"),
-    ("отвечают за минуту", "не отвечают"),
-    ("деньги вернули", "деньги не вернули"),
-    ("дозвонилась сразу", "не дозвониться"),
-    ("починили за день", "так ничего и не починили"),
-)
-_FRAMES = ("{b}: {p}", "с {b} {p}", "у {b} {p}", "в {b} {p}", "{p}, {b}", "{b} - {p}", "про {b}: {p}")
-_PERIODS = ("год", "полгода", "три года", "месяц", "все время")
-_GOOD = (
-    "все сделали за пять минут",
-    "все решили с первого звонка",
-    "вернули деньги на следующий день",
-    "починили за час",
-    "все работает как часы",
-    "все отлично",
-)
-_BAD = (
-    "все испортили",
-    "опять все сломали",
-    "снова потеряли платеж",
-    "опять отключили связь",
-    "все висит",
-    "одни ошибки",
-)
-# (positive frame, negative frame): the part after "но" / "а" decides.
-_CONTRAST = (
-    ("думал, {b} опять {bad}, но нет - {good}", "думал, у {b} {good}, но нет - {bad}"),
-    ("все ругают {b}, а у меня {good}", "все хвалят {b}, а у меня {bad}"),
-    ("в другом банке {bad}, а в {b} {good}", "в другом банке {good}, а в {b} {bad}"),
-    ("сначала сомневалась насчет {b}, но {good}", "сначала {b} нравился, но теперь {bad}"),
-)
-_OPINION_TAILS = ("", "!", ".", "...", " !!!", ")")
-
-
-def opinion_examples(n: int, seed: int) -> list[Example]:
-    """``n`` synthetic one-brand pairs (a praise and its complaint twin, see ``_NEGATED``/``_CONTRAST``)."""
-    from sentiment.text import BRAND_ALIASES
-
-    rng = random.Random(seed)
-    out: list[Example] = []
-    while len(out) < n:
-        key = rng.choice(rng.choice(_DOMAINS))
-        b = rng.choice(BRAND_ALIASES[key][:3])
-        b = b.title() if rng.random() < 0.5 else b
-        if rng.random() < 0.7:
-            pair = rng.choice(_NEGATED)
-            frame, period = rng.choice(_FRAMES), rng.choice(_PERIODS)
-            texts = [frame.format(b=b, p=p.format(period=period)) for p in pair]
-        else:
-            good, bad = rng.choice(_GOOD), rng.choice(_BAD)
-            texts = [t.format(b=b, good=good, bad=bad) for t in rng.choice(_CONTRAST)]
-        tail = rng.choice(_OPINION_TAILS)
-        group = f"opinion:{len(out)}"
-        for text, label in zip(texts, ("positive", "negative"), strict=True):
-            text = text[0].upper() + text[1:] if rng.random() < 0.5 else text
-            out.append(Example(text + tail, label, key, "synthetic", 0, 1, group))  # type: ignore[arg-type]
-    return out
-
-
-def switch_examples(n: int, seed: int) -> list[Example]:
-    """``n`` synthetic (text, brand) pairs: each template is labelled for both brands it names.
-
-    Why: the implicit switch ("ушёл из Сбера в Тинькофф, доволен") carries opposite sentiment for the two
-    brands, but the real data has only a handful of such tweets, so the network read it as positive for
-    both. Pairs come in twos from one text, so the only cue that separates the labels is the brand's role.
-    """
-    from sentiment.text import BRAND_ALIASES
-
-    rng = random.Random(seed)
-    out: list[Example] = []
-    while len(out) < n:
-        keys = rng.sample(rng.choice(_DOMAINS), 2)
-        a, b = (rng.choice(BRAND_ALIASES[k][:3]) for k in keys)
-        a, b = (x.title() if rng.random() < 0.5 else x for x in (a, b))
-        verb = rng.choice(_VERBS)
-        kind = rng.random()
-        if kind < 0.75:
-            text = rng.choice(_SWITCH).format(verb=verb, a=a, b=b) + rng.choice(_TAILS)
-            labels: tuple[Label, Label] = ("negative", "positive")
-        elif kind < 0.88:
-            text = rng.choice(_REGRET).format(verb=verb, a=a, b=b)
-            labels = ("positive", "negative")
-        else:
-            text = rng.choice(_NEUTRAL).format(a=a, b=b)
-            labels = ("neutral", "neutral")
-        group = f"synthetic:{len(out)}"
-        out.append(Example(text, labels[0], keys[0], "synthetic", 0, 2, group))
-        out.append(Example(text, labels[1], keys[1], "synthetic", 0, 2, group))
-    return out
-
-
-def _chunk_roles(chunks: Sequence[str], target: str) -> list[bool]:
-    """Per whitespace chunk: does it hold (part of) a brand name, the target's or another's?"""
-    from sentiment.text import locate, tokenize
-
-    toks = [tokenize(c) for c in chunks]
-    roles = locate([t for ts in toks for t in ts], target)
-    out, i = [], 0
-    for ts in toks:
-        out.append(any(roles[i : i + len(ts)]))
-        i += len(ts)
-    return out
-
-
-@lru_cache(maxsize=65536)
-def _pos(chunk: str) -> str | None:
-    from sentiment.text import _morph
-
-    word = chunk.strip(".,!?:;()\"'«»-").lower()
-    if not word.isalpha():
-        return None
-    return str(_morph().parse(word)[0].tag.POS)
-
-
-def augmented_examples(examples: Sequence[Example], per_example: int, seed: int = 0) -> list[Example]:
-    """``per_example`` perturbed copies of each targeted pair, unlabelled (``label`` is a placeholder).
-
-    Why: the BiGRU cannot reach the fine-tuned transformer by copying its probabilities on the 14k real
-    pairs alone; a larger transfer set of nearby texts, each scored by the teacher, passes on how the
-    teacher's judgement changes as words change. Perturbations as in Tang et al. 2019 ("Distilling
-    task-specific knowledge from BERT into simple neural networks"), on whitespace chunks so case and
-    punctuation survive for the teacher: drop a chunk (p 0.1), swap it for a corpus word of the same part
-    of speech (p 0.1), then with p 0.25 keep only a window of 4-12 chunks around the target. Brand names
-    are never touched. The seed is fixed apart from the training seed, so one teacher scoring serves all.
-    """
-    rng = random.Random(seed)
-    targeted = [e for e in examples if e.target is not None]
-    by_pos: dict[str, list[str]] = {}
-    seen: set[str] = set()
-    for e in targeted:
-        for c in e.text.split():
-            if c not in seen:
-                seen.add(c)
-                pos = _pos(c)
-                if pos:
-                    by_pos.setdefault(pos, []).append(c)
-    out: list[Example] = []
-    have = {(e.text, e.target) for e in targeted}
-    for e in targeted:
-        assert e.target is not None
-        chunks = e.text.split()
-        brand = _chunk_roles(chunks, e.target)
-        where = [i for i, b in enumerate(brand) if b]
-        for _ in range(per_example):
-            new: list[str] = []
-            keep: list[bool] = []
-            for c, b in zip(chunks, brand, strict=True):
-                r = rng.random()
-                if b or r >= 0.2:
-                    new.append(c)
-                elif r < 0.1:
-                    continue
-                else:
-                    pool = by_pos.get(_pos(c) or "", [])
-                    new.append(rng.choice(pool) if pool else c)
-                keep.append(b)
-            if where and len(new) > 6 and rng.random() < 0.25:
-                at = rng.choice([i for i, b in enumerate(keep) if b])
-                width = rng.randint(4, 12)
-                lo = max(0, at - rng.randint(0, width - 1))
-                new = new[lo : lo + width]
-            text = " ".join(new)
-            if (text, e.target) not in have:
-                have.add((text, e.target))
-                out.append(Example(text, e.label, e.target, "augmented", e.date, e.n_entities, e.group))
-    return out
-
-
 def _inputs(examples: Sequence[Example]) -> list[SentimentInput]:
-    return [SentimentInput(e.text, e.target) for e in examples]
+    return as_inputs(examples)
 
 
 def _batches(
@@ -493,9 +221,9 @@ def teacher_probabilities(
 ) -> dict[tuple[str, str | None], torch.Tensor]:
     """The e5 model's own probabilities (no blend, no offsets) for each distinct (text, target) pair."""
     from sentiment.e5 import E5SentimentModel
-    from sentiment.registry import SHIPPED_DIR
+    from sentiment.registry import FAST_DIR
 
-    fast = FastSentimentModel.load(SHIPPED_DIR)
+    fast = FastSentimentModel.load(FAST_DIR)
     model = E5SentimentModel.load(directory, fast, precision="float32")
     pairs = sorted({(e.text, e.target) for e in examples}, key=lambda p: (p[0], p[1] or ""))
     t0 = time.time()
@@ -517,7 +245,6 @@ def train_full(
     synthetic: int = 2000,
     teacher: Path | None = None,
     distill: float = 0.3,
-    opinions: int = 0,
     augment: int = 0,
 ) -> FastSentimentModel:
     """Train from the public corpora and save to ``out_dir``; returns the model with its test figures.
@@ -535,7 +262,6 @@ def train_full(
     corpora = load_corpora(datasets, holdout=holdout, seed=seed)
     entity = [e for e in corpora.train if e.target is not None]
     corpora.train += entity * (entity_repeat - 1) + switch_examples(synthetic, seed)
-    corpora.train += opinion_examples(opinions, seed)
     if augment:
         corpora.train += augmented_examples(entity, augment)
     log(f"train {len(corpora.train)} examples, dev {len(corpora.dev)}")
@@ -551,8 +277,6 @@ def train_full(
         "repeat": entity_repeat,
         "synthetic": synthetic,
     }
-    if opinions:
-        settings["opinions"] = opinions
     if augment:
         settings["augment"] = augment
     soft = None
@@ -572,11 +296,6 @@ def train_full(
             "RuSentiTweet train",
             "SentiRuEval-2016 bank + ttk train" + (" (last 20% by date held out)" if holdout else ""),
             f"{synthetic} synthetic brand-switching pairs; SentiRuEval repeated x{entity_repeat}",
-            *(
-                [f"{opinions} synthetic one-brand opinions (negated complaints and their twins)"]
-                if opinions
-                else []
-            ),
             *([f"soft targets (weight {distill}) from the e5 model in {teacher.name}"] if teacher else []),
             *(
                 [f"{augment} perturbed copies of each SentiRuEval pair, labelled by the teacher"]

@@ -13,7 +13,7 @@ from core.mention import Mention
 from loyalty_monitor.config import parse_config
 from loyalty_monitor.service import build_pipeline, load_sentiment
 from sentiment import set_current
-from sentiment.registry import SHIPPED_DIR
+from sentiment.registry import FAST_DIR
 from storage.schema import MentionBrand
 from storage.store import Store
 
@@ -37,7 +37,7 @@ async def test_pipeline_switches_to_the_current_version(tmp_path: Path, sqlite_s
     await tag("1")
     # an adapted version, as `sentiment train --data` leaves it: a model directory and CURRENT naming it
     adapted = models / "default-adapted-1"
-    shutil.copytree(SHIPPED_DIR, adapted)
+    shutil.copytree(FAST_DIR, adapted)
     meta = json.loads((adapted / "meta.json").read_text(encoding="utf-8"))
     meta["version"] = "default-adapted-1"
     (adapted / "meta.json").write_text(json.dumps(meta), encoding="utf-8")
@@ -48,7 +48,7 @@ async def test_pipeline_switches_to_the_current_version(tmp_path: Path, sqlite_s
         versions = conn.execute(
             select(MentionBrand.mention_id, MentionBrand.model_version).order_by(MentionBrand.mention_id)
         ).all()
-    shipped = json.loads((SHIPPED_DIR / "meta.json").read_text(encoding="utf-8"))["version"]
+    shipped = json.loads((FAST_DIR / "meta.json").read_text(encoding="utf-8"))["version"]
     assert [tuple(v) for v in versions] == [
         (1, f"loyalty-monitor/fast@{shipped}"),
         (2, "loyalty-monitor/fast@default-adapted-1"),

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from sentiment.cli import sentiment
+from loyalty_monitor.sentiment_cli import sentiment
 from sentiment.fast import FastSentimentModel
 
 
@@ -105,3 +105,31 @@ def test_train_augment_without_a_teacher_is_refused(tmp_path: Path) -> None:
     assert result.exit_code != 0
     assert "--augment needs --teacher" in result.output
     assert not (tmp_path / "m").exists()
+
+
+def test_predict_takes_other_brands_per_line(model_path: Path) -> None:
+    lines = [
+        json.dumps({"text": "ушёл из Зорбанка в Кредо", "target": "Кредо", "other_brands": ["Зорбанк"]}),
+        json.dumps({"text": "Кредо", "target": "Кредо", "other_brands": "Зорбанк"}),
+        json.dumps({"text": "Кредо", "target": "Кредо", "aliases": [1]}),
+    ]
+    result = CliRunner().invoke(sentiment, ["predict", "--model", str(model_path)], input="\n".join(lines))
+    assert result.exit_code == 1
+    assert len(result.stdout.splitlines()) == 1
+    assert 'line 2: "other_brands" must be a list of strings' in result.stderr
+    assert 'line 3: "aliases" must be a list of strings' in result.stderr
+
+
+def test_predict_answers_a_lone_surrogate_and_the_lines_after_it(model_path: Path) -> None:
+    stdin = '{"text": "Сбер \\ud800 молодцы", "target": "Сбер"}\n{"text": "\\ud800"}\n{"text": "ещё", "target": "Сбер"}\n'
+    result = CliRunner().invoke(sentiment, ["predict", "--model", str(model_path)], input=stdin)
+    assert result.exit_code == 0, result.output
+    assert len(result.stdout.splitlines()) == 3
+    assert "Traceback" not in result.output
+
+
+def test_predict_with_the_fast_spec() -> None:
+    stdin = json.dumps({"text": "ушёл из Сбера в Тинькофф, доволен", "target": "Сбер"}) + "\n"
+    result = CliRunner().invoke(sentiment, ["predict", "--model", "fast"], input=stdin)
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["label"] in ("negative", "neutral", "positive")

@@ -115,8 +115,8 @@ def test_augmented_pairs_learn_from_the_teacher_alone() -> None:
 
 
 def test_augmented_examples_keep_the_brands_and_vary_the_rest() -> None:
+    from sentiment.augment import augmented_examples
     from sentiment.text import TokenRole, locate, tokenize
-    from sentiment.train import augmented_examples
 
     source = [
         Example(
@@ -148,6 +148,9 @@ def test_augmented_examples_keep_the_brands_and_vary_the_rest() -> None:
         ),
         Example("без бренда", "neutral", None, "rusentiment"),
     ]
+    from sentiment.corpora import with_brands
+
+    source = [with_brands(e) for e in source]  # aliases and other brands, as the corpora are read
     out = augmented_examples(source, 8, seed=3)
     assert out == augmented_examples(source, 8, seed=3)  # one seed, one transfer set
     assert out != augmented_examples(source, 8, seed=4)
@@ -157,7 +160,7 @@ def test_augmented_examples_keep_the_brands_and_vary_the_rest() -> None:
         (e.text, e.target) for e in out
     }
     for e in out:
-        roles = locate(tokenize(e.text), e.target)
+        roles = locate(tokenize(e.text), e.target, e.aliases, e.other_brands)
         if e.target in ("sberbank", "mts"):
             assert TokenRole.TARGET in roles, e.text  # the brand survives every perturbation
         else:  # VTB is not named: the other brand in the text must survive instead
@@ -170,3 +173,28 @@ def test_augmenting_needs_a_teacher(tmp_path: Path) -> None:
 
     with pytest.raises(ValueError, match="teacher"):
         train_full(tmp_path, tmp_path / "out", augment=2)
+
+
+@pytest.mark.parametrize(
+    "item",
+    [
+        SentimentInput("", "Сбер"),
+        SentimentInput(""),
+        SentimentInput("😡😡😡", "Сбер"),
+        SentimentInput("🔥👍", None),
+        SentimentInput("про погоду и ничего больше", "Сбер", ("Сбербанк",), ("ВТБ",)),
+        SentimentInput("Полярбанк опять списал деньги. " * 170_000, "Полярбанк"),
+        SentimentInput("Сбер \ud800", "Сбер"),
+    ],
+    ids=["empty", "empty-untargeted", "emoji", "emoji-untargeted", "target-absent", "5mb", "surrogate"],
+)
+def test_odd_inputs_get_a_label(tiny_fast: FastSentimentModel, item: SentimentInput) -> None:
+    (result,) = tiny_fast.predict([item])
+    assert result.label in ("negative", "neutral", "positive")
+
+
+def test_other_brands_change_the_input(tiny_fast: FastSentimentModel) -> None:
+    text = "ушёл из Зорбанка в Кредо, доволен"
+    plain = tiny_fast.featurizer.encode_one(SentimentInput(text, "Кредо"))
+    marked = tiny_fast.featurizer.encode_one(SentimentInput(text, "Кредо", (), ("Зорбанк",)))
+    assert plain[1] != marked[1]  # the competitor's token gets the other-brand role

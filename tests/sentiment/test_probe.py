@@ -40,7 +40,11 @@ def test_a_constant_model_scores_only_its_own_label() -> None:
 
 
 def test_held_out_posts_are_not_in_the_training_templates() -> None:
-    from sentiment.train import opinion_examples, switch_examples
+    from research.opinions import opinion_examples
+    from sentiment.synthetic import comparison_examples, switch_examples
 
-    synthetic = {e.text.lower() for e in opinion_examples(4000, 1) + switch_examples(4000, 1)}
+    synthetic = {
+        e.text.lower()
+        for e in opinion_examples(4000, 1) + switch_examples(4000, 1) + comparison_examples(4000, 1)
+    }
     assert not any(text.lower() in synthetic for text, _, _ in probe.HELD_OUT)

@@ -1,11 +1,11 @@
-"""The demo-agreement score of ``python -m sentiment.evaluate --demo``."""
+"""The demo-agreement score of ``python -m research.evaluate --demo``."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
+from research.evaluate import demo_scores
 from sentiment.base import SentimentInput, SentimentResult
-from sentiment.evaluate import demo_scores
 
 
 class _Keyword:

@@ -1,0 +1,1 @@
+"""Experiment runners and data of the sentiment models: not shipped in the wheel (see README.md)."""
