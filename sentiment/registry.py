@@ -55,14 +55,14 @@ def set_current(model_dir: Path, version: str) -> None:
 
 
 def _load_e5(path: Path) -> SentimentModel:
-    """The e5 model in ``path`` with the shipped fast model (the one its blend was tuned with)."""
+    """The e5 model in ``path`` with the shipped fast model (blend partner, and the untargeted head)."""
     from sentiment.e5 import E5SentimentModel
     from sentiment.fast import FastSentimentModel, set_threads
 
     if not (path / "meta.json").is_file():
         raise ModelLoadError(
             f"no e5 sentiment model in {path}: train one with "
-            "`loyalty-monitor sentiment train --backend e5 --holdout --out sentiment/e5_model`"
+            "`loyalty-monitor sentiment train --backend e5 --holdout --out DIR`"
         )
     set_threads()
     return E5SentimentModel.load(path, FastSentimentModel.load(FAST_DIR))

@@ -121,7 +121,11 @@ def test_predict_takes_other_brands_per_line(model_path: Path) -> None:
 
 
 def test_predict_answers_a_lone_surrogate_and_the_lines_after_it(model_path: Path) -> None:
-    stdin = '{"text": "Сбер \\ud800 молодцы", "target": "Сбер"}\n{"text": "\\ud800"}\n{"text": "ещё", "target": "Сбер"}\n'
+    stdin = (
+        '{"text": "Сбер \\ud800 молодцы", "target": "Сбер"}\n'
+        '{"text": "\\ud800"}\n'
+        '{"text": "ещё", "target": "Сбер"}\n'
+    )
     result = CliRunner().invoke(sentiment, ["predict", "--model", str(model_path)], input=stdin)
     assert result.exit_code == 0, result.output
     assert len(result.stdout.splitlines()) == 3

@@ -1,4 +1,7 @@
-"""The model shipped in the package: loads offline and fast, and is target-aware."""
+"""The models shipped in the package (the default and ``fast``): load offline and are target-aware.
+
+The switching checks run on both, with the competitor passed as ``other_brands`` as the pipeline does.
+"""
 
 from __future__ import annotations
 
@@ -7,20 +10,25 @@ import time
 import pytest
 import torch
 
-from sentiment import SentimentInput, load_model
+from sentiment import SentimentInput, SentimentModel, load_model
 from sentiment.fast import FastSentimentModel
 
 
 @pytest.fixture(scope="module")
 def shipped() -> FastSentimentModel:
-    model = load_model("shipped")
+    model = load_model("fast")
     assert isinstance(model, FastSentimentModel)
     return model
 
 
+@pytest.fixture(scope="module", params=["default", "fast"])
+def either(request: pytest.FixtureRequest) -> SentimentModel:
+    return load_model(request.param)
+
+
 def test_loads_quickly() -> None:
     start = time.perf_counter()
-    load_model("shipped")
+    load_model("fast")
     assert time.perf_counter() - start < 6.0  # 3 s target on an idle machine; slack for busy CI
 
 
@@ -32,18 +40,20 @@ def test_committed_weights_fit_the_budget() -> None:
     assert total <= 30_000_000, total
 
 
-def test_label_follows_the_target(shipped: FastSentimentModel) -> None:
+def _pair(text: str, a: str, b: str) -> list[SentimentInput]:
+    return [SentimentInput(text, a, other_brands=(b,)), SentimentInput(text, b, other_brands=(a,))]
+
+
+def test_label_follows_the_target(either: SentimentModel) -> None:
     text = "Сбер ужасный, перешел в Тинькофф и счастлив"
-    sber, tinkoff = shipped.predict([SentimentInput(text, "Сбер"), SentimentInput(text, "Тинькофф")])
+    sber, tinkoff = either.predict(_pair(text, "Сбер", "Тинькофф"))
     assert sber.label == "negative"
     assert tinkoff.label == "positive"
 
 
 def test_switching_leans_negative_for_the_left_brand(shipped: FastSentimentModel) -> None:
     text = "ушёл из Сбера в Тинькофф, доволен"
-    probs = torch.softmax(
-        shipped.logits([SentimentInput(text, "Сбер"), SentimentInput(text, "Тинькофф")]), -1
-    )
+    probs = torch.softmax(shipped.logits(_pair(text, "Сбер", "Тинькофф")), -1)
     assert probs[0, 0] > probs[1, 0]  # more negative toward the brand that was left
     assert probs[1, 2] > probs[0, 2]
 
@@ -55,9 +65,9 @@ def test_switching_leans_negative_for_the_left_brand(shipped: FastSentimentModel
         ("перешла с МТС на Билайн, связь стала лучше", "МТС", "Билайн"),
     ],
 )
-def test_implicit_switching(shipped: FastSentimentModel, text: str, left: str, right: str) -> None:
+def test_implicit_switching(either: SentimentModel, text: str, left: str, right: str) -> None:
     """The brand left behind is negative, the one switched to positive (taught by synthetic pairs)."""
-    a, b = shipped.predict([SentimentInput(text, left), SentimentInput(text, right)])
+    a, b = either.predict(_pair(text, left, right))
     assert (a.label, b.label) == ("negative", "positive")
 
 
@@ -69,10 +79,10 @@ def test_implicit_switching(shipped: FastSentimentModel, text: str, left: str, r
         ("Завтра в 10 утра заседание совета директоров", "neutral"),
     ],
 )
-def test_obvious_cases(shipped: FastSentimentModel, text: str, label: str) -> None:
-    assert shipped.predict([SentimentInput(text)])[0].label == label
+def test_obvious_cases(either: SentimentModel, text: str, label: str) -> None:
+    assert either.predict([SentimentInput(text)])[0].label == label
 
 
 def test_metadata(shipped: FastSentimentModel) -> None:
     assert shipped.model_id == "loyalty-monitor/fast"
-    assert shipped.version.startswith("default-")
+    assert shipped.version.startswith(("default-", "fast-"))
