@@ -13,7 +13,7 @@ from core.mention import Mention
 from loyalty_monitor.config import parse_config
 from loyalty_monitor.service import build_pipeline, load_sentiment
 from sentiment import set_current
-from sentiment.registry import FAST_DIR
+from sentiment.registry import E5_DIR, FAST_DIR
 from storage.schema import MentionBrand
 from storage.store import Store
 
@@ -48,8 +48,8 @@ async def test_pipeline_switches_to_the_current_version(tmp_path: Path, sqlite_s
         versions = conn.execute(
             select(MentionBrand.mention_id, MentionBrand.model_version).order_by(MentionBrand.mention_id)
         ).all()
-    shipped = json.loads((FAST_DIR / "meta.json").read_text(encoding="utf-8"))["version"]
+    shipped = json.loads((E5_DIR / "meta.json").read_text(encoding="utf-8"))["version"]
     assert [tuple(v) for v in versions] == [
-        (1, f"loyalty-monitor/fast@{shipped}"),
+        (1, f"loyalty-monitor/e5@{shipped}"),  # the shipped default
         (2, "loyalty-monitor/fast@default-adapted-1"),
     ]
