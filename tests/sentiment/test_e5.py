@@ -25,9 +25,10 @@ from sentiment.registry import E5_DIR
 from sentiment.train import switch_examples
 
 ITEMS = [
-    SentimentInput("ушёл из Сбера в Тинькофф, доволен", "Сбер"),
+    # Competitors are passed as the pipeline passes them (no built-in brand list names them).
+    SentimentInput("ушёл из Сбера в Тинькофф, доволен", "Сбер", other_brands=("Тинькофф",)),
     SentimentInput("какой хороший день"),
-    SentimentInput("ушёл из Сбера в Тинькофф, доволен", "Тинькофф"),
+    SentimentInput("ушёл из Сбера в Тинькофф, доволен", "Тинькофф", other_brands=("Сбер",)),
     SentimentInput("Поляр опять завис, верните деньги", "Полярбанк", ("Поляр",)),
 ]
 
