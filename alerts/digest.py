@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, insert, select
+from sqlalchemy import Connection, and_, insert, select
 
 from alerts.render import alert_title, as_language
 from loyalty_index import index_window
@@ -39,6 +39,7 @@ __all__ = [
     "DigestBrand",
     "build_digest",
     "digest_key",
+    "digest_stored",
     "enqueue_digest",
     "render_digest",
 ]
@@ -324,6 +325,16 @@ def digest_key(digest: Digest, daily: bool = True) -> str:
     return f"digest:{digest.since.isoformat()}/{digest.until.isoformat()}"
 
 
+def _stored(conn: Connection, key: str) -> bool:
+    return conn.execute(select(Alert.id).where(Alert.dedup_key == key).limit(1)).first() is not None
+
+
+def digest_stored(source: HasEngine, key: str) -> bool:
+    """Whether the digest of period ``key`` is stored (sent or queued) already."""
+    with source.engine.connect() as conn:
+        return _stored(conn, key)
+
+
 def enqueue_digest(
     source: HasEngine, digest: Digest, destinations: Sequence[str], now: datetime, *, key: str | None = None
 ) -> int | None:
@@ -341,7 +352,7 @@ def enqueue_digest(
     marked = {lang: render_digest(digest, lang, html_mode=True) for lang in LANGUAGES}
     own = next((b.name for b in digest.brands if b.own), digest.brands[0].name if digest.brands else "")
     with source.engine.begin() as conn:
-        if conn.execute(select(Alert.id).where(Alert.dedup_key == key).limit(1)).first() is not None:
+        if _stored(conn, key):
             return None
         alert_id = int(
             conn.execute(

@@ -15,8 +15,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
-
 from alerts.digest import Digest
 from core.clock import now_utc
 from core.mention import Mention
@@ -165,8 +163,7 @@ def queue_scheduled_digest(config: Config, store: Store, now: datetime) -> int |
     """
     from zoneinfo import ZoneInfo
 
-    from alerts.digest import enqueue_digest
-    from storage.schema import Alert
+    from alerts.digest import digest_stored, enqueue_digest
 
     if config.digest.schedule is None:
         return None
@@ -176,9 +173,8 @@ def queue_scheduled_digest(config: Config, store: Store, now: datetime) -> int |
     if local < due:
         return None
     key = f"digest:{due.date().isoformat()}"
-    with store.engine.connect() as conn:
-        if conn.execute(select(Alert.id).where(Alert.dedup_key == key).limit(1)).first() is not None:
-            return None
+    if digest_stored(store, key):  # checked before building: `run` asks every minute
+        return None
     digest = build_digest_for(config, store, until=due.astimezone(UTC))
     return enqueue_digest(store, digest, config.digest.targets(config.alerts), now, key=key)
 
