@@ -12,9 +12,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from alerts.render import Language, alert_summary, alert_title
+from alerts.wording import Evidence, why_sentence
 from storage.schema import Alert
 
-__all__ = ["SEVERITY_RANK", "AlertMessage", "TopMention", "format_number"]
+__all__ = ["SEVERITY_RANK", "AlertMessage", "TopMention", "evidence", "format_number"]
 
 SEVERITY_RANK = {"info": 0, "warning": 1, "critical": 2}
 """Severities in rising order: destinations receive alerts at or above their ``min_severity``."""
@@ -71,6 +72,16 @@ class AlertMessage:
     """A message written in full (the digest): sent as it is instead of the alert's layout."""
     body_html: str = ""
     """The same, as Telegram HTML with every value escaped."""
+    why: str = ""
+    """One plain sentence for the messenger: who, where, what escalated, how it spreads, the reach."""
+    count: int = 1
+    """How many alerts this message stands for (a group of alerts of one brand and rule)."""
+    alert_ids: tuple[int, ...] = ()
+    """The alerts it stands for, when more than ``alert_id``."""
+    link: str | None = None
+    """Where to open it in the dashboard (``[dashboard] public_url``)."""
+    status: str = ""
+    """Who took it or muted it, and when, already worded ("✅ Взял Иван, 12:05")."""
 
     @property
     def is_update(self) -> bool:
@@ -97,11 +108,24 @@ class AlertMessage:
             language=language,
             body=str((details.get("body") or {}).get(language, "")),
             body_html=str((details.get("html") or {}).get(language, "")),
+            why=why_sentence([evidence(alert)], language),
         )
 
     def numbers_text(self) -> str:
         """``name=value`` pairs, the rule's evidence, in one line."""
         return ", ".join(f"{k}={format_number(v)}" for k, v in self.numbers.items())
+
+
+def evidence(alert: Alert) -> Evidence:
+    """What the stored alert tells :func:`alerts.wording.why_sentence`."""
+    details = alert.details or {}
+    facts = details.get("facts")
+    return Evidence(
+        rule=alert.rule,
+        channel=alert.channel,
+        facts=facts if isinstance(facts, dict) else {},
+        top=[m for m in details.get("top") or [] if isinstance(m, dict)],
+    )
 
 
 def format_number(value: Any) -> str:

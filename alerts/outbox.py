@@ -28,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -37,11 +38,12 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from alerts.errors import DeliveryError, PermanentDelivery, RateLimited, scrub
+from alerts.grouping import AlertGroups, Flush, group_message
 from alerts.message import SEVERITY_RANK, AlertMessage
 from alerts.render import Language
 from alerts.senders import Sender, build_senders
 from alerts.settings import AlertsSettings, destination_names
-from storage.schema import Alert, AlertDelivery
+from storage.schema import Alert, AlertAction, AlertDelivery
 from storage.store import Store, now_utc
 
 __all__ = ["OutboxDispatcher", "destinations_for", "enqueue_deliveries", "idempotency_key"]
@@ -137,8 +139,14 @@ class OutboxDispatcher:
         base_backoff: timedelta = timedelta(seconds=2),
         max_backoff: timedelta = timedelta(minutes=10),
         poll_interval: float = 0.5,
+        dashboard_url: str | None = None,
+        timezone: str = "UTC",
     ) -> None:
         self.store = store
+        self.settings = settings
+        self.dashboard_url = dashboard_url
+        self.timezone = timezone
+        self.groups = AlertGroups(store, settings, lease)
         self.language: Language = language
         self.client = client
         self.senders: dict[str, Sender] = (
@@ -268,6 +276,8 @@ class OutboxDispatcher:
                 continue
             delivery, alert = claimed
             sent += await self._deliver(delivery, alert, now)
+        if destination is not None and destination in self.senders:
+            sent += await self._flush_groups(destination, now)
         return sent
 
     async def _deliver(self, delivery: AlertDelivery, alert: Alert, now: datetime) -> int:
@@ -280,7 +290,11 @@ class OutboxDispatcher:
         if alert.muted_until is not None and alert.muted_until > now:
             await asyncio.to_thread(self._finish, delivery.id, "suppressed", now, "alert muted")
             return 0
-        message = AlertMessage.from_alert(alert, self.language)
+        if self.groups.applies(str(getattr(sender, "kind", "")), alert):
+            # A person reads this destination: the alert goes out with its group (alerts.grouping).
+            await asyncio.to_thread(self.groups.join, delivery.id, alert, delivery.destination, now)
+            return 0
+        message = replace(AlertMessage.from_alert(alert, self.language), link=self.dashboard_url)
         reply_to = await asyncio.to_thread(self._thread_of, delivery) if message.is_update else None
         try:
             remote_id = await sender.send(self.client, message, delivery.idempotency_key, reply_to)
@@ -309,6 +323,78 @@ class OutboxDispatcher:
             log.error("alert delivery to %s crashed: %s", delivery.destination, text)
             return 0
         await asyncio.to_thread(self._finish, delivery.id, "sent", now, None, None, remote_id)
+        return 1
+
+    # -- groups (alerts.grouping) -----------------------------------------------------------------------
+
+    def _actions(self, alert_ids: Sequence[int]) -> list[AlertAction]:
+        from sqlalchemy.orm import Session
+
+        with Session(self.store.engine) as session:
+            rows = list(
+                session.scalars(
+                    select(AlertAction)
+                    .where(AlertAction.alert_id.in_(list(alert_ids)))
+                    .order_by(AlertAction.id)
+                )
+            )
+            session.expunge_all()
+        return rows
+
+    async def _flush_groups(self, destination: str, now: datetime) -> int:
+        """Send or edit every due group of ``destination``; returns the messages and edits made."""
+        sent = 0
+        for group_id in await asyncio.to_thread(self.groups.due, destination, now):
+            if self._blocked_until.get(destination, now) > now:
+                break
+            flush = await asyncio.to_thread(self.groups.claim, group_id, now)
+            if flush is not None:
+                sent += await self._flush(flush, now)
+        return sent
+
+    async def _flush(self, flush: Flush, now: datetime) -> int:
+        sender = self.senders[flush.destination]
+        shown = tuple(a for a in flush.alerts if a.muted_until is None or a.muted_until <= now)
+        if not shown:
+            await asyncio.to_thread(self.groups.finish, flush, now, None, "suppressed", "alert muted")
+            return 0
+        actions = await asyncio.to_thread(self._actions, [a.id for a in shown])
+        message = group_message(
+            shown,
+            self.language,
+            now=now,
+            top_limit=self.settings.top_mentions,
+            number=flush.number,
+            link=self.dashboard_url,
+            actions=actions,
+            tz=self.timezone,
+        )
+        edit = getattr(sender, "edit", None)
+        key = f"group-{flush.group_id}-{flush.number}-{flush.destination}"
+        try:
+            if not flush.new_message and flush.remote_id is not None and edit is not None:
+                try:
+                    await edit(self.client, message, flush.remote_id)
+                    remote_id: str | None = flush.remote_id
+                except PermanentDelivery:  # the message was deleted or is too old to edit: follow up
+                    remote_id = await sender.send(self.client, message, key, flush.remote_id)
+            else:
+                remote_id = await sender.send(self.client, message, key, flush.remote_id)
+        except RateLimited as exc:
+            wait = timedelta(seconds=exc.retry_after) if exc.retry_after is not None else self.base_backoff
+            self._blocked_until[flush.destination] = now + wait
+            await asyncio.to_thread(self.groups.retry, flush, now + wait, str(exc))
+            return 0
+        except PermanentDelivery as exc:
+            await asyncio.to_thread(self.groups.finish, flush, now, None, "failed", str(exc))
+            log.error("alert group delivery to %s failed for good: %s", flush.destination, exc)
+            return 0
+        except Exception as exc:  # network, 5xx, or a sender bug: the flush is retried with back-off
+            text = scrub(f"{type(exc).__name__}: {exc}", self._secrets)
+            await asyncio.to_thread(self.groups.retry, flush, now + self.base_backoff, text)
+            log.warning("alert group delivery to %s failed, retrying: %s", flush.destination, text)
+            return 0
+        await asyncio.to_thread(self.groups.finish, flush, now, remote_id)
         return 1
 
     def _thread_of(self, delivery: AlertDelivery) -> str | None:

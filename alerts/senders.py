@@ -37,6 +37,7 @@ __all__ = [
     "check_response",
     "slack_payload",
     "telegram_html",
+    "telegram_keyboard",
     "webhook_body",
 ]
 
@@ -131,9 +132,11 @@ def telegram_html(message: AlertMessage, limit: int = TELEGRAM_LIMIT) -> str:
     ]
     if message.is_update:
         head.append(f"<i>{update_label(message.version - 1, lang)}</i>")
-    if message.summary:
-        head.append(esc(_excerpt(message.summary, 600)))
-    head.append(f"<code>{esc(message.rule)}</code>: {esc(_excerpt(message.numbers_text(), 600))}")
+    # One plain sentence, not the rule's numbers (those are in the dashboard and the webhook's JSON).
+    if message.why or message.summary:
+        head.append(esc(_excerpt(message.why or message.summary, 600)))
+    if message.status:
+        head.append(f"<i>{esc(_excerpt(message.status, 300))}</i>")
     text = "\n".join(head)
     lines: list[str] = []
     for i, m in enumerate(message.top, 1):
@@ -156,8 +159,32 @@ def telegram_html(message: AlertMessage, limit: int = TELEGRAM_LIMIT) -> str:
     return text[:limit]
 
 
+def telegram_keyboard(message: AlertMessage) -> dict[str, Any] | None:
+    """The inline buttons under an alert: take it, mute it for 4 h, open the dashboard (when linked).
+
+    Callback data is ``ack:<alert_id>`` and ``mute:<alert_id>:4`` (Telegram allows 64 bytes); once taken,
+    the take button goes. A digest (a message written in full) gets none.
+    """
+    if message.body or message.body_html or message.alert_id <= 0:
+        return None
+    ru = message.language == "ru"
+    row: list[dict[str, str]] = []
+    if message.state != "acknowledged":
+        row.append({"text": "✋ Беру" if ru else "✋ Take it", "callback_data": f"ack:{message.alert_id}"})
+    row.append({"text": "🔕 4 ч" if ru else "🔕 Mute 4 h", "callback_data": f"mute:{message.alert_id}:4"})
+    rows = [row]
+    if message.link:
+        rows.append([{"text": "Открыть в дашборде" if ru else "Open in dashboard", "url": message.link}])
+    return {"inline_keyboard": rows}
+
+
 class TelegramSender:
-    """``POST {base}/bot<token>/sendMessage`` in HTML mode; the token lives only in the URL, scrubbed."""
+    """``POST {base}/bot<token>/sendMessage`` in HTML mode; the token lives only in the URL, scrubbed.
+
+    :meth:`edit` rewrites a message already sent (``editMessageText``): a group of alerts updates its one
+    message instead of pinging the chat again. :meth:`call` is any other Bot API method, for the bot that
+    reads the buttons' presses (:mod:`alerts.telegram_bot`).
+    """
 
     kind: ClassVar[str] = "telegram"
 
@@ -166,8 +193,38 @@ class TelegramSender:
     ) -> None:
         self.name = name
         self.chat_id = chat_id
-        self._url = f"{base_url.rstrip('/')}/bot{token}/sendMessage"
-        self.secrets: tuple[str, ...] = (token, self._url)
+        self._base = f"{base_url.rstrip('/')}/bot{token}"
+        self._url = f"{self._base}/sendMessage"
+        self.secrets: tuple[str, ...] = (token, self._base, self._url)
+
+    async def call(
+        self, client: httpx.AsyncClient, method: str, payload: dict[str, Any], timeout: float | None = None
+    ) -> Any:
+        """One Bot API call; its ``result``, or the error of :func:`check_response` (scrubbed)."""
+        kwargs: dict[str, Any] = {"json": payload}
+        if timeout is not None:
+            kwargs["timeout"] = timeout
+        resp = await _post(client, f"{self._base}/{method}", self.secrets, self.name, **kwargs)
+        body = check_response(resp, self.secrets, self.name)
+        return body.get("result") if isinstance(body, dict) else None
+
+    async def edit(self, client: httpx.AsyncClient, message: AlertMessage, remote_id: str) -> None:
+        """Rewrite the message ``remote_id`` with ``message``; "not modified" counts as done."""
+        payload: dict[str, Any] = {
+            "chat_id": self.chat_id,
+            "message_id": int(remote_id),
+            "text": message.body_html or telegram_html(message),
+            "parse_mode": "HTML",
+            "disable_web_page_preview": True,
+        }
+        keyboard = telegram_keyboard(message)
+        if keyboard is not None:
+            payload["reply_markup"] = keyboard
+        try:
+            await self.call(client, "editMessageText", payload)
+        except PermanentDelivery as exc:
+            if "message is not modified" not in str(exc):
+                raise
 
     async def send(
         self,
@@ -185,6 +242,9 @@ class TelegramSender:
         if reply_to is not None and reply_to.isdigit():
             # An update answers the first message; if that was deleted, it is sent on its own.
             payload["reply_parameters"] = {"message_id": int(reply_to), "allow_sending_without_reply": True}
+        keyboard = telegram_keyboard(message)
+        if keyboard is not None:
+            payload["reply_markup"] = keyboard
         resp = await _post(client, self._url, self.secrets, self.name, json=payload)
         body = check_response(resp, self.secrets, self.name)
         result = body.get("result") if isinstance(body, dict) else None
@@ -213,9 +273,10 @@ def slack_payload(message: AlertMessage) -> dict[str, Any]:
     body = [f"*{esc(_excerpt(message.title, 300))}*"]
     if message.is_update:
         body.append(f"_{update_label(message.version - 1, lang)}_")
-    if message.summary:
-        body.append(esc(_excerpt(message.summary, 600)))
-    body.append(f"`{esc(message.rule)}`: {esc(message.numbers_text())}")
+    if message.why or message.summary:
+        body.append(esc(_excerpt(message.why or message.summary, 600)))
+    if message.status:
+        body.append(f"_{esc(_excerpt(message.status, 300))}_")
     lines = []
     for i, m in enumerate(message.top, 1):
         who = esc((m.author or unknown_author(lang, short=True)).replace("|", "/"))

@@ -34,6 +34,7 @@ __all__ = [
     "DestinationSettings",
     "DigestSettings",
     "EscalationRule",
+    "GroupField",
     "IndexDropRule",
     "RecurringRule",
     "RepeatComplainerRule",
@@ -44,6 +45,9 @@ __all__ = [
 ]
 
 Severity = Literal["info", "warning", "critical"]
+
+GroupField = Literal["brand", "rule", "channel"]
+"""What alerts may be grouped by (``[alerts] group_by``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -294,6 +298,17 @@ class AlertsSettings(BaseModel):
     re-sent at most once per cooldown, unless its severity rose. ``resolve_after_hours``: an alert not
     triggered for that long is resolved, and the next trigger opens a new one. ``competitor_alerts``:
     also alert on brands that are not ``own``.
+
+    Grouping (messengers only; webhooks get every alert on its own): alerts with the same ``group_by``
+    values that open within ``group_wait_s`` of the first go out as one message; later ones within
+    ``group_interval_min`` of the group's last message update it (Telegram edits it, Slack gets one
+    follow-up) at most once per interval; a higher severity always sends a new message at once. Both at 0:
+    every alert on its own. Example::
+
+        [alerts]
+        group_by = ["brand", "rule"]
+        group_wait_s = 60
+        group_interval_min = 30
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -304,6 +319,9 @@ class AlertsSettings(BaseModel):
     cooldown_minutes: float = Field(default=60.0, ge=0)
     resolve_after_hours: float = Field(default=24.0, gt=0)
     top_mentions: int = Field(default=5, ge=1, le=20)
+    group_by: list[GroupField] = Field(default_factory=lambda: list[GroupField](["brand", "rule"]))
+    group_wait_s: float = Field(default=60.0, ge=0)
+    group_interval_min: float = Field(default=30.0, ge=0)
     engagement_growth: SpreadRule = Field(default_factory=SpreadRule)
     negative_spike: SpikeRule = Field(default_factory=SpikeRule)
     escalation_terms: EscalationRule = Field(default_factory=EscalationRule)

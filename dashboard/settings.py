@@ -26,6 +26,7 @@ class DashboardSettings(BaseModel):
         default_days = 30
         feed_rows = 200
         export_max_rows = 200000
+        public_url = "https://pr.example.com/loyalty"   # optional: alerts link here ("open" button)
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -42,6 +43,8 @@ class DashboardSettings(BaseModel):
     """How many newest mentions the feed shows (the export is not limited by this)."""
     export_max_rows: int = Field(default=200_000, ge=1)
     """A ceiling on one CSV download, so a click cannot exhaust the server's memory."""
+    public_url: str | None = Field(default=None, pattern=r"^https?://\S+$")
+    """The address people open the dashboard at; Telegram alerts then carry an "open" button to it."""
 
 
 class DashboardSetup(BaseModel):

@@ -9,11 +9,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import weakref
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from alerts.digest import Digest
 from core.clock import now_utc
@@ -26,6 +26,9 @@ from loyalty_monitor.tagging import Tagger
 from sentiment.base import SentimentModel
 from storage.export import MENTION_COLUMNS, mention_rows
 from storage.store import Store
+
+if TYPE_CHECKING:
+    from alerts.telegram_bot import TelegramActions
 
 __all__ = [
     "THEME_DAYS",
@@ -42,6 +45,7 @@ __all__ = [
     "run_periodic",
     "send_digest",
     "status_report",
+    "telegram_actions",
 ]
 
 #: Prefix of the health rows the service's own periodic tasks record (``status`` lists them as tasks).
@@ -217,7 +221,15 @@ async def run_monitor(config: Config, *, once: bool = False, since: datetime | N
 
     async with httpx.AsyncClient(timeout=20.0) as client:
         dispatcher = (
-            OutboxDispatcher(store, config.alerts, client, language=config.display.language, senders=senders)
+            OutboxDispatcher(
+                store,
+                config.alerts,
+                client,
+                language=config.display.language,
+                senders=senders,
+                dashboard_url=config.dashboard.public_url,
+                timezone=config.display.timezone,
+            )
             if engine
             else None
         )
@@ -277,6 +289,9 @@ async def run_monitor(config: Config, *, once: bool = False, since: datetime | N
             tasks.append(asyncio.create_task(dispatcher.run_forever(stop), name="outbox"))
             if config.digest.schedule is not None:
                 tasks.append(asyncio.create_task(digest(dispatcher), name="digest"))
+            buttons = telegram_actions(config, store, client, dispatcher.senders)
+            if buttons is not None:
+                tasks.append(asyncio.create_task(buttons.run_forever(stop), name="telegram-buttons"))
         for t in tasks:
             t.add_done_callback(_report_crash)
         await stop.wait()
@@ -289,6 +304,26 @@ async def run_monitor(config: Config, *, once: bool = False, since: datetime | N
             await dispatcher.run_once(now_utc())
     store.close()
     return pipeline.stats
+
+
+def telegram_actions(
+    config: Config, store: Store, client: Any, senders: Mapping[str, Any]
+) -> TelegramActions | None:
+    """The bot that reads the alert buttons pressed in Telegram, when a Telegram destination exists."""
+    from alerts.senders import TelegramSender
+    from alerts.telegram_bot import TelegramActions
+
+    if not any(isinstance(s, TelegramSender) for s in senders.values()):
+        return None
+    return TelegramActions(
+        store,
+        config.alerts,
+        client,
+        senders,
+        language=config.display.language,
+        timezone=config.display.timezone,
+        dashboard_url=config.dashboard.public_url,
+    )
 
 
 _REPORTED: weakref.WeakSet[asyncio.Task[Any]] = weakref.WeakSet()

@@ -31,8 +31,11 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 __all__ = [
     "Alert",
+    "AlertAction",
     "AlertDelivery",
+    "AlertGroup",
     "Base",
+    "BotCursor",
     "Cursor",
     "EngagementSnapshot",
     "IndexHourly",
@@ -270,6 +273,78 @@ class AlertDelivery(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     remote_id: Mapped[str | None] = mapped_column(String(128))  # the messenger's message id (0003)
+
+
+class AlertGroup(Base):
+    """Alerts of one group key that go out as one message per destination (0010).
+
+    One row per (destination, group key), reused: ``generation`` counts the groups the key has had. The
+    current group's members are ``alert_ids``; ``waiting`` holds the ids of outbox rows that joined it and
+    are delivered with its next send or edit, due at ``flush_at``; ``ping`` says that send must be a new
+    message (the first one, or a higher severity). ``lease_until`` is a dispatcher's claim on the flush.
+    """
+
+    __tablename__ = "alert_groups"
+    __table_args__ = (
+        UniqueConstraint("destination", "group_key", name="uq_alert_groups_key"),
+        Index("ix_alert_groups_flush", "destination", "flush_at"),
+    )
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True, autoincrement=True)
+    destination: Mapped[str] = mapped_column(String(128))
+    group_key: Mapped[str] = mapped_column(String(255))
+    generation: Mapped[int] = mapped_column(Integer, default=0)
+    alert_ids: Mapped[dict[str, Any]] = mapped_column(JSON)
+    waiting: Mapped[dict[str, Any]] = mapped_column(JSON)
+    severity: Mapped[str | None] = mapped_column(String(16))
+    ping: Mapped[bool] = mapped_column(Boolean, default=True)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_joined_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    flush_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    remote_id: Mapped[str | None] = mapped_column(String(128))
+    messages: Mapped[int] = mapped_column(Integer, default=0)
+    edits: Mapped[int] = mapped_column(Integer, default=0)
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class AlertAction(Base):
+    """Who took or muted an alert from a messenger, and when (0010).
+
+    ``external_id`` is the messenger's id of the button press: a press read twice (after a restart) is
+    applied once.
+    """
+
+    __tablename__ = "alert_actions"
+    __table_args__ = (
+        UniqueConstraint("external_id", name="uq_alert_actions_external"),
+        Index("ix_alert_actions_alert", "alert_id"),
+    )
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True, autoincrement=True)
+    alert_id: Mapped[int] = mapped_column(ID, ForeignKey("alerts.id", ondelete="CASCADE"))
+    action: Mapped[str] = mapped_column(String(16))
+    actor: Mapped[str] = mapped_column(String(255))
+    actor_id: Mapped[str | None] = mapped_column(String(64))
+    source: Mapped[str] = mapped_column(String(128))
+    external_id: Mapped[str | None] = mapped_column(String(128))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class BotCursor(Base):
+    """A messenger bot's update offset (Telegram ``getUpdates``), so a restart reads on, not again (0010).
+
+    ``lease_until``: the process polling now; a second ``run`` leaves the bot to it.
+    """
+
+    __tablename__ = "bot_cursors"
+
+    name: Mapped[str] = mapped_column(String(128), primary_key=True)
+    offset: Mapped[int] = mapped_column(BigInteger, default=0)
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class ThemeRow(Base):
