@@ -174,7 +174,11 @@ async def main() -> None:
             "alerts": {
                 "destinations": [
                     {"type": "telegram", "token_env": "BENCH_TG", "chat_id": "-1", "base_url": fake.url}
-                ]
+                ],
+                # The pipeline's own latency: grouping off (with it, a group's first message waits
+                # group_wait_s on purpose).
+                "group_wait_s": 0,
+                "group_interval_min": 0,
             },
         }
     )

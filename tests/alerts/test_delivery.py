@@ -25,12 +25,16 @@ NOW = datetime(2026, 5, 4, 12, 0, tzinfo=UTC)
 TOKEN = "123456:AAE-very-secret_token"
 
 
+UNGROUPED = {"group_wait_s": 0, "group_interval_min": 0}
+"""These tests are about one outbox row at a time: grouping (tests/alerts/test_grouping.py) off."""
+
+
 def tg_settings(fake: FakeMessenger, **kw: object) -> AlertsSettings:
     return AlertsSettings(
         destinations=[
             DestinationSettings(type="telegram", token_env="TG", chat_id="-100500", base_url=fake.url)
         ],
-        **kw,  # type: ignore[arg-type]
+        **{**UNGROUPED, **kw},  # type: ignore[arg-type]
     )
 
 
@@ -145,7 +149,10 @@ async def test_telegram_retries_429_then_500_then_delivers_once(
 
 
 async def test_slack_honours_retry_after_header(store: Store, slack: FakeMessenger) -> None:
-    settings = AlertsSettings(destinations=[DestinationSettings(type="slack", url_env="SLACK_URL")])
+    settings = AlertsSettings(
+        destinations=[DestinationSettings(type="slack", url_env="SLACK_URL")],
+        **UNGROUPED,  # type: ignore[arg-type]
+    )
     open_alert(store, settings, cand())
     slack.rate_limit(5)
     slack.answer(503, "upstream down")

@@ -62,7 +62,9 @@ async def test_escalating_complaint_raises_its_alerts_and_reaches_telegram(
     store: Store, telegram: FakeMessenger
 ) -> None:
     cfg = config(
-        destinations=[{"type": "telegram", "token_env": "TG", "chat_id": "-1", "base_url": telegram.url}]
+        destinations=[{"type": "telegram", "token_env": "TG", "chat_id": "-1", "base_url": telegram.url}],
+        group_wait_s=0,  # each rule's message on its own, at once
+        group_interval_min=0,
     )
     events, counters = calm_stream(21)
     h = Harness(store, cfg)

@@ -117,6 +117,7 @@ async def test_verbose_http_logging_of_alert_delivery_is_scrubbed(
         path = tmp_path / "loyalty.toml"
         path.write_text(
             "[pipeline]\nrefresh_window_h = 0\n"
+            "[alerts]\ngroup_wait_s = 0\ngroup_interval_min = 0\n"
             "[[alerts.destinations]]\n"
             f'type = "telegram"\ntoken_env = "HOSTILE_TG"\nchat_id = "-100"\nbase_url = "{telegram.url}"\n'
             '[[alerts.destinations]]\ntype = "slack"\nurl_env = "HOSTILE_SLACK"\n',
