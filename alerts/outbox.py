@@ -378,6 +378,7 @@ class OutboxDispatcher:
                     remote_id: str | None = flush.remote_id
                 except PermanentDelivery:  # the message was deleted or is too old to edit: follow up
                     remote_id = await sender.send(self.client, message, key, flush.remote_id)
+                    flush = replace(flush, new_message=True)  # later edits go to the follow-up
             else:
                 remote_id = await sender.send(self.client, message, key, flush.remote_id)
         except RateLimited as exc:

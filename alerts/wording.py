@@ -63,19 +63,37 @@ _KINDS: dict[Language, dict[str, str]] = {
     "en": {"regulator": "the regulator", "media": "the media", "ceo": "management", "demand": "a refund"},
 }
 
-_WHAT: dict[str, dict[Language, str]] = {
-    "repeat_complainer": {"ru": "жалуются снова", "en": "complain again"},
-    "recurring_problem": {"ru": "пишут об одной и той же проблеме", "en": "report the same problem"},
-    "copies_across_channels": {"ru": "перепечатывают жалобу", "en": "repost a complaint"},
+_WHAT: dict[str, dict[Language, tuple[str, str]]] = {
+    # (several authors, one author)
+    "escalation_terms": {"ru": ("называют", "называет"), "en": ("bring up", "brings up")},
+    "repeat_complainer": {
+        "ru": ("жалуются снова", "жалуется снова"),
+        "en": ("complain again", "complains again"),
+    },
+    "recurring_problem": {
+        "ru": ("пишут об одной и той же проблеме", "пишет об одной и той же проблеме"),
+        "en": ("report the same problem", "reports the same problem"),
+    },
+    "copies_across_channels": {
+        "ru": ("перепечатывают жалобу", "перепечатывает жалобу"),
+        "en": ("repost a complaint", "reposts a complaint"),
+    },
     "engagement_growth": {
-        "ru": "разгоняют негативную историю",
-        "en": "push a negative story far faster than usual",
+        "ru": ("разгоняют негативную историю", "разгоняет негативную историю"),
+        "en": (
+            "push a negative story far faster than usual",
+            "pushes a negative story far faster than usual",
+        ),
     },
     "negative_spike": {
-        "ru": "пишут негатив намного чаще обычного",
-        "en": "post far more negative than usual",
+        "ru": ("пишут негатив намного чаще обычного", "пишет негатив намного чаще обычного"),
+        "en": ("post far more negative than usual", "posts far more negative than usual"),
     },
-    "index_drop": {"ru": "тянут индекс лояльности вниз", "en": "pull the loyalty index down"},
+    "index_drop": {
+        "ru": ("тянут индекс лояльности вниз", "тянет индекс лояльности вниз"),
+        "en": ("pull the loyalty index down", "pulls the loyalty index down"),
+    },
+    "": {"ru": ("пишут о проблеме", "пишет о проблеме"), "en": ("raise a problem", "raises a problem")},
 }
 
 
@@ -179,6 +197,7 @@ def why_sentence(items: Sequence[Evidence], language: Language) -> str:
     )
     rules = [ev.rule for ev in items]
     rule = max(set(rules), key=rules.count)
+    verb = (_WHAT.get(rule) or _WHAT[""])[language][1 if len(authors) == 1 else 0]
     if rule == "escalation_terms":
         kinds: list[str] = []
         for ev in items:
@@ -186,11 +205,9 @@ def why_sentence(items: Sequence[Evidence], language: Language) -> str:
                 if k not in kinds:
                     kinds.append(str(k))
         names = [_KINDS[language].get(k, k) for k in kinds] or [_KINDS[language]["regulator"]]
-        what = ("называют " if language == "ru" else "bring up ") + _join(names, language)
+        what = f"{verb} {_join(names, language)}"
     else:
-        what = _WHAT.get(rule, {}).get(language) or (
-            "пишут о проблеме" if language == "ru" else "raise a problem"
-        )
+        what = verb
     tail: list[str] = []
     copies = sum(int(m.get("copies") or 0) for m in mentions.values())
     if copies:
@@ -202,4 +219,6 @@ def why_sentence(items: Sequence[Evidence], language: Language) -> str:
     sentence = f"{who} {where} {what}"
     if tail:
         sentence += "; " + ", ".join(tail)
-    return sentence[:1].upper() + sentence[1:] + "."
+    if len(authors) != 1:  # generated words start it; an author's name is left as they write it
+        sentence = sentence[:1].upper() + sentence[1:]
+    return sentence if sentence.endswith(".") else sentence + "."
