@@ -257,12 +257,27 @@ class AlertGroups:
         remote_id: str | None,
         state: str = "sent",
         error: str | None = None,
+        muted: Sequence[int] = (),
     ) -> None:
-        """Record the flush: its rows ``sent`` (or ``suppressed`` / ``failed``), the group's next due time."""
+        """Record the flush: its rows ``sent`` (or ``suppressed`` / ``failed``), the group's next due time.
+
+        Rows of ``muted`` alerts (left out of the message) become ``suppressed``, as the outbox does."""
         with self.store.engine.begin() as conn:
             row = self._lock_id(conn, flush.group_id)
             done = set(flush.waiting)
             remaining = [d for d in _ids(row.waiting) if d not in done]
+            if done and muted:
+                conn.execute(
+                    update(AlertDelivery)
+                    .where(
+                        and_(
+                            AlertDelivery.id.in_(sorted(done)),
+                            AlertDelivery.alert_id.in_(list(muted)),
+                            AlertDelivery.state == "grouped",
+                        )
+                    )
+                    .values(state="suppressed", last_error="alert muted")
+                )
             if done:
                 values: dict[str, Any] = {"state": state, "last_error": error}
                 if state == "sent":

@@ -30,6 +30,7 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 import httpx
@@ -395,7 +396,8 @@ class OutboxDispatcher:
             await asyncio.to_thread(self.groups.retry, flush, now + self.base_backoff, text)
             log.warning("alert group delivery to %s failed, retrying: %s", flush.destination, text)
             return 0
-        await asyncio.to_thread(self.groups.finish, flush, now, remote_id)
+        muted = [a.id for a in flush.alerts if a not in shown]
+        await asyncio.to_thread(partial(self.groups.finish, flush, now, remote_id, muted=muted))
         return 1
 
     def _thread_of(self, delivery: AlertDelivery) -> str | None:

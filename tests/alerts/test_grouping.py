@@ -215,3 +215,19 @@ async def test_a_retryable_failure_keeps_the_group_and_sends_it_later(store: Sto
 def _errors(store: Store) -> list[str | None]:
     with store.engine.connect() as conn:
         return list(conn.execute(select(AlertGroup.last_error)).scalars())
+
+
+async def test_a_muted_member_is_left_out_and_its_row_suppressed(store: Store, bot: FakeBotAPI) -> None:
+    from alerts.lifecycle import mute
+
+    s = settings(bot.url)
+    async with httpx.AsyncClient(timeout=5) as client:
+        d = OutboxDispatcher(store, s, client, env={"TG": TOKEN})
+        first = raise_(store, s, complaint(1), T0)
+        raise_(store, s, complaint(2), T0)
+        await d.run_once(T0)
+        mute(store, first, T0 + timedelta(hours=4), T0)  # muted while its row waits in the group
+        await d.run_once(T0 + timedelta(minutes=1))
+    (text,) = bot.messages.values()
+    assert "client2" in text and "client1" not in text
+    assert delivery_states(store) == ["suppressed", "sent"]
