@@ -13,6 +13,8 @@ Row states::
                           ├──> failed       (the request is wrong: bad token, chat not found)
     pending ──> superseded (a newer version of the alert is queued for the same destination)
     pending ──> suppressed (the alert was muted before its turn came)
+    sending ──> grouped ──> sent (a messenger's row joins its group, sent with the group's message or
+                                  edit: alerts.grouping)
 
 Destinations are independent: :meth:`OutboxDispatcher.run_forever` runs one worker per destination and
 :meth:`OutboxDispatcher.run_once` serves them concurrently, so a messenger that answers slowly (or not at
