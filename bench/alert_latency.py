@@ -2,9 +2,10 @@
 
 Runs what ``loyalty-monitor run`` runs - the store, the :class:`~alerts.engine.AlertEngine` called after
 each tagged batch, periodic evaluation and the :class:`~alerts.outbox.OutboxDispatcher` - against a fake
-Telegram Bot API on 127.0.0.1, on a SQLite database that already holds a few days of ordinary traffic.
-Every few batches one mention escalates (regulator, media, a demand) from a new author; the fake server
-notes when its alert arrives. Prints p50 / p95 / max; the target is p95 <= 5 s.
+Telegram Bot API on 127.0.0.1, on a SQLite database that already holds a few days of ordinary traffic (the
+synthetic stream's, :mod:`core.synthetic`, about one brand). Every few batches one mention escalates
+(regulator, media, a demand) from a new author; the fake server notes when its alert arrives. Prints
+p50 / p95 / max; the target is p95 <= 5 s.
 
     python bench/alert_latency.py [--triggers 40] [--history-days 14] [--per-hour 60] [--batch-interval 0.5]
 """
@@ -20,6 +21,8 @@ import statistics
 import tempfile
 import threading
 import time
+from collections.abc import Iterable, Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -30,38 +33,15 @@ import httpx
 from alerts.engine import AlertEngine
 from alerts.outbox import OutboxDispatcher
 from core.mention import Mention
+from core.synthetic import CHANNELS as SYNTHETIC_CHANNELS
+from core.synthetic import StreamEvent, plain_brand, stream
 from loyalty_monitor.config import Config
 from storage.store import BrandLabel, Store, TaggedMention
 
-_WORDS = [
-    "приложение",
-    "карта",
-    "перевод",
-    "кэшбэк",
-    "офис",
-    "оператор",
-    "чат",
-    "поддержка",
-    "кредит",
-    "вклад",
-    "ипотека",
-    "счёт",
-    "платёж",
-    "терминал",
-    "банкомат",
-    "лимит",
-    "комиссия",
-    "отделение",
-    "менеджер",
-    "очередь",
-    "звонок",
-    "код",
-    "вход",
-    "пароль",
-    "обновление",
-    "интерфейс",
-    "доставка",
-]
+BRAND = plain_brand("Альфа", own=True, mix=(0.4, 0.35, 0.25))
+# Ten times the default author pools: one brand's mentions at this volume from the default pools would run
+# into the synthetic stream's two-a-week cap per author.
+CHANNELS = tuple(replace(c, authors=c.authors * 10) for c in SYNTHETIC_CHANNELS)
 _MARK = re.compile(r"trig(\d+)x")
 
 
@@ -96,22 +76,6 @@ class FakeTelegram:
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
 
-def _mention(n: int, at: datetime, text: str, author: str, rnd: random.Random) -> Mention:
-    return Mention(
-        source="bench",
-        external_id=str(n),
-        channel=rnd.choice(["vk", "telegram", "news", "reviews"]),
-        text=text,
-        published_at=at,
-        url=f"https://example.org/{n}",
-        author=author,
-        author_reach=rnd.randrange(50, 5000),
-        reposts=rnd.randrange(3),
-        comments=rnd.randrange(5),
-        views=rnd.randrange(300),
-    )
-
-
 def _store(store: Store, items: list[tuple[Mention, str]]) -> list[int]:
     ids = store.upsert_mentions([m for m, _ in items])
     by_ext = {m.external_id: label for m, label in items}
@@ -130,29 +94,67 @@ def _store(store: Store, items: list[tuple[Mention, str]]) -> list[int]:
     return [p.id for p in pending]
 
 
-def _history(store: Store, days: int, rnd: random.Random, end: datetime, per_hour: int) -> int:
+def _labelled(events: Iterable[StreamEvent]) -> list[tuple[Mention, str]]:
+    """The stream's mentions with the label each was written with (engagement updates left out)."""
+    return [(e, str(e.raw["demo_label"])) for e in events if isinstance(e, Mention) and e.raw["demo_brands"]]
+
+
+def _history(store: Store, days: int, end: datetime, per_hour: int) -> int:
     n = 0
     batch: list[tuple[Mention, str]] = []
-    for h in range(days * 24):
-        at = end - timedelta(hours=days * 24 - h)
-        for _ in range(rnd.randrange(per_hour // 2, per_hour * 3 // 2 + 1)):
-            n += 1
-            label = rnd.choices(["positive", "negative", "neutral"], [0.4, 0.25, 0.35])[0]
-            text = "Альфа " + " ".join(rnd.sample(_WORDS, 6)) + f" #{n}"
-            batch.append(
-                (
-                    _mention(
-                        n, at + timedelta(seconds=rnd.randrange(3600)), text, f"u{rnd.randrange(99999)}", rnd
-                    ),
-                    label,
-                )
-            )
+    ordinary = stream(
+        start=end - timedelta(days=days),
+        end=end,
+        seed="bench-alerts",
+        brands=(BRAND,),
+        channels=CHANNELS,
+        daily_volume=per_hour * 24,
+        source="bench",
+        id_prefix="h",
+    )
+    for mention, label in _labelled(ordinary):
+        n += 1
+        batch.append((mention, label))
         if len(batch) > 2000:
             _store(store, batch)
             batch = []
     if batch:
         _store(store, batch)
     return n
+
+
+def _live(now: datetime) -> Iterator[Mention]:
+    """Ordinary live mentions, endless: the stream day after day from ``now`` (each is sent as of now)."""
+    day = 0
+    while True:
+        start = now + timedelta(days=day)
+        ordinary = stream(
+            start=start,
+            end=start + timedelta(days=1),
+            seed=f"bench-alerts-live:{day}",
+            brands=(BRAND,),
+            channels=CHANNELS,
+            daily_volume=5000,
+            source="bench",
+            id_prefix=f"l{day}-",
+        )
+        for mention, _ in _labelled(ordinary):
+            yield mention
+        day += 1
+
+
+def _escalation(trig: int, now: datetime) -> Mention:
+    """A new author's complaint that names the regulator and the press; ``trig<n>x`` marks its alert."""
+    return Mention(
+        source="bench",
+        external_id=f"trig{trig}",
+        channel="vk",
+        text=f"Альфа, верните деньги! Пишу в Роспотребнадзор и журналистам, trig{trig}x",
+        published_at=now,
+        url=f"https://example.org/trig{trig}",
+        author=f"complainer{trig}",
+        author_reach=2000,
+    )
 
 
 async def main() -> None:
@@ -184,10 +186,11 @@ async def main() -> None:
     )
     rnd = random.Random(5)
     t0 = time.perf_counter()
-    n = _history(store, args.history_days, rnd, datetime.now(UTC), args.per_hour)
+    n = _history(store, args.history_days, datetime.now(UTC), args.per_hour)
     print(f"history: {n} mentions over {args.history_days} days stored in {time.perf_counter() - t0:.1f} s")
 
     engine = AlertEngine(store, config.alerts, config.alert_brands())
+    live = _live(datetime.now(UTC))
     stored_at: dict[int, float] = {}
     stop = asyncio.Event()
     async with httpx.AsyncClient(timeout=10) as client:
@@ -211,19 +214,14 @@ async def main() -> None:
             items: list[tuple[Mention, str]] = []
             for _ in range(rnd.randrange(5, 30)):
                 n += 1
-                label = rnd.choices(["positive", "negative", "neutral"], [0.4, 0.25, 0.35])[0]
-                text = "Альфа " + " ".join(rnd.sample(_WORDS, 6)) + f" #{n}"
-                items.append((_mention(n, now, text, f"u{rnd.randrange(99999)}", rnd), label))
+                ordinary = next(live)
+                items.append((replace(ordinary, published_at=now), str(ordinary.raw["demo_label"])))
             marker = None
             if batch_no % 3 == 0:
                 trig += 1
                 marker = trig
                 n += 1
-                text = (
-                    f"Альфа, верните деньги! Пишу в Роспотребнадзор и журналистам, trig{trig}x "
-                    + " ".join(rnd.sample(_WORDS, 4))
-                )
-                items.append((_mention(n, now, text, f"complainer{trig}", rnd), "negative"))
+                items.append((_escalation(trig, now), "negative"))
 
             def ingest(items: list[tuple[Mention, str]] = items) -> tuple[float, list[int]]:
                 ids = _store(store, items)

@@ -14,8 +14,8 @@ Targets on 2 cores: first paint <= 2 s, filter change <= 1 s.
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
-import random
 import sqlite3
 import subprocess
 import tempfile
@@ -26,15 +26,19 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from core.mention import Mention
+from core.synthetic import BRANDS as SYNTHETIC_BRANDS
+from core.synthetic import CHANNELS as SYNTHETIC_CHANNELS
+from core.synthetic import stream
 from dashboard import data
 from storage.store import Store
+from storage.textnorm import text_hash
 
 ROOT = Path(__file__).resolve().parents[1]
 
-BRANDS = ("Альфа", "Бета", "Гамма", "Дельта")
-CHANNELS = ("vk", "telegram", "youtube", "dzen", "otzovik", "banki")
-LABELS = ("negative", "neutral", "positive")
-WORDS = ("жалоба", "кэшбэк", "приложение", "поддержка", "карта", "вклад", "кредит", "курьер", "возврат")
+BRANDS = tuple(b.name for b in SYNTHETIC_BRANDS)
+# Ten times the default author pools, so a year at this volume has the many authors a big brand's has.
+CHANNELS = tuple(replace(c, authors=c.authors * 10) for c in SYNTHETIC_CHANNELS)
 DAYS = 365
 
 
@@ -43,7 +47,8 @@ def _fmt(dt: datetime) -> str:
 
 
 def build(path: Path, n: int, now: datetime) -> None:
-    """Create the schema through migrations, then bulk-load ``n`` mentions over the last year."""
+    """Create the schema through migrations, then bulk-load ``n`` mentions of the synthetic stream
+    (:mod:`core.synthetic`) over the last year."""
     if path.exists():
         path.unlink()
     Store.open(f"sqlite:///{path}").close()
@@ -62,44 +67,45 @@ def build(path: Path, n: int, now: datetime) -> None:
     ).fetchall()
     for name, _ in fts_triggers:
         con.execute(f'DROP TRIGGER "{name}"')
-    rng = random.Random(1)
-    start = now - timedelta(days=DAYS)
-    span = DAYS * 86400
     mention_rows: list[tuple[Any, ...]] = []
     link_rows: list[tuple[Any, ...]] = []
     collected = _fmt(now)
-    for i in range(1, n + 1):
-        # Mentions are denser lately, as a growing account's are.
-        at = start + timedelta(seconds=int(span * (rng.random() ** 0.7)))
-        channel = rng.choice(CHANNELS)
-        published = _fmt(at)
-        text = " ".join(rng.choices(WORDS, k=8)) + f" {i}"
+    # The synthetic stream over the last year, at the volume that gives ``n`` mentions (copies on top of the
+    # originals), without the per-author cap (a year of it would only slow the build down).
+    ordinary = stream(
+        start=now - timedelta(days=DAYS),
+        end=now,
+        seed="bench-dashboard",
+        channels=CHANNELS,
+        daily_volume=n / DAYS / 1.04,
+        per_week=None,
+        source="bench",
+    )
+    mentions = (e for e in ordinary if isinstance(e, Mention))
+    for i, m in enumerate(itertools.islice(mentions, n), start=1):
+        published = _fmt(m.published_at)
         mention_rows.append(
             (
                 i,
-                channel,
-                f"e{i}",
-                channel,
-                f"https://example.com/{i}",
-                f"user{i % 5000}",
-                rng.randint(10, 100_000),
-                text,
-                f"{i:032x}",
+                m.source,
+                m.external_id,
+                m.channel,
+                m.url,
+                m.author,
+                m.author_reach,
+                m.text,
+                text_hash(m.text),
                 published,
                 collected,
                 collected,
-                rng.randint(0, 500),
-                rng.randint(0, 50),
-                rng.randint(0, 80),
-                rng.randint(0, 50_000),
+                m.likes,
+                m.reposts,
+                m.comments,
+                m.views,
             )
         )
-        brands = [rng.choice(BRANDS)]
-        if rng.random() < 0.15:
-            brands.append(rng.choice([b for b in BRANDS if b != brands[0]]))
-        for brand in brands:
-            label = rng.choices(LABELS, weights=(3, 5, 4))[0]
-            link_rows.append((i, brand, channel, published, label, 0.9, "bench", 1))
+        for brand, label in m.raw["demo_labels"].items():
+            link_rows.append((i, brand, m.channel, published, label, 0.9, "bench", 1))
         if len(mention_rows) >= 50_000:
             _flush(con, mention_rows, link_rows)
     _flush(con, mention_rows, link_rows)
@@ -151,7 +157,7 @@ def bench_queries(url: str, now: datetime) -> list[tuple[str, float]]:
     engine = store.engine
     tz = "Europe/Moscow"
     f30 = data.Filters(now - timedelta(days=30), now, tz=tz)
-    f90_two = replace(f30, since=now - timedelta(days=90), brands=("Альфа", "Бета"))
+    f90_two = replace(f30, since=now - timedelta(days=90), brands=BRANDS[:2])
     f365 = replace(f30, since=now - timedelta(days=366))
     out: list[tuple[str, float]] = []
 
@@ -235,7 +241,7 @@ def bench_apptest(url: str) -> list[tuple[str, float]]:
     t0 = time.perf_counter()
     at2.run()
     out.append(("AppTest new session, overview (warm process, data cached)", time.perf_counter() - t0))
-    at.sidebar.multiselect(key="brands").set_value(["Альфа", "Бета"])
+    at.sidebar.multiselect(key="brands").set_value(list(BRANDS[:2]))
     t0 = time.perf_counter()
     at.run()
     out.append(("AppTest filter change: 2 brands", time.perf_counter() - t0))

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import json
 import os
 import random
@@ -24,61 +25,37 @@ from pathlib import Path
 from sqlalchemy import create_engine, text
 
 from core.mention import Mention
+from core.synthetic import BRANDS as SYNTHETIC_BRANDS
+from core.synthetic import CHANNELS as SYNTHETIC_CHANNELS
+from core.synthetic import stream
 from loyalty_monitor.config import parse_config
 from loyalty_monitor.service import import_file
 from storage.store import Store
 
 BRANDS = [
-    {"name": "Сбербанк", "aliases": ["Сбер", "Сбербанк", "SberBank"], "own": True},
-    {"name": "Тинькофф", "aliases": ["Тинькофф", "Tinkoff", "Т-Банк"]},
-    {"name": "Альфа-Банк", "aliases": ["Альфа-Банк", "Альфабанк"]},
+    {"name": b.name, "aliases": list(b.aliases), "own": b.own, "exclusions": list(b.exclusions)}
+    for b in SYNTHETIC_BRANDS
 ]
-FORMS = {
-    "Сбербанк": ["Сбербанк", "Сбербанка", "Сбербанку", "Сбер", "Сбера", "сбер"],
-    "Тинькофф": ["Тинькофф", "Tinkoff", "Т-Банк", "тинькофф"],
-    "Альфа-Банк": ["Альфа-Банк", "Альфа-Банка", "Альфабанк", "альфа-банке"],
-}
-TEMPLATES = [
-    "{b} опять заблокировал карту без объяснений, поддержка молчит третий день",
-    "Оформила кредитку в {b}, всё быстро и удобно, спасибо менеджеру Анне 👍",
-    "{b} открыл новое отделение на Тверской, работает с 9 до 21",
-    "Приложение {b} после обновления не запускается. Кто ещё столкнулся?",
-    "Перевёл зарплатный проект в {b}, кэшбэк реально приходит, доволен",
-    "В {b} снова очередь на час, окно работает одно. Жесть",
-    "{b} повысил ставки по вкладам до 18%, новость от {d}",
-    "Ушёл из {b} в {c}, там хотя бы на звонки отвечают",
-    "Кто знает, у {b} есть ипотека для ИТ? Поделитесь опытом",
-    "Спасибо {b} за быстрый возврат денег по спорной операции!",
-    "Это уже третья жалоба, {b} списал деньги дважды и не возвращает",
-    "Обзор карт: {b} против {c}, сравнили условия и комиссии",
-]
-CHANNELS = ["vk", "telegram", "youtube", "news", "reddit", "vcru"]
+CHANNELS = [c.name for c in SYNTHETIC_CHANNELS]
 
 
 def synthetic(n: int, seed: int = 1, start: datetime | None = None) -> list[Mention]:
-    rng = random.Random(seed)
+    """``n`` mentions of the synthetic stream (:mod:`core.synthetic`): a week from ``start``, at the volume
+    that holds ``n``, without the per-author cap (a crowd this size writes more than twice a week)."""
     t0 = start or datetime(2026, 10, 1, tzinfo=UTC)
-    names = list(FORMS)
-    out = []
-    for i in range(n):
-        b, c = rng.sample(names, 2)
-        tpl = rng.choice(TEMPLATES)
-        body = tpl.format(b=rng.choice(FORMS[b]), c=rng.choice(FORMS[c]), d=f"{rng.randint(1, 28)}.10")
-        out.append(
-            Mention(
-                source="bench",
-                external_id=f"{seed}-{i}",
-                channel=rng.choice(CHANNELS),
-                text=f"{body} #{rng.randint(1, 10**6)}",
-                published_at=t0 + timedelta(seconds=i * 25),
-                author=f"user{rng.randint(1, 5000)}",
-                author_reach=rng.randint(10, 200_000),
-                likes=rng.randint(0, 500),
-                reposts=rng.randint(0, 50),
-                comments=rng.randint(0, 80),
-            )
-        )
-    return out
+    ordinary = stream(
+        start=t0,
+        end=t0 + timedelta(days=7),
+        seed=f"bench-pipeline:{seed}",
+        daily_volume=n / 6,
+        per_week=None,
+        source="bench",
+        id_prefix=f"{seed}-",
+    )
+    mentions = list(itertools.islice((e for e in ordinary if isinstance(e, Mention)), n))
+    if len(mentions) < n:
+        raise RuntimeError(f"the synthetic week held {len(mentions)} mentions, fewer than {n}")
+    return mentions
 
 
 def write_jsonl(path: Path, mentions: list[Mention]) -> None:
@@ -184,7 +161,7 @@ def index_query_ms(path: Path, n: int) -> tuple[float, float]:
     since = datetime(2026, 1, 1, tzinfo=UTC)
     for _ in range(5):
         t = time.perf_counter()
-        index_series(store, brands=["Сбербанк"], channels=["vk"], bucket="day", since=since)
+        index_series(store, brands=[BRANDS[0]["name"]], channels=["vk"], bucket="day", since=since)
         t_brand.append(time.perf_counter() - t)
     store.close()
     return min(t_all) * 1000, min(t_brand) * 1000

@@ -20,8 +20,8 @@ from core.clock import now_utc
 from core.mention import Mention
 from loyalty_monitor.config import Config, load_config
 from loyalty_monitor.demo import (
-    DemoEvent,
     EngagementUpdate,
+    StreamEvent,
     demo_config_toml,
     event_time,
     generate_history,
@@ -75,7 +75,7 @@ class Replayer:
 
             self.engine = AlertEngine(store, config.alerts, config.alert_brands())
 
-    def prelabel(self, events: Iterable[DemoEvent], batch: int = 2048) -> None:
+    def prelabel(self, events: Iterable[StreamEvent], batch: int = 2048) -> None:
         """Label every text up front in large batches; a label depends only on the text and its brand.
 
         The replay then stores and evaluates hour by hour as before, without running the model on a dozen
@@ -95,7 +95,7 @@ class Replayer:
         tagged = [TaggedMention(p, self._labels[p.text]) for p in known]
         return tagged + (self.tagger.tag(rest) if rest else [])
 
-    def feed(self, events: Sequence[DemoEvent], now: datetime) -> None:
+    def feed(self, events: Sequence[StreamEvent], now: datetime) -> None:
         """Store, tag and evaluate one slice of events that happened up to ``now``."""
         mentions = [e for e in events if isinstance(e, Mention)]
         self.summary.mentions += len(mentions)
@@ -126,7 +126,7 @@ class Replayer:
 
     def replay(
         self,
-        events: Iterable[DemoEvent],
+        events: Iterable[StreamEvent],
         step: timedelta = timedelta(hours=1),
         wait_until: Callable[[datetime], None] | None = None,
     ) -> None:
@@ -135,7 +135,7 @@ class Replayer:
         if not ordered:
             return
         slice_end = event_time(ordered[0]) + step
-        batch: list[DemoEvent] = []
+        batch: list[StreamEvent] = []
         for event in ordered:
             while event_time(event) >= slice_end:
                 if wait_until is not None:

@@ -27,8 +27,8 @@ __all__ = ["demo_scores", "main"]
 def demo_scores(model: SentimentModel) -> dict[str, object]:
     """Agreement with the demo stream's written labels per (mention, brand) pair, and the confusion."""
     from core.mention import Mention
+    from core.synthetic import BRANDS
     from loyalty_monitor.demo import generate_history, generate_live
-    from loyalty_monitor.demo.settings import BRANDS
 
     aliases = {b.name: tuple(b.aliases) for b in BRANDS}
     events = [*generate_history(), *generate_live()]  # the stream's fixed default dates

@@ -1,4 +1,5 @@
-"""Shared fixtures: a migrated store on SQLite, and on PostgreSQL when LOYALTY_TEST_POSTGRES_URL is set."""
+"""Shared fixtures: a migrated store on SQLite, and on PostgreSQL when LOYALTY_TEST_POSTGRES_URL is set;
+labelled rows written straight into it; a tiny random fast sentiment model."""
 
 from __future__ import annotations
 
@@ -7,12 +8,16 @@ import uuid
 from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from sqlalchemy import create_engine, func, insert, select, text
 
 from storage.schema import MentionBrand, MentionRow
 from storage.store import Store
+
+if TYPE_CHECKING:
+    from sentiment.fast import FastSentimentModel
 
 PG_URL = os.environ.get("LOYALTY_TEST_POSTGRES_URL")
 
@@ -108,3 +113,16 @@ def add_mentions() -> AddMentions:
     For tests of what is computed from stored mentions (themes, the digest), without the pipeline.
     """
     return _add_mentions
+
+
+@pytest.fixture(scope="session")
+def tiny_fast() -> FastSentimentModel:
+    """A small random fast model: exercises the code paths without the shipped weights (the sentiment
+    package's tests and the app shell's ``sentiment`` CLI tests)."""
+    import torch
+
+    from sentiment.fast import FastConfig, FastMeta, FastSentimentModel, build_net
+
+    torch.manual_seed(0)
+    cfg = FastConfig(buckets=4096, ngram_dim=8, proj=16, hidden=8, role_dim=4)
+    return FastSentimentModel(build_net(cfg), FastMeta(version="tiny-test", config=cfg))

@@ -1,4 +1,5 @@
-"""A synthetic, deterministic Russian brand-monitoring stream for demos, screenshots and tests.
+"""The demo's deterministic Russian brand-monitoring stream: the one synthetic generator
+(:func:`core.synthetic.generate`) with the demo's two loud events.
 
 Invented banks (ours is "Полярбанк"; competitors "Борей Банк", "Кварц Банк", "Кедр Банк"), seven channels,
 thirty days of history with daily and weekly rhythm and per-channel sentiment mixes, and a live part in which
@@ -35,11 +36,23 @@ Every :class:`~core.mention.Mention` carries the intended sentiment in ``raw["de
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from core.clock import utc
+from core.mention import Mention
+from core.synthetic import (
+    BRANDS,
+    CEO,
+    CHANNELS,
+    OWN_BRAND,
+    EngagementUpdate,
+    StreamEvent,
+    event_time,
+    generate,
+)
 from loyalty_monitor.demo.config_toml import demo_brand_settings, demo_config_toml
-from loyalty_monitor.demo.events import DEMO_SOURCE, DemoEvent, EngagementUpdate, ExpectedAlert, event_time
+from loyalty_monitor.demo.events import DEMO_SOURCE, ExpectedAlert
 from loyalty_monitor.demo.resonance import (
     RESONANCE_ALERTS,
     RESONANCE_AUTHOR,
@@ -47,8 +60,7 @@ from loyalty_monitor.demo.resonance import (
     scripted_resonance,
     scripted_resonance_ids,
 )
-from loyalty_monitor.demo.settings import BRANDS, CEO, CHANNELS, OWN_BRAND
-from loyalty_monitor.demo.stream import INCIDENT_ALERTS, INCIDENT_DAYS, background, default_end
+from loyalty_monitor.demo.stream import INCIDENT_ALERTS, INCIDENT_DAYS, default_end, incident
 
 __all__ = [
     "BRANDS",
@@ -61,9 +73,9 @@ __all__ = [
     "OWN_BRAND",
     "RESONANCE_ALERTS",
     "RESONANCE_AUTHOR",
-    "DemoEvent",
     "EngagementUpdate",
     "ExpectedAlert",
+    "StreamEvent",
     "demo_brand_settings",
     "demo_config_toml",
     "event_time",
@@ -79,12 +91,7 @@ EXPECTED_ALERT_RULES: tuple[ExpectedAlert, ...] = (*INCIDENT_ALERTS, *RESONANCE_
 rules. Times are relative to the live start."""
 
 
-def _sorted(events: list[DemoEvent]) -> list[DemoEvent]:
-    # Ties are broken by id so equal timestamps never depend on generation order.
-    return sorted(events, key=lambda e: (event_time(e), e.external_id))
-
-
-def generate_history(seed: int = 7, days: int = 30, end: datetime | None = None) -> list[DemoEvent]:
+def generate_history(seed: int = 7, days: int = 30, end: datetime | None = None) -> list[StreamEvent]:
     """``days`` of history ending at ``end`` (default: a fixed date), sorted by time.
 
     Includes the scripted author's earlier, unanswered complaints (when they fall inside the window), so
@@ -93,21 +100,38 @@ def generate_history(seed: int = 7, days: int = 30, end: datetime | None = None)
     if days < 1:
         raise ValueError("days must be at least 1")
     stop = utc(end) if end is not None else default_end()
-    start = stop - timedelta(days=days)
-    incident = (stop - timedelta(days=INCIDENT_DAYS[0]), stop - timedelta(days=INCIDENT_DAYS[1]))
-    events = background(f"history:{seed}", start, stop, "h", incident)
-    events.extend(m for m in prior_complaints(stop) if start <= m.published_at < stop)
-    return _sorted(events)
+    return generate(
+        start=stop - timedelta(days=days),
+        end=stop,
+        seed=f"history:{seed}",
+        id_prefix="h",
+        source=DEMO_SOURCE,
+        spikes=(incident(stop),),
+        injectors=(_prior_complaints,),
+    )
 
 
-def generate_live(seed: int = 7, start: datetime | None = None, hours: float = LIVE_HOURS) -> list[DemoEvent]:
+def _prior_complaints(
+    seed: str, start: datetime, end: datetime, ordinary: Sequence[StreamEvent]
+) -> list[Mention]:
+    return [m for m in prior_complaints(end) if start <= m.published_at < end]
+
+
+def generate_live(
+    seed: int = 7, start: datetime | None = None, hours: float = LIVE_HOURS
+) -> list[StreamEvent]:
     """``hours`` of live stream from ``start``: ordinary mentions plus the scripted resonance, sorted.
 
-    Times are real (a normal day's rate); a replayer compresses them to show hours in minutes.
+    Times are real (a normal day's rate); a replayer compresses them to show hours in minutes. One mention
+    of a brand per author a week: history may already have two of hers in the last week.
     """
     begin = utc(start) if start is not None else default_end()
-    stop = begin + timedelta(hours=hours)
-    # One mention of a brand per author: history may already have two of hers in the last week.
-    events = background(f"live:{seed}", begin, stop, "l", None, per_week=1)
-    events.extend(scripted_resonance(f"live:{seed}", begin, stop))
-    return _sorted(events)
+    return generate(
+        start=begin,
+        end=begin + timedelta(hours=hours),
+        seed=f"live:{seed}",
+        id_prefix="l",
+        source=DEMO_SOURCE,
+        per_week=1,
+        injectors=(scripted_resonance,),
+    )

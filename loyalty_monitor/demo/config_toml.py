@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
+from core.synthetic import BRANDS
 from loyalty_monitor.config import BrandSettings
-from loyalty_monitor.demo.settings import BRANDS
 
 __all__ = ["demo_brand_settings", "demo_config_toml"]
 

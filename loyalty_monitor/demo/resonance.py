@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import math
 import random
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from core.mention import Mention
-from loyalty_monitor.demo.events import DEMO_SOURCE, DemoEvent, EngagementUpdate, ExpectedAlert
-from loyalty_monitor.demo.settings import CEO, OWN_BRAND
+from core.synthetic import CEO, OWN_BRAND, EngagementUpdate, StreamEvent
+from loyalty_monitor.demo.events import DEMO_SOURCE, ExpectedAlert
 
 __all__ = [
     "RESONANCE_ALERTS",
@@ -242,10 +243,14 @@ def _growth(minutes: float, mid: float, width: float) -> float:
     return 1.0 / (1.0 + math.exp(-(minutes - mid) / width))
 
 
-def scripted_resonance(seed: str, start: datetime, end: datetime) -> list[DemoEvent]:
-    """The live part of the script, between ``start`` and ``end``; the echo comments vary with ``seed``."""
+def scripted_resonance(
+    seed: str, start: datetime, end: datetime, ordinary: Sequence[StreamEvent] = ()
+) -> list[StreamEvent]:
+    """The live part of the script, between ``start`` and ``end``; the echo comments vary with ``seed``.
+
+    An :class:`~core.synthetic.Injector`: the ``ordinary`` events it is added to do not change it."""
     rng = random.Random(f"{seed}:resonance")
-    events: list[DemoEvent] = []
+    events: list[StreamEvent] = []
 
     def at(minutes: float) -> datetime:
         return start + timedelta(minutes=minutes)

@@ -1,13 +1,11 @@
-"""A synthetic mention stream with a daily and weekly rhythm, and a harness that replays it hour by hour.
+"""A calm stream for the alert rules (the one synthetic generator's), and a harness that replays it.
 
 The harness stores, tags (labels come with the events) and runs the engine exactly as the pipeline does,
-on the stream's clock.
+hour by hour on the stream's clock.
 """
 
 from __future__ import annotations
 
-import math
-import random
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -15,73 +13,27 @@ from datetime import UTC, datetime, timedelta
 from alerts.engine import AlertEngine
 from alerts.lifecycle import AlertChange
 from core.mention import Mention
+from core.synthetic import CHANNELS, generate, plain_brand
 from loyalty_monitor.config import Config
 from storage.store import BrandLabel, Store, TaggedMention
 
 START = datetime(2026, 3, 2, tzinfo=UTC)  # a Monday
 
-_WORDS = [
-    "приложение",
-    "карта",
-    "перевод",
-    "кэшбэк",
-    "офис",
-    "оператор",
-    "чат",
-    "поддержка",
-    "кредит",
-    "вклад",
-    "ипотека",
-    "счёт",
-    "платёж",
-    "терминал",
-    "банкомат",
-    "лимит",
-    "комиссия",
-    "отделение",
-    "менеджер",
-    "очередь",
-    "звонок",
-    "смс",
-    "код",
-    "вход",
-    "пароль",
-    "обновление",
-    "интерфейс",
-    "доставка",
-    "курьер",
-    "заявка",
-    "анкета",
-    "документ",
-    "выписка",
-    "процент",
-    "ставка",
-    "условия",
-    "тариф",
-    "бонус",
-    "акция",
-    "подписка",
-    "уведомление",
-    "сервис",
-    "качество",
-    "скорость",
-    "ответ",
-    "решение",
-    "вопрос",
-    "проблема",
-    "ошибка",
-    "сбой",
-    "задержка",
-]
-_NEG = ["плохо", "медленно", "неудобно", "странно", "долго", "непонятно", "раздражает", "разочарован"]
-_POS = ["отлично", "быстро", "удобно", "спасибо", "нравится", "рекомендую", "понятно", "приятно"]
+CALM_CHANNELS = tuple(c for c in CHANNELS if c.name in ("vk", "telegram", "news"))
+"""The synthetic world's VK, Telegram and news: three channels, about 190 mentions a weekday."""
 
 
 @dataclass
 class Event:
+    """A mention and the label it is tagged with; ``labels`` for several brands (or none) instead."""
+
     mention: Mention
     brand: str
     label: str
+    labels: dict[str, str] | None = None
+
+    def links(self) -> dict[str, str]:
+        return {self.brand: self.label} if self.labels is None else self.labels
 
 
 @dataclass
@@ -106,72 +58,31 @@ def config(**alerts: object) -> Config:
     )
 
 
-def _rate(at: datetime) -> float:
-    """Mentions per hour: quiet nights, busy evenings, calmer weekends."""
-    hour = at.hour + 3  # Moscow
-    local = hour % 24
-    daily = 0.25 + 0.75 * math.sin(math.pi * (local - 7) / 17) if local >= 7 else 0.15
-    weekly = 0.7 if at.weekday() >= 5 else 1.0
-    return 14.0 * daily * weekly
-
-
 def calm_stream(
     days: int, start: datetime = START, seed: int = 7, brands: tuple[str, ...] = ("Альфа", "Бета")
 ) -> tuple[list[Event], list[Counters]]:
-    """``days`` of ordinary traffic: ~25 % negative, random authors, varied texts, modest engagement."""
-    rnd = random.Random(seed)
+    """``days`` of ordinary traffic from the one synthetic generator: ~25 % negative, Zipf-like authors who
+    write about a brand at most twice a week, varied texts, copies, modest engagement growth."""
+    world = tuple(plain_brand(b, own=i == 0, mix=(0.4, 0.35, 0.25)) for i, b in enumerate(brands))
+    generated = generate(
+        start=start,
+        end=start + timedelta(days=days),
+        seed=f"calm:{seed}",
+        brands=world,
+        channels=CALM_CHANNELS,
+        source="calm",
+        id_prefix="c",
+    )
     events: list[Event] = []
     counters: list[Counters] = []
-    n = 0
-    for h in range(days * 24):
-        hour = start + timedelta(hours=h)
-        k = _poisson(rnd, _rate(hour))
-        for _ in range(k):
-            n += 1
-            brand = rnd.choice(brands)
-            label = rnd.choices(["positive", "negative", "neutral"], [0.4, 0.25, 0.35])[0]
-            mood = rnd.choice(_NEG if label == "negative" else _POS if label == "positive" else ["обычно"])
-            words = rnd.sample(_WORDS, 7)
-            text = f"{brand.lower()} {' '.join(words[:4])} {mood} {' '.join(words[4:])} #{n}"
-            channel = rnd.choice(["vk", "telegram", "news"])
-            at = hour + timedelta(seconds=rnd.randrange(3600))
-            reach = int(rnd.lognormvariate(6, 1.5))
-            m = Mention(
-                source=channel,
-                external_id=f"c{n}",
-                channel=channel,
-                text=text,
-                published_at=at,
-                url=f"https://example.org/{channel}/{n}",
-                author=f"user{rnd.randrange(50_000)}",
-                author_reach=reach,
-                reposts=rnd.randrange(3),
-                comments=rnd.randrange(5),
-                views=rnd.randrange(300),
-            )
-            events.append(Event(m, brand, label))
-            if rnd.random() < 0.3:
-                later = at + timedelta(hours=rnd.uniform(1, 6))
-                counters.append(
-                    Counters(
-                        channel,
-                        m.external_id,
-                        later,
-                        (m.reposts or 0) + rnd.randrange(4),
-                        (m.comments or 0) + rnd.randrange(8),
-                        (m.views or 0) + rnd.randrange(800),
-                    )
-                )
+    for e in generated:
+        if isinstance(e, Mention):
+            labels = {str(k): str(v) for k, v in e.raw["demo_labels"].items()}
+            first = next(iter(labels), "")
+            events.append(Event(e, first, labels.get(first, "neutral"), labels))
+        else:
+            counters.append(Counters(e.source, e.external_id, e.at, e.reposts, e.comments, e.views))
     return events, counters
-
-
-def _poisson(rnd: random.Random, lam: float) -> int:
-    k, p, limit = 0, 1.0, math.exp(-lam)
-    while True:
-        p *= rnd.random()
-        if p <= limit:
-            return k
-        k += 1
 
 
 @dataclass
@@ -179,7 +90,6 @@ class Harness:
     store: Store
     config: Config
     engine: AlertEngine = field(init=False)
-    labels: dict[tuple[str, str], tuple[str, str]] = field(default_factory=dict)
     changes: list[AlertChange] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -207,8 +117,6 @@ class Harness:
 
     def feed(self, batch: list[object], now: datetime) -> None:
         events = [b for b in batch if isinstance(b, Event)]
-        for e in events:
-            self.labels[(e.mention.source, e.mention.external_id)] = (e.brand, e.label)
         ids = self.store.upsert_mentions([e.mention for e in events]) if events else []
         for c in (b for b in batch if isinstance(b, Counters)):
             self.store.update_engagement(
@@ -225,7 +133,8 @@ class Harness:
             tagged = []
             for p in pending:
                 e = by_id[keyed[p.id]]
-                tagged.append(TaggedMention(p, [BrandLabel(e.brand, e.label, 0.9, "test@1")]))
+                links = [BrandLabel(b, label, 0.9, "test@1") for b, label in e.links().items()]
+                tagged.append(TaggedMention(p, links))
             self.store.save_tags(tagged)
             tagged_ids = [t.mention.id for t in tagged]
         self.changes += self.engine.evaluate(tagged_ids, now)

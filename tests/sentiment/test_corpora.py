@@ -6,8 +6,7 @@ import pytest
 
 from sentiment.corpora import HELD_OUT_BRANDS, validation_data
 from sentiment.synthetic import comparison_examples
-
-from .conftest import DATASETS
+from tests.sentiment.datasets import DATASETS
 
 
 @pytest.mark.slow  # reads every corpus: ~30 s

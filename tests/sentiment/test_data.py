@@ -5,8 +5,7 @@ from pathlib import Path
 import pytest
 
 from sentiment.data import Example, LabeledFileError, load_labeled_file, time_split
-
-from .conftest import DATASETS
+from tests.sentiment.datasets import DATASETS
 
 
 def test_time_split_keeps_tweets_together_and_ordered() -> None:

@@ -10,8 +10,7 @@ import torch
 from sentiment.e5 import E5SentimentModel, mark_target, target_window
 from sentiment.fast import FastSentimentModel
 from sentiment.train import _inputs, load_corpora
-
-from .conftest import DATASETS
+from tests.sentiment.datasets import DATASETS
 
 
 def test_the_target_and_only_the_target_is_marked() -> None:

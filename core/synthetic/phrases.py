@@ -1,9 +1,9 @@
-"""Text templates the demo stream is written from, and the renderer that fills them.
+"""Text templates the synthetic stream is written from, and the renderer that fills them.
 
-Templates are ours, written for this demo (no dataset text). Slots:
+Templates are ours, written for this project (no dataset text), about banks. Slots:
 
-* ``{B:g}`` the brand the text is about, in a case (``n g d a i p``, see :data:`settings.Forms`); ``{C:a}``
-  a second brand in multi-brand texts;
+* ``{B:g}`` the brand the text is about, in a case (``n g d a i p``, see :data:`core.synthetic.world.Forms`);
+  ``{C:a}`` a second brand in multi-brand texts;
 * ``{P:a}`` a product (карта, ипотека, кэшбэк...) in a case; ``{city:p}`` a city;
 * ``{M}`` a sum of money, ``{D}`` a number of days, ``{R}`` a rate, ``{date}`` a date phrase;
 * ``{street}`` a street, ``{day}`` a weekday phrase, ``{contact}`` a way of reaching support;
@@ -19,7 +19,7 @@ import random
 import re
 from collections.abc import Mapping
 
-from loyalty_monitor.demo.settings import Forms
+from core.synthetic.world import Forms
 
 __all__ = [
     "CLOSERS",
@@ -390,7 +390,7 @@ def render(
             return "перевела" if female else "перевёл"
         if slot == "dovolen":
             return "довольна" if female else "доволен"
-        raise KeyError(f"unknown slot {slot!r} in demo template {template!r}")
+        raise KeyError(f"unknown slot {slot!r} in template {template!r}")
 
     text = _SLOT.sub(fill, template)
     return text[:1].upper() + text[1:]

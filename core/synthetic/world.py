@@ -1,9 +1,15 @@
-"""The demo world: invented brands, channels, authors' reach, daily and weekly rhythm, sentiment mixes.
+"""The synthetic world: brands, channels, authors' reach, daily and weekly rhythm, sentiment mixes.
 
-Every brand here is made up, so the demo never says anything about a real company. The numbers are chosen to
-make the dashboard worth looking at: the loyalty index differs by channel and by brand (our brand is loved in
-Telegram and hated on review sites), nights are quiet, news sleeps at weekends, and an app release makes our
-brand's complaints jump for a few days.
+:data:`BRANDS` and :data:`CHANNELS` are the default world the demo, the tests and the benchmarks share. Every
+brand here is made up, so a stream never says anything about a real company. The numbers are chosen to make
+the dashboard worth looking at: the loyalty index differs by channel and by brand (our brand is loved in
+Telegram and hated on review sites), nights are quiet, news sleeps at weekends.
+
+A caller that needs other brands builds them with :func:`plain_brand` (one spelling, one sentiment mix for
+every channel) or :class:`StreamBrand` itself; other channels with :class:`StreamChannel` or
+``dataclasses.replace`` of a default one. A channel's *name* sets its voice: ``news`` is written by outlets in
+news templates and never copied, ``reviews`` has titles and initials and no reposts, ``vk``, ``telegram`` and
+``youtube`` are informal (emoji, typos); any other name reads like ``dzen`` and ``vcru``, plain posts.
 """
 
 from __future__ import annotations
@@ -16,15 +22,17 @@ __all__ = [
     "CHANNELS",
     "MSK_OFFSET_HOURS",
     "OWN_BRAND",
-    "DemoBrand",
-    "DemoChannel",
     "Forms",
+    "StreamBrand",
+    "StreamChannel",
+    "fixed",
     "masc",
+    "plain_brand",
 ]
 
 Forms = dict[str, str]
 """Case forms: ``n`` nominative, ``g`` genitive, ``d`` dative, ``a`` accusative, ``i`` instrumental,
-``p`` prepositional. Written out by hand: the demo must read right, and pymorphy3 guesses invented names."""
+``p`` prepositional. Written out by hand: a stream must read right, and pymorphy3 guesses invented names."""
 
 MSK_OFFSET_HOURS = 3
 """The audience lives in Moscow time; the rhythm below is in local hours."""
@@ -47,7 +55,7 @@ def fixed(word: str) -> Forms:
 
 
 @dataclass(frozen=True)
-class DemoBrand:
+class StreamBrand:
     """A brand as configured (name, aliases, exclusions, people) and as people write it (``spellings``).
 
     ``spellings`` are case-form tables with weights: most people write the short name, some the full one,
@@ -66,11 +74,42 @@ class DemoBrand:
     false_friends: tuple[str, ...] = ()
     mix: dict[str, tuple[float, float, float]] = field(default_factory=dict)
     """Per channel: weights of (positive, neutral, negative)."""
+    default_mix: tuple[float, float, float] = (0.4, 0.35, 0.25)
+    """The weights in a channel ``mix`` does not name."""
+
+    def mix_in(self, channel: str) -> tuple[float, float, float]:
+        """Weights of (positive, neutral, negative) for a mention of this brand in ``channel``."""
+        return self.mix.get(channel, self.default_mix)
+
+
+def plain_brand(
+    name: str,
+    *,
+    share: float = 1.0,
+    own: bool = False,
+    mix: tuple[float, float, float] = (0.4, 0.35, 0.25),
+    aliases: tuple[str, ...] = (),
+) -> StreamBrand:
+    """A brand written one way in every case (``"Альфа"``), with one sentiment mix in every channel.
+
+    For tests and benchmarks that need their own brand names and do not care about grammar::
+
+        plain_brand("Альфа", own=True, mix=(0.4, 0.35, 0.25))
+    """
+    return StreamBrand(
+        name=name,
+        aliases=aliases,
+        own=own,
+        share=share,
+        spellings=((fixed(name), 1.0),),
+        hashtag="#" + "".join(ch for ch in name.lower() if ch.isalnum()),
+        default_mix=mix,
+    )
 
 
 CEO = "Игорь Кречетов"
 
-OWN_BRAND = DemoBrand(
+OWN_BRAND = StreamBrand(
     name="Полярбанк",
     aliases=("Поляр", "Поляр Банк", "Polyarbank"),
     own=True,
@@ -99,9 +138,9 @@ OWN_BRAND = DemoBrand(
     },
 )
 
-BRANDS: tuple[DemoBrand, ...] = (
+BRANDS: tuple[StreamBrand, ...] = (
     OWN_BRAND,
-    DemoBrand(
+    StreamBrand(
         name="Борей Банк",
         aliases=("Борей", "Борейбанк", "Borey Bank"),
         own=False,
@@ -128,7 +167,7 @@ BRANDS: tuple[DemoBrand, ...] = (
             "reviews": (0.42, 0.10, 0.48),
         },
     ),
-    DemoBrand(
+    StreamBrand(
         name="Кварц Банк",
         aliases=("Кварц", "Кварцбанк", "Kvarts"),
         own=False,
@@ -150,7 +189,7 @@ BRANDS: tuple[DemoBrand, ...] = (
             "reviews": (0.15, 0.10, 0.75),
         },
     ),
-    DemoBrand(
+    StreamBrand(
         name="Кедр Банк",
         aliases=("Кедр", "Кедрбанк"),
         own=False,
@@ -173,7 +212,7 @@ BRANDS: tuple[DemoBrand, ...] = (
 
 
 @dataclass(frozen=True)
-class DemoChannel:
+class StreamChannel:
     """A platform: its share of volume, places inside it, local-hour rhythm, weekend factor, reach."""
 
     name: str
@@ -193,8 +232,8 @@ _SOCIAL = (2, 1, 0.6, 0.4, 0.4, 0.6, 1.5, 3, 5, 6, 6.5, 7, 8, 7.5, 7, 6.5, 6.5, 
 _OFFICE = (0.5, 0.3, 0.2, 0.2, 0.3, 0.8, 2, 4, 7, 9, 9.5, 9, 8, 8.5, 9, 8.5, 8, 7, 5, 4, 3.5, 3, 2, 1)
 _VIDEO = (3, 2, 1, 0.6, 0.5, 0.6, 1, 2, 3, 4, 4.5, 5, 5.5, 5.5, 5.5, 6, 6.5, 7.5, 9, 10, 10.5, 10, 8, 5)
 
-CHANNELS: tuple[DemoChannel, ...] = (
-    DemoChannel(
+CHANNELS: tuple[StreamChannel, ...] = (
+    StreamChannel(
         "vk",
         0.27,
         ("Подслушано: Финансы", "Банки и кредиты | Отзывы", "Типичный заёмщик", "Мамы района"),
@@ -205,7 +244,7 @@ CHANNELS: tuple[DemoChannel, ...] = (
         1500,
         "https://vk.com/wall-{n}",
     ),
-    DemoChannel(
+    StreamChannel(
         "telegram",
         0.22,
         ("Финансы без воды", "Чат клиентов банков", "Кэшбэк-охотники", "Деньги не спят"),
@@ -216,7 +255,7 @@ CHANNELS: tuple[DemoChannel, ...] = (
         700,
         "https://t.me/demo_channel/{n}",
     ),
-    DemoChannel(
+    StreamChannel(
         "youtube",
         0.10,
         ("Обзор карт 2024", "Честно о банках", "Кредитный эксперт"),
@@ -227,7 +266,7 @@ CHANNELS: tuple[DemoChannel, ...] = (
         900,
         "https://www.youtube.com/watch?v=demo{n}",
     ),
-    DemoChannel(
+    StreamChannel(
         "news",
         0.09,
         ("Финвестник", "Деньги и рынки", "Банковское обозрение", "Регион-Финанс"),
@@ -238,7 +277,7 @@ CHANNELS: tuple[DemoChannel, ...] = (
         12,
         "https://finvestnik.example/news/{n}",
     ),
-    DemoChannel(
+    StreamChannel(
         "vcru",
         0.08,
         ("vc.ru / Финансы", "vc.ru / Личный опыт"),
@@ -249,7 +288,7 @@ CHANNELS: tuple[DemoChannel, ...] = (
         400,
         "https://vc.ru/money/{n}",
     ),
-    DemoChannel(
+    StreamChannel(
         "dzen",
         0.09,
         ("Финансовая грамотность", "Записки заёмщика", "Экономлю с умом"),
@@ -260,7 +299,7 @@ CHANNELS: tuple[DemoChannel, ...] = (
         250,
         "https://dzen.ru/a/demo{n}",
     ),
-    DemoChannel(
+    StreamChannel(
         "reviews",
         0.15,
         ("Отзывы о банках", "Народный рейтинг"),
