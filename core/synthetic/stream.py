@@ -416,8 +416,8 @@ def stream(
     :data:`MENTIONS_PER_WEEK`); ``spikes`` make complaints jump; external ids are ``id_prefix`` and a
     counter; ``utc_offset_hours`` is the audience's time zone, in which the daily rhythm runs.
     """
-    writer = _Stream(seed, brands, channels, per_week, source)
-    yield from writer.run(utc(start), utc(end), daily_volume, spikes, id_prefix, utc_offset_hours)
+    state = _Stream(seed, brands, channels, per_week, source)
+    yield from state.run(utc(start), utc(end), daily_volume, spikes, id_prefix, utc_offset_hours)
 
 
 class _Stream:
@@ -441,8 +441,7 @@ class _Stream:
         self.channels = tuple(channels)
         self.by_name = {c.name: c for c in channels}
         self.brand_by_name = {b.name: b for b in brands}
-        social = tuple(c for c in _SOCIAL if c in self.by_name)
-        self.social = social
+        self.social = tuple(c for c in _SOCIAL if c in self.by_name)
         self.source = source
 
     def run(
