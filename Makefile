@@ -53,4 +53,4 @@ bench: install-dev
 	$(BIN)/python bench/sentiment_speed.py
 	$(BIN)/python bench/sentiment_probe.py
 	$(BIN)/python bench/alert_latency.py
-	$(BIN)/python bench/dashboard.py
+	$(BIN)/python bench/dashboard_speed.py
