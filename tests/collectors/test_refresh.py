@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -19,9 +18,9 @@ NOW = datetime(2024, 9, 3, 12, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def store(tmp_path: Path):
-    s = Store.open(f"sqlite:///{tmp_path / 'r.db'}")
-    s.upsert_mentions(
+def store(store: Store) -> Store:
+    """The shared store (SQLite, and PostgreSQL when configured) with four VK mentions of different ages."""
+    store.upsert_mentions(
         [
             Mention("vk", "-1_10", "vk", "young", NOW - timedelta(hours=1), likes=1),
             Mention("vk", "-1_11", "vk", "young comment", NOW - timedelta(hours=1)),
@@ -29,8 +28,7 @@ def store(tmp_path: Path):
             Mention("vk", "-1_9", "vk", "old", NOW - timedelta(hours=10), likes=1),
         ]
     )
-    yield s
-    s.close()
+    return store
 
 
 def _get_by_id(likes: int) -> Reply:

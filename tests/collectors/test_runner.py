@@ -2,25 +2,14 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
-from pathlib import Path
-
-import pytest
 
 from collectors.rss import RSSSettings
 from collectors.runner import AuthGate, collect_once, poll_source
 from collectors.telegram import TelegramSettings
 from collectors.vk import VKCollector, VKSettings
-from storage.store import Store
 from tests.collectors.server import FixtureServer, Reply
 
 TOKEN = "vk1.a.runner-secret-987654321"
-
-
-@pytest.fixture
-def store(tmp_path: Path):
-    s = Store.open(f"sqlite:///{tmp_path / 'm.db'}")
-    yield s
-    s.close()
 
 
 def _sources(server: FixtureServer):
