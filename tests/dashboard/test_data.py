@@ -110,19 +110,13 @@ def test_only_http_links_are_shown(url: str | None, shown: str | None) -> None:
     assert data.safe_url(url) == shown
 
 
-def _fixture_store(tmp_path: Path) -> Store:
-    from tests.dashboard.fixtures import build_db
-
-    return build_db(f"sqlite:///{tmp_path / 'x.db'}")
-
-
 def _last_30_days(**kw: object) -> data.Filters:
     now = datetime.now(UTC)
     return data.Filters(now - timedelta(days=31), now + timedelta(minutes=1), tz="Europe/Moscow", **kw)  # type: ignore[arg-type]
 
 
-def test_mentions_csv_is_the_cli_format_with_the_dashboard_filters(tmp_path: Path) -> None:
-    store = _fixture_store(tmp_path)
+def test_mentions_csv_is_the_cli_format_with_the_dashboard_filters(db: tuple[str, Store]) -> None:
+    _, store = db
     out = export.mentions_csv(store, _last_30_days(brands=(BRANDS[1],), sentiments=("negative",)), 1000)
     header, *rows = csv.reader(io.StringIO(out.decode("utf-8")))
     assert header == list(export.MENTION_COLUMNS)
@@ -133,8 +127,8 @@ def test_mentions_csv_is_the_cli_format_with_the_dashboard_filters(tmp_path: Pat
     assert rows[0][when].endswith("+03:00")  # times in the chosen zone, with the offset
 
 
-def test_mentions_csv_for_excel_has_bom_and_semicolons(tmp_path: Path) -> None:
-    store = _fixture_store(tmp_path)
+def test_mentions_csv_for_excel_has_bom_and_semicolons(db: tuple[str, Store]) -> None:
+    _, store = db
     raw = export.mentions_csv(store, _last_30_days(), 5, excel=True)
     assert raw.startswith(b"\xef\xbb\xbf")
     lines = list(csv.reader(io.StringIO(raw[3:].decode("utf-8")), delimiter=";"))
@@ -142,8 +136,8 @@ def test_mentions_csv_for_excel_has_bom_and_semicolons(tmp_path: Path) -> None:
     assert len(lines) == 6
 
 
-def test_mentions_csv_honours_the_handled_filter(tmp_path: Path) -> None:
-    store = _fixture_store(tmp_path)
+def test_mentions_csv_honours_the_handled_filter(db: tuple[str, Store]) -> None:
+    _, store = db
     with store.engine.connect() as conn:
         mention_id = conn.execute(select(MentionBrand.mention_id).limit(1)).scalar_one()
     store.mark_handled(mention_id)
@@ -153,8 +147,8 @@ def test_mentions_csv_honours_the_handled_filter(tmp_path: Path) -> None:
     assert {row[0] for row in rows} == {str(mention_id)}
 
 
-def test_index_csv_rows_per_brand_channel_and_day(tmp_path: Path) -> None:
-    store = _fixture_store(tmp_path)
+def test_index_csv_rows_per_brand_channel_and_day(db: tuple[str, Store]) -> None:
+    _, store = db
     out = export.index_csv(store, _last_30_days(brands=(OWN,)), excel=True)
     header, *rows = out[3:].decode("utf-8").splitlines()
     assert header.split(";") == list(export.INDEX_COLUMNS)
