@@ -18,6 +18,7 @@ import logging
 import random
 import time
 from collections.abc import Awaitable, Callable, Mapping
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import metadata
@@ -47,6 +48,7 @@ __all__ = [
     "install_log_scrubbing",
     "make_client",
     "throttler_for",
+    "use_shared_throttlers",
 ]
 
 log = logging.getLogger(__name__)
@@ -103,11 +105,36 @@ class RetryPolicy:
 
 _THROTTLERS: dict[tuple[str, str], Throttler] = {}
 
+#: Builds the throttle of (source, token fingerprint, rate, period) when the limit must hold across
+#: processes (``loyalty-monitor worker`` keeps it in the database); ``None``: one per process.
+SharedThrottlerFactory = Callable[[str, str, int, float], AbstractAsyncContextManager[Any]]
+_SHARED: list[SharedThrottlerFactory] = []
+_SHARED_THROTTLERS: dict[tuple[str, str], AbstractAsyncContextManager[Any]] = {}
 
-def throttler_for(source: str, token: str | None, rate: int, period: float) -> Throttler:
+
+def use_shared_throttlers(factory: SharedThrottlerFactory | None) -> None:
+    """Make every :class:`Http` built from now on throttle through ``factory`` (``None``: in-process again).
+
+    Why: a token's quota belongs to the platform account, not to one process; several workers polling
+    with one token must share it.
+    """
+    _SHARED.clear()
+    _SHARED_THROTTLERS.clear()
+    if factory is not None:
+        _SHARED.append(factory)
+
+
+def throttler_for(
+    source: str, token: str | None, rate: int, period: float
+) -> Throttler | AbstractAsyncContextManager[Any]:
     """The throttler shared by every request of ``source`` made with ``token`` (limits are per token)."""
     fingerprint = hashlib.sha256((token or "").encode()).hexdigest()[:16]
     key = (source, fingerprint)
+    if _SHARED:
+        shared = _SHARED_THROTTLERS.get(key)
+        if shared is None:
+            shared = _SHARED_THROTTLERS[key] = _SHARED[0](source, fingerprint, rate, period)
+        return shared
     throttler = _THROTTLERS.get(key)
     if throttler is None or throttler.rate_limit != rate or throttler.period != period:
         throttler = _THROTTLERS[key] = Throttler(rate_limit=rate, period=period)

@@ -147,6 +147,43 @@ def collect(config_path: Path | None, db_url: str | None, once: bool, since: str
 
 @main.command()
 @common_options
+@click.option(
+    "--roles",
+    default="collect,tag,alerts,deliver",
+    show_default=True,
+    help="Comma-separated roles this worker takes: collect, tag, alerts, deliver.",
+)
+@click.option(
+    "--model", "model_spec", metavar="SPEC", help="Sentiment model for the tag role (default: config)."
+)
+@click.option(
+    "--poll-lease-s",
+    type=click.FloatRange(min=1.0),
+    default=30.0,
+    show_default=True,
+    help="Seconds without a heartbeat after which a dead worker's poll is taken over.",
+)
+def worker(
+    config_path: Path | None, db_url: str | None, roles: str, model_spec: str | None, poll_lease_s: float
+) -> None:
+    """One of any number of workers sharing one PostgreSQL database, until SIGINT/SIGTERM.
+
+    Run as many as you like on as many machines; each takes the given roles and the database shares out
+    the work (docs/scaling.md). `run` stays the one-process mode (and the one for SQLite).
+    """
+    from loyalty_monitor.worker import WorkerSettings, parse_roles, require_postgres, run_worker
+
+    config = get_config(config_path, db_url)
+    require_postgres(config)
+    chosen = parse_roles(roles)
+    stats = asyncio.run(
+        run_worker(config, chosen, model_spec=model_spec, settings=WorkerSettings(poll_lease_s=poll_lease_s))
+    )
+    click.echo(stats)
+
+
+@main.command()
+@common_options
 def status(config_path: Path | None, db_url: str | None) -> None:
     """Per-source health, totals and alert delivery state."""
     from loyalty_monitor.service import status_report

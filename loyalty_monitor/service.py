@@ -529,6 +529,13 @@ def export_rows(
         store.close()
 
 
+def _workers_lines(store: Store) -> list[str]:
+    """Live workers, their roles and leases, and the lag (PostgreSQL only; ``run`` has no workers)."""
+    from loyalty_monitor.worker import workers_report
+
+    return workers_report(store)
+
+
 def _ago(when: datetime | None, now: datetime) -> str:
     if when is None:
         return "never"
@@ -584,6 +591,7 @@ def status_report(config: Config) -> str:
                 line += f"; last error {_ago(h.last_error_at, now)}: {scrub(h.last_error)}"
             lines.append(line)
         lines.append("alerts: " + scrub(delivery_summary(store)))
+        lines.extend(_workers_lines(store))
         return "\n".join(lines)
     finally:
         store.close()

@@ -34,6 +34,7 @@ __all__ = [
     "AlertAction",
     "AlertDelivery",
     "AlertGroup",
+    "AlertPending",
     "Base",
     "BotCursor",
     "Cursor",
@@ -41,9 +42,12 @@ __all__ = [
     "IndexHourly",
     "MentionBrand",
     "MentionRow",
+    "PollState",
+    "RateSlot",
     "SourceHealth",
     "ThemeRow",
     "UTCDateTime",
+    "WorkerRow",
     "effective_label",
 ]
 
@@ -363,3 +367,51 @@ class ThemeRow(Base):
     words: Mapped[dict[str, Any]] = mapped_column(JSON)
     first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+# -- several workers on one PostgreSQL (migration 0011, storage/coordination.py) --------------------------
+
+
+class WorkerRow(Base):
+    """A live ``loyalty-monitor worker``: its roles and a heartbeat; ``status`` lists the fresh ones."""
+
+    __tablename__ = "workers"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    host: Mapped[str] = mapped_column(String(255))
+    pid: Mapped[int] = mapped_column(Integer)
+    roles: Mapped[str] = mapped_column(String(128))
+    model: Mapped[str | None] = mapped_column(String(255))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    beat_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    leases: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class RateSlot(Base):
+    """The next free request slot of one (source, token): the limiter every worker shares."""
+
+    __tablename__ = "rate_slots"
+
+    key: Mapped[str] = mapped_column(String(128), primary_key=True)
+    next_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class PollState(Base):
+    """When a (source, query) was last polled by a worker, so N workers poll it once per interval."""
+
+    __tablename__ = "poll_state"
+
+    source: Mapped[str] = mapped_column(String(64), primary_key=True)
+    query: Mapped[str] = mapped_column(String(512), primary_key=True)
+    last_polled_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class AlertPending(Base):
+    """A mention a tag worker linked to a brand, waiting for the alert leader's per-mention rules."""
+
+    __tablename__ = "alert_pending"
+
+    mention_id: Mapped[int] = mapped_column(
+        ID, ForeignKey("mentions.id", ondelete="CASCADE"), primary_key=True
+    )
+    queued_at: Mapped[datetime] = mapped_column(UTCDateTime)

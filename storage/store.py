@@ -53,6 +53,7 @@ __all__ = [
     "now_utc",  # core.clock's, still importable here for the alert modules that read it from storage
     "text_contains",
     "text_search",
+    "write_tags",
 ]
 
 _COUNTERS = ("likes", "reposts", "comments", "views")
@@ -369,29 +370,8 @@ class Store:
         """Store brand links with sentiment and mark the mentions tagged, in one transaction."""
         if not tagged:
             return
-        now = now_utc()
-        links = [
-            {
-                "mention_id": t.mention.id,
-                "brand": link.brand,
-                "channel": t.mention.channel,
-                "published_at": t.mention.published_at,
-                "label": link.label,
-                "score": link.score,
-                "model_version": link.model_version,
-                "counted": t.mention.counted,
-            }
-            for t in tagged
-            for link in t.links
-        ]
-        ins: Any = (
-            postgresql.insert(MentionBrand) if self.dialect == "postgresql" else sqlite.insert(MentionBrand)
-        )
         with self.engine.begin() as conn:
-            if links:
-                conn.execute(ins.on_conflict_do_nothing(index_elements=["mention_id", "brand"]), links)
-            for chunk in _chunks([t.mention.id for t in tagged], 500):
-                conn.execute(update(MentionRow).where(MentionRow.id.in_(chunk)).values(tagged_at=now))
+            write_tags(conn, tagged, now_utc())
 
     def cluster_totals(self, root_ids: Iterable[int]) -> dict[int, tuple[int, int]]:
         """For each first-stored copy: (mentions in its repost cluster, their summed author reach).
@@ -522,6 +502,51 @@ class Store:
             ).scalar_one()
             links = conn.execute(select(func.count()).select_from(MentionBrand)).scalar_one()
         return {"mentions": total, "untagged": untagged, "brand_links": links}
+
+
+def write_tags(
+    conn: Connection, tagged: Sequence[TaggedMention], now: datetime, *, only_untagged: bool = False
+) -> int:
+    """Store brand links with sentiment and mark the mentions tagged, in the caller's transaction.
+
+    Returns how many mentions were marked. With ``only_untagged`` only mentions not tagged yet are marked,
+    so a worker holding its claimed batch's row locks can check that it labelled each of them first.
+    :meth:`Store.save_tags` and the workers share this one write.
+    """
+    if not tagged:
+        return 0
+    links = [
+        {
+            "mention_id": t.mention.id,
+            "brand": link.brand,
+            "channel": t.mention.channel,
+            "published_at": t.mention.published_at,
+            "label": link.label,
+            "score": link.score,
+            "model_version": link.model_version,
+            "counted": t.mention.counted,
+        }
+        for t in tagged
+        for link in t.links
+    ]
+    ins: Any = (
+        postgresql.insert(MentionBrand) if conn.dialect.name == "postgresql" else sqlite.insert(MentionBrand)
+    )
+    if links:
+        conn.execute(ins.on_conflict_do_nothing(index_elements=["mention_id", "brand"]), links)
+    marked = 0
+    for chunk in _chunks([t.mention.id for t in tagged], 500):
+        res = conn.execute(
+            update(MentionRow)
+            .where(
+                and_(MentionRow.id.in_(chunk), MentionRow.tagged_at.is_(None))
+                if only_untagged
+                else MentionRow.id.in_(chunk)
+            )
+            .values(tagged_at=now)
+        )
+        marked += int(res.rowcount or 0)
+    return marked
 
 
 _SET_AFTER_INSERT = frozenset({"id", "duplicate_of", "tagged_at", "engagement_updated_at", "handled_at"})
