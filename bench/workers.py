@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import json
 import os
 import random
@@ -37,7 +38,7 @@ from sqlalchemy import create_engine, func, select, text
 from core.mention import Mention
 from storage.coordination import LEADER_KEY
 from storage.schema import MentionRow
-from storage.store import Store
+from storage.store import BrandLabel, Store, TaggedMention
 
 ROOT = Path(__file__).resolve().parents[1]
 TEMPLATES = [
@@ -345,6 +346,38 @@ def latency(base: str, samples: int) -> list[float]:
     return out
 
 
+def bytes_per_mention(base: str, n: int) -> tuple[float, float]:
+    """Bytes per stored and tagged mention in PostgreSQL (tables, indexes, TOAST), without and with ``raw``.
+
+    The synthetic texts are about 100 characters; a platform's ``raw`` JSON is modelled as 600 bytes of
+    incompressible text (real payloads compress better, so this errs on the large side).
+    """
+    out = []
+    rng = random.Random(3)
+    for raw in (False, True):
+        with fresh_schema(base) as db:
+            store = Store.open(db)
+            batch = mentions(n, seed=7 if raw else 8)
+            if raw:
+                batch = [dataclasses.replace(m, raw={"payload": rng.randbytes(280).hex()}) for m in batch]
+            store.upsert_mentions(batch)
+            pending = store.untagged(n)
+            store.save_tags(
+                [TaggedMention(p, [BrandLabel("Полярбанк", "negative", 0.9, "fast@1")]) for p in pending]
+            )
+            with store.engine.connect() as conn:
+                size = conn.execute(
+                    text(
+                        "SELECT sum(pg_total_relation_size(c.oid)) FROM pg_class c "
+                        "JOIN pg_namespace s ON s.oid = c.relnamespace "
+                        "WHERE s.nspname = current_schema() AND c.relkind = 'r'"
+                    )
+                ).scalar_one()
+            store.close()
+            out.append(float(size) / n)
+    return out[0], out[1]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", default=os.environ.get("LOYALTY_BENCH_POSTGRES_URL"), help="PostgreSQL URL")
@@ -353,7 +386,8 @@ def main() -> None:
     parser.add_argument("--default-n", type=int, default=300, help="mentions per run with the default model")
     parser.add_argument("--lease-s", type=float, default=10.0, help="--poll-lease-s for the poll takeover")
     parser.add_argument("--samples", type=int, default=5, help="latency samples")
-    parser.add_argument("--skip", default="", help="comma-separated: fast,default,leader,poll,latency")
+    parser.add_argument("--size-n", type=int, default=20000, help="mentions stored to measure bytes/mention")
+    parser.add_argument("--skip", default="", help="comma-separated: fast,default,leader,poll,latency,size")
     args = parser.parse_args()
     if not args.db or not args.db.startswith("postgresql"):
         raise SystemExit("set LOYALTY_BENCH_POSTGRES_URL (or --db) to a PostgreSQL URL")
@@ -376,6 +410,12 @@ def main() -> None:
         print(
             f"stored complaint -> webhook, 2 workers: median {statistics.median(lat):.2f} s, "
             f"max {max(lat):.2f} s ({len(lat)} samples)"
+        )
+    if "size" not in skip:
+        plain, with_raw = bytes_per_mention(args.db, args.size_n)
+        print(
+            f"PostgreSQL size per tagged mention (one brand link, indexes included): {plain:,.0f} bytes, "
+            f"{with_raw:,.0f} with 600 bytes of raw JSON"
         )
     print(f"load after: {load()}")
 

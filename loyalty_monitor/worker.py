@@ -326,6 +326,7 @@ class Worker:
                 await asyncio.to_thread(engine.evaluate_periodic, now)
                 if self.config.digest.schedule is not None:
                     await asyncio.to_thread(queue_scheduled_digest, self.config, store, now)
+                await asyncio.to_thread(coordination.prune_job_log, store.engine)
                 last_periodic[:] = [now]
             return 0.0 if ids else self.settings.idle_s
 

@@ -48,6 +48,7 @@ __all__ = [
     "last_polled",
     "live_workers",
     "mark_polled",
+    "prune_job_log",
     "register_worker",
     "reserve_slot",
     "tag_batch",
@@ -279,6 +280,26 @@ def mark_polled(engine: Engine, source: str, query: str, when: datetime | None =
             .values(source=source, query=query[:512], last_polled_at=at)
             .on_conflict_do_update(index_elements=["source", "query"], set_={"last_polled_at": at})
         )
+
+
+def prune_job_log(engine: Engine, keep_days: int = 7) -> int:
+    """Drop pgqueuer's log and statistics rows older than ``keep_days``; returns the log rows dropped.
+
+    pgqueuer keeps three log rows per finished job and never deletes them; polls every few minutes per
+    query would grow them without bound. The alert leader calls this with its periodic rules.
+    """
+    with engine.begin() as conn:
+        if conn.execute(text("SELECT to_regclass('pgqueuer_log')")).scalar_one() is None:
+            return 0
+        cutoff = {"d": keep_days}
+        res = conn.execute(
+            text("DELETE FROM pgqueuer_log WHERE aggregated AND created < now() - make_interval(days => :d)"),
+            cutoff,
+        )
+        conn.execute(
+            text("DELETE FROM pgqueuer_statistics WHERE created < now() - make_interval(days => :d)"), cutoff
+        )
+    return int(res.rowcount or 0)
 
 
 # -- live workers ----------------------------------------------------------------------------------------
