@@ -511,9 +511,9 @@ def workers_report(store: Store) -> list[str]:
         held.extend(f"poll {p}" for p in leases.get("polls", []))
         age = int((now - w.beat_at).total_seconds())
         model = f" model {w.model}" if w.model else ""
-        lines.append(
-            f"  {w.id:<28} roles {w.roles:<26}{model} beat {age}s ago; leases: {', '.join(held) or 'none'}"
-        )
+        # A poll's query may be a feed URL with a key in it: scrubbed like every other status line.
+        leased = ", ".join(held) or "none"
+        lines.append(scrub(f"  {w.id:<28} roles {w.roles:<26}{model} beat {age}s ago; leases: {leased}"))
     lag = coordination.lag(store.engine)
     oldest = (
         "none"

@@ -22,7 +22,9 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import create_engine, func, select, text
 
+from core.mention import Mention
 from loyalty_monitor.cli import main
+from loyalty_monitor.worker import workers_report
 from storage.schema import AlertDelivery, MentionBrand, MentionRow
 from storage.store import Store
 from tests.alerts.fakes import running
@@ -271,3 +273,20 @@ def test_two_workers_with_alert_and_deliver_roles_deliver_every_alert_once(
         received = Counter(r.headers.get("Idempotency-Key") for r in fake.successes())
         assert keys and sorted(received) == sorted(keys)
         assert set(received.values()) == {1}
+
+
+@pytest.mark.postgres
+def test_status_lists_live_workers_and_scrubs_their_leases(pg_store: Store) -> None:
+    from storage.coordination import beat, register_worker
+
+    register_worker(pg_store.engine, "box:1:aa", "box", 1, "collect,tag", "fast")
+    beat(pg_store.engine, "box:1:aa", {"leader": True, "polls": ["rss:https://x.example/f?apikey=S3CRET"]})
+    register_worker(pg_store.engine, "box:2:bb", "box", 2, "deliver", None)
+    with pg_store.engine.begin() as conn:  # a worker that died an hour ago is not listed
+        conn.execute(text("UPDATE workers SET beat_at = now() - interval '1 hour' WHERE id = 'box:2:bb'"))
+    pg_store.upsert_mentions([Mention("t", "1", "vk", "Полярбанк", published_at=datetime.now(UTC))])
+    report = "\n".join(workers_report(pg_store))
+    assert "box:1:aa" in report and "roles collect,tag" in report and "model fast" in report
+    assert "alert leader" in report and "poll rss:https://x.example/f?apikey=***" in report
+    assert "S3CRET" not in report and "box:2:bb" not in report
+    assert "lag: 1 untagged" in report and "0 in the outbox" in report
