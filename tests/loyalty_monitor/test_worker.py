@@ -43,7 +43,8 @@ def pg_url() -> Iterator[str]:
     if not PG_URL:
         pytest.skip("LOYALTY_TEST_POSTGRES_URL is not set (make test starts a server)")
     schema = "w_" + uuid.uuid4().hex[:12]
-    admin = create_engine(PG_URL)
+    # Pre-ping: one test restarts the server, and the schema is dropped over a fresh connection after it.
+    admin = create_engine(PG_URL, pool_pre_ping=True)
     with admin.begin() as conn:
         conn.execute(text(f'CREATE SCHEMA "{schema}"'))
     sep = "&" if "?" in PG_URL else "?"
@@ -290,3 +291,53 @@ def test_status_lists_live_workers_and_scrubs_their_leases(pg_store: Store) -> N
     assert "alert leader" in report and "poll rss:https://x.example/f?apikey=***" in report
     assert "S3CRET" not in report and "box:2:bb" not in report
     assert "lag: 1 untagged" in report and "0 in the outbox" in report
+
+
+def _restart_server(store: Store) -> None:
+    """Restart the test server in place (fast shutdown: every session is cut, as in a crash or failover)."""
+    import glob
+
+    with store.engine.connect() as conn:
+        data = conn.execute(text("SHOW data_directory")).scalar_one()
+    bins = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"))
+    if not bins:
+        pytest.skip("pg_ctl not found")
+    cmd = [bins[-1], "-D", data, "-l", f"{data}/server.log", "restart", "-m", "fast", "-w"]
+    if os.geteuid() == 0:
+        cmd = ["runuser", "-u", "postgres", "--", *cmd]
+    # No pipes: the restarted server would inherit them and keep them open.
+    done = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=120)
+    if done.returncode != 0:
+        pytest.skip(f"cannot restart the test server ({' '.join(cmd)} failed)")
+
+
+@pytest.mark.postgres
+@pytest.mark.slow
+def test_a_worker_waits_out_a_database_restart(tmp_path: Path, pg_url: str) -> None:
+    config = tmp_path / "loyalty.toml"
+    config.write_text(
+        f'[storage]\nurl = "{pg_url}"\n[sentiment]\nmodel = "fast"\n'
+        '[[brands]]\nname = "Полярбанк"\naliases = ["Полярбанк"]\nown = true\n',
+        encoding="utf-8",
+    )
+    proc = start(config, tmp_path, roles="tag")
+    store = Store.open(pg_url, migrate_schema=False)
+    now = datetime.now(UTC)
+    try:
+        wait_for(lambda: _tables_ready(store), 240, [proc])
+        store.upsert_mentions(
+            [Mention("t", f"a{i}", "vk", f"Полярбанк {i}", published_at=now) for i in range(20)]
+        )
+        wait_for(lambda: counts(store) == (20, 0), 240, [proc])
+        _restart_server(store)
+        store.upsert_mentions(
+            [Mention("t", f"b{i}", "vk", f"Полярбанк {i}", published_at=now) for i in range(20)]
+        )
+        wait_for(lambda: counts(store) == (40, 0), 240, [proc])
+    finally:
+        ((code, err),) = stop_all([proc])
+        store.close()
+    assert code == 0, err[-3000:]
+    # Whether the restart caught it mid-batch ("tagging failed ... works again") or idle (the pool's
+    # pre-ping reconnects), the mentions stored after the restart were tagged above, by the same process.
+    assert "stopped" not in err
