@@ -162,7 +162,7 @@ def scalar(db: str, sql: str, **params: Any) -> Any:
     engine = create_engine(db)
     try:
         with engine.connect() as conn:
-            return conn.execute(text(sql), params).scalar_one()
+            return conn.execute(text(sql), params).scalar_one_or_none()
     finally:
         engine.dispose()
 
@@ -205,12 +205,9 @@ def leader_takeover(base: str) -> float:
         holder = "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND objid = :k AND granted"
         try:
             wait_until(lambda: scalar(db, holder, k=LEADER_KEY) is not None, 120, "a leader")
-            time.sleep(1.0)
-            leader_pid = scalar(
-                db, "SELECT pid FROM workers WHERE (leases->>'leader')::boolean ORDER BY beat_at DESC LIMIT 1"
-            )
-            wait_until(lambda: leader_pid is not None, 1, "leader row")
-            victim = next(p for p in procs if p.pid == leader_pid)
+            who = "SELECT pid FROM workers WHERE (leases->>'leader')::boolean ORDER BY beat_at DESC LIMIT 1"
+            wait_until(lambda: scalar(db, who) is not None, 60, "the leader's heartbeat")
+            victim = next(p for p in procs if p.pid == scalar(db, who))
             victim.send_signal(signal.SIGKILL)
             t0 = time.monotonic()
             victim.wait()
@@ -258,7 +255,7 @@ class _SlowFeed:
 
 def poll_takeover(base: str, lease_s: float) -> float:
     """Seconds from SIGKILL of the worker holding a poll until another worker starts that poll again."""
-    feed = _SlowFeed(delay=3.0)
+    feed = _SlowFeed(delay=20.0)  # longer than a heartbeat: the poll is surely in flight at the kill
     with fresh_schema(base) as db, tempfile.TemporaryDirectory() as tmp:
         Store.open(db).close()
         config = config_file(Path(tmp), db, model="fast", feed_url=feed.url)
@@ -270,7 +267,7 @@ def poll_takeover(base: str, lease_s: float) -> float:
             def held() -> bool:
                 nonlocal holder_pid
                 holder_pid = scalar(
-                    db, "SELECT pid FROM workers WHERE leases->'polls' != '[]'::jsonb LIMIT 1"
+                    db, "SELECT pid FROM workers WHERE json_array_length(leases->'polls') > 0 LIMIT 1"
                 )
                 return holder_pid is not None
 
