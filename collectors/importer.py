@@ -5,10 +5,15 @@
 is usable and list exactly which lines to fix. Columns::
 
     source?, external_id, channel, text, published_at, url, author, author_reach,
-    likes, reposts, comments, views
+    likes, reposts, comments, views, brand?, label?
 
 ``source`` defaults to ``import``; ``published_at`` is ISO-8601 with a zone (``Z`` or ``+03:00``) or a unix
 timestamp; a naive time is an error rather than a guess.
+
+History exported from another tool may carry its own brand and sentiment: ``brand`` (a configured brand or
+alias; the app shell checks it against the config) links the mention without text matching, and ``label``
+(``negative``/``neutral``/``positive`` or ``-1``/``0``/``1``) is kept instead of running the model. Such
+rows come out as :class:`LabelledMention`, every other row as a plain :class:`~core.mention.Mention`.
 
 Files come from strangers and from Excel, so every format goes through the same two steps:
 
@@ -43,10 +48,12 @@ from core.mention import Mention
 __all__ = [
     "COLUMNS",
     "EARLIEST",
+    "LABELS",
     "LATEST",
     "MAX_COUNT",
     "ImportFileError",
     "ImportRowError",
+    "LabelledMention",
     "check_import_file",
     "parse_import",
 ]
@@ -64,6 +71,8 @@ COLUMNS = (
     "reposts",
     "comments",
     "views",
+    "brand",
+    "label",
 )
 REQUIRED = ("external_id", "channel", "text", "published_at")
 _INTS = ("author_reach", "likes", "reposts", "comments", "views")
@@ -73,7 +82,17 @@ MAX_COUNT = 2**63 - 1
 EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 LATEST = datetime(2100, 1, 1, tzinfo=UTC)
 #: Column widths of the mentions table; longer values would fail the whole batch on PostgreSQL.
-_MAX_LEN = {"source": 64, "external_id": 255, "channel": 64, "author": 255}
+_MAX_LEN = {"source": 64, "external_id": 255, "channel": 64, "author": 255, "brand": 128}
+#: The sentiment labels a file may carry, and the numeric spellings other tools export.
+LABELS = ("negative", "neutral", "positive")
+_LABEL_NUMBERS = {
+    "-1": "negative",
+    "0": "neutral",
+    "+0": "neutral",
+    "-0": "neutral",
+    "1": "positive",
+    "+1": "positive",
+}
 _FORMATS = {
     ".jsonl": "jsonl",
     ".ndjson": "jsonl",
@@ -88,6 +107,18 @@ _NUMERIC = re.compile(r"-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?", re.ASCII)
 _SURROGATE = re.compile("[\ud800-\udfff]")
 #: A URL scheme (``javascript:``, ``data:``), not a host and port (``vk.com:8080``).
 _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:(?!\d)")
+
+
+@dataclass(slots=True)
+class LabelledMention(Mention):
+    """A mention whose file named its brand and/or its sentiment.
+
+    ``brand`` is as written in the file (a name or an alias, resolved against the config by the caller);
+    ``label`` is already one of :data:`LABELS`.
+    """
+
+    brand: str | None = None
+    label: str | None = None
 
 
 class ImportFileError(ValueError):
@@ -378,12 +409,16 @@ def _mention(
             raise _FieldError("url", f"expected an http(s) link, got {_show(url)}")
         author = _text("author", row.get("author"), from_bytes)
         counts = {col: _count(col, row.get(col)) for col in _INTS}
+        brand = _text("brand", row.get("brand"), from_bytes)
+        label = _label(row.get("label"))
         if external_id is None or channel is None or text is None:  # pragma: no cover - checked above
             raise _FieldError(None, "required")
     except _FieldError as exc:
         return ImportRowError(line_no, exc.field, exc.message)
+    kind = LabelledMention if brand is not None or label is not None else Mention
+    extra: dict[str, Any] = {"brand": brand, "label": label} if kind is LabelledMention else {}
     try:
-        return Mention(
+        return kind(
             source=source,
             external_id=external_id,
             channel=channel,
@@ -396,6 +431,7 @@ def _mention(
             reposts=counts["reposts"],
             comments=counts["comments"],
             views=counts["views"],
+            **extra,
         )
     except ValueError as exc:
         return ImportRowError(line_no, None, str(exc))
@@ -429,6 +465,22 @@ def _text(
     if limit is not None and len(value) > limit:
         raise _FieldError(field, f"longer than {limit} characters ({len(value)})")
     return value or None
+
+
+def _label(value: Any) -> str | None:
+    """A sentiment label: a word of :data:`LABELS` in any case, or -1 / 0 / 1 (text or a JSON number)."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise _FieldError("label", f"expected negative, neutral, positive or -1, 0, 1, got {_kind(value)}")
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    key = str(value).strip().lower()
+    if key in LABELS:
+        return key
+    if key in _LABEL_NUMBERS:
+        return _LABEL_NUMBERS[key]
+    raise _FieldError("label", f"expected negative, neutral, positive or -1, 0, 1, got {_show(value)}")
 
 
 def _count(field: str, value: Any) -> int | None:

@@ -413,9 +413,11 @@ def demo(
 
 
 def _register() -> None:
+    from loyalty_monitor.backtest_cli import backtest
     from loyalty_monitor.sentiment_cli import sentiment
 
     main.add_command(sentiment)
+    main.add_command(backtest)
 
 
 _register()

@@ -22,7 +22,7 @@ from core.scrub import install_log_scrubbing, scrub
 from loyalty_index.themes import Theme
 from loyalty_monitor.config import Config, ConfigError, register_config_secrets
 from loyalty_monitor.pipeline import AfterTag, Pipeline, PipelineStats, install_stop_signals
-from loyalty_monitor.tagging import Tagger
+from loyalty_monitor.tagging import Hint, Tagger
 from sentiment.base import SentimentModel
 from storage.export import MENTION_COLUMNS, mention_rows
 from storage.store import Store
@@ -425,6 +425,7 @@ async def import_file(config: Config, path: Path, *, model: SentimentModel | Non
     fault is found: that row is reported, every other row is stored.
     """
     from collectors.importer import ImportRowError, check_import_file, parse_import
+    from loyalty_monitor.labels import hint_for, label_source
 
     check_import_file(path)
     store = open_store(config)
@@ -432,22 +433,51 @@ async def import_file(config: Config, path: Path, *, model: SentimentModel | Non
         pipeline = build_pipeline(config, store, model)
         await pipeline.start()
         report = ImportReport()
+        source = label_source(path.name)
         batch: list[tuple[int, Mention]] = []
+        hints: dict[tuple[str, str], Sequence[Hint]] = {}
         for line_no, item in parse_import(path):
             if isinstance(item, ImportRowError):
                 report.errors.append(str(item))
                 continue
+            hint, error = hint_for(line_no, item, pipeline.tagger, source)
+            if error is not None:
+                report.errors.append(str(error))
+                continue
+            if hint:
+                hints[(item.source, item.external_id)] = hint
             batch.append((line_no, item))
             if len(batch) >= IMPORT_BATCH:
-                await pipeline.submit(await asyncio.to_thread(_store_rows, store, batch, report))
-                batch = []
+                await _store_batch(pipeline, store, batch, hints, report)
+                batch, hints = [], {}
         if batch:
-            await pipeline.submit(await asyncio.to_thread(_store_rows, store, batch, report))
+            await _store_batch(pipeline, store, batch, hints, report)
         await pipeline.stop()
     finally:
         store.close()
     report.errors.sort(key=_line_of)
     return report
+
+
+async def _store_batch(
+    pipeline: Pipeline,
+    store: Store,
+    batch: list[tuple[int, Mention]],
+    hints: dict[tuple[str, str], Sequence[Hint]],
+    report: ImportReport,
+) -> None:
+    """Store a batch; rows with a brand or label of their own are tagged here, the rest by the pipeline."""
+    new = await asyncio.to_thread(_store_rows, store, batch, report)
+    if not hints:
+        await pipeline.submit(new)
+        return
+    keys = await asyncio.to_thread(store.keys_of, new)
+    by_id = {i: hints[keys[i]] for i in new if keys.get(i) in hints}
+    if by_id:
+        pending = await asyncio.to_thread(store.pending_by_ids, sorted(by_id))
+        tagged = await asyncio.to_thread(pipeline.tagger.tag, pending, by_id)
+        await asyncio.to_thread(store.save_tags, tagged)
+    await pipeline.submit([i for i in new if i not in by_id])
 
 
 #: Rows stored per transaction by ``import``.

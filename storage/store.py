@@ -366,6 +366,19 @@ class Store:
                 out.extend(_pending(r) for r in rows)
         return out
 
+    def keys_of(self, ids: Sequence[int]) -> dict[int, tuple[str, str]]:
+        """(source, external id) of stored mentions by id: lets an importer find the rows it just stored."""
+        out: dict[int, tuple[str, str]] = {}
+        with self.engine.connect() as conn:
+            for chunk in _chunks(list(ids), 500):
+                rows = conn.execute(
+                    select(MentionRow.id, MentionRow.source, MentionRow.external_id).where(
+                        MentionRow.id.in_(chunk)
+                    )
+                ).all()
+                out.update({int(r[0]): (r[1], r[2]) for r in rows})
+        return out
+
     def save_tags(self, tagged: Sequence[TaggedMention]) -> None:
         """Store brand links with sentiment and mark the mentions tagged, in one transaction."""
         if not tagged:

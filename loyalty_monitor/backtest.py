@@ -1,0 +1,697 @@
+"""Backtest: replay a history of mentions through the real pipeline and alert rules on a virtual clock.
+
+A PR team tunes alert settings blind unless it can ask "what would these settings have said about last
+month?". :func:`run_backtest` answers it: the mentions of a file (or of the database) are replayed in order
+of publication, one virtual minute at a time, through brand matching and the model (or the file's own
+``brand``/``label`` columns), into a throwaway SQLite store (never the live database), and the alert engine
+is run as ``run`` runs it: after each batch with the batch's mentions, and the periodic rules every minute
+of virtual time. Nothing is delivered; every alert event (opened, updated, resolved) is reported with its
+virtual time.
+
+Memory stays bounded on files of millions of rows: the file is streamed, sorted by publication time in
+runs of :data:`SORT_RUN` rows spilled to temporary files and merged back (a file already in order is
+still read once), and labels are computed a block at a time just ahead of the clock.
+
+Several settings can be replayed at once (``--compare``): the mentions are read, sorted and labelled once
+and fed to one store and engine per setting, so the two runs see exactly the same stream.
+"""
+
+from __future__ import annotations
+
+import heapq
+import logging
+import pickle
+import tempfile
+import tomllib
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import IO, Any
+
+from pydantic import BaseModel, ValidationError
+from sqlalchemy import and_, select
+
+from alerts.engine import AlertChange, AlertEngine
+from alerts.settings import AlertsSettings
+from collectors.importer import ImportRowError, parse_import
+from core.mention import Mention
+from loyalty_monitor.config import Config, ConfigError
+from loyalty_monitor.labels import hint_for, label_source
+from loyalty_monitor.tagging import Hint, Tagger
+from sentiment.base import SentimentInput, SentimentModel, SentimentResult
+from storage.schema import Alert, MentionBrand, MentionRow
+from storage.store import BrandLabel, PendingMention, Store, TaggedMention
+
+__all__ = [
+    "COLUMNS",
+    "SORT_RUN",
+    "AlertEvent",
+    "BacktestResult",
+    "Lane",
+    "apply_overrides",
+    "compare_events",
+    "db_rows",
+    "file_rows",
+    "run_backtest",
+    "sorted_rows",
+    "weekly_summary",
+]
+
+log = logging.getLogger(__name__)
+
+COLUMNS = ("time", "event", "alert_id", "rule", "brand", "channel", "severity", "title", "numbers")
+"""The output columns, one row per alert event."""
+
+SORT_RUN = 50_000
+"""Rows sorted in memory at a time; a longer file is sorted in runs on disk and merged."""
+
+_TAG_BLOCK = 1024
+"""Mentions labelled together just ahead of the clock: the model works in batches, not one minute's few."""
+
+_MINUTE = timedelta(minutes=1)
+
+_PERIODIC_RULES = frozenset({"negative_spike", "engagement_growth"})
+"""Rules whose open alerts the periodic evaluation re-triggers every minute."""
+
+#: A replayable row: (line number, the mention, what the file says about its brand and label).
+Row = tuple[int, Mention, Sequence[Hint]]
+
+
+@dataclass(frozen=True, slots=True)
+class AlertEvent:
+    """One thing that would have happened to an alert, at virtual ``time``."""
+
+    time: datetime
+    event: str
+    alert_id: int
+    rule: str
+    brand: str
+    channel: str | None
+    severity: str
+    title: str
+    numbers: Mapping[str, Any]
+
+    def row(self) -> dict[str, Any]:
+        """The output row (``numbers`` as JSON text is left to the writer)."""
+        return {
+            "time": self.time.isoformat(),
+            "event": self.event,
+            "alert_id": self.alert_id,
+            "rule": self.rule,
+            "brand": self.brand,
+            "channel": self.channel or "",
+            "severity": self.severity,
+            "title": self.title,
+            "numbers": dict(self.numbers),
+        }
+
+
+@dataclass(slots=True)
+class BacktestResult:
+    """What a replay did: its events per lane (settings), bad rows by line, and counts."""
+
+    events: dict[str, list[AlertEvent]] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
+    mentions: int = 0
+    linked: int = 0
+    first: datetime | None = None
+    last: datetime | None = None
+
+
+@dataclass(slots=True)
+class Lane:
+    """One set of alert settings replayed over the shared stream: its own throwaway store and engine."""
+
+    name: str
+    settings: AlertsSettings
+    store: Store | None = None
+    engine: AlertEngine | None = None
+    open_alerts: dict[int, datetime] = field(default_factory=dict)
+    """Alert id -> last time it was triggered, for alerts still open: candidates for resolving."""
+    index_checked: datetime | None = None
+    """When the engine last ran the hourly index check (it runs at the first periodic call, then hourly)."""
+    periodic_open: set[int] = field(default_factory=set)
+    """Open alerts of the rules the periodic evaluation re-triggers (spikes, spreading)."""
+    skipped: int = 0
+    """Periodic evaluations skipped as unable to change anything (see :meth:`_Replay._due`)."""
+
+
+# -- input -------------------------------------------------------------------------------------------------
+
+
+def file_rows(path: Path, tagger: Tagger, errors: list[str]) -> Iterator[Row]:
+    """The good rows of an import file with their hints; bad rows go to ``errors`` as ``line N: ...``."""
+    source = label_source(path.name)
+    for line_no, item in parse_import(path):
+        if isinstance(item, ImportRowError):
+            errors.append(str(item))
+            continue
+        hints, error = hint_for(line_no, item, tagger, source)
+        if error is not None:
+            errors.append(str(error))
+            continue
+        yield line_no, item, hints
+
+
+def db_rows(store: Store, since: datetime | None, until: datetime | None, batch: int = 5000) -> Iterator[Row]:
+    """Stored mentions in publication order with their stored links as hints (a correction wins).
+
+    Replaying what is stored re-decides the alerts, not the labels: each mention keeps the brands and
+    sentiment it was stored with, so the run needs no model. Mentions stored without a link are replayed
+    through brand matching and the model like a new file's rows.
+    """
+    from storage.schema import effective_label
+
+    cursor: tuple[datetime, int] | None = None
+    n = 0
+    while True:
+        q = select(
+            MentionRow.id,
+            MentionRow.source,
+            MentionRow.external_id,
+            MentionRow.channel,
+            MentionRow.text,
+            MentionRow.published_at,
+            MentionRow.url,
+            MentionRow.author,
+            MentionRow.author_reach,
+            MentionRow.place,
+            MentionRow.likes,
+            MentionRow.reposts,
+            MentionRow.comments,
+            MentionRow.views,
+            MentionRow.parent_external_id,
+        )
+        if since is not None:
+            q = q.where(MentionRow.published_at >= since)
+        if until is not None:
+            q = q.where(MentionRow.published_at < until)
+        if cursor is not None:
+            q = q.where(
+                (MentionRow.published_at > cursor[0])
+                | and_(MentionRow.published_at == cursor[0], MentionRow.id > cursor[1])
+            )
+        q = q.order_by(MentionRow.published_at, MentionRow.id).limit(batch)
+        with store.engine.connect() as conn:
+            rows = conn.execute(q).all()
+            if not rows:
+                return
+            links: dict[int, list[Hint]] = {}
+            ids = [r.id for r in rows]
+            for start in range(0, len(ids), 500):
+                chunk = ids[start : start + 500]
+                for lk in conn.execute(
+                    select(
+                        MentionBrand.mention_id,
+                        MentionBrand.brand,
+                        effective_label().label("label"),
+                        MentionBrand.model_version,
+                    ).where(MentionBrand.mention_id.in_(chunk))
+                ):
+                    links.setdefault(lk.mention_id, []).append(Hint(lk.brand, lk.label, lk.model_version))
+        for r in rows:
+            n += 1
+            mention = Mention(
+                source=r.source,
+                external_id=r.external_id,
+                channel=r.channel,
+                text=r.text,
+                published_at=r.published_at,
+                url=r.url,
+                author=r.author,
+                author_reach=r.author_reach,
+                place=r.place,
+                likes=r.likes,
+                reposts=r.reposts,
+                comments=r.comments,
+                views=r.views,
+                parent_external_id=r.parent_external_id,
+            )
+            yield n, mention, links.get(r.id, ())
+        cursor = (rows[-1].published_at, rows[-1].id)
+
+
+def _window(rows: Iterable[Row], since: datetime | None, until: datetime | None) -> Iterator[Row]:
+    for row in rows:
+        at = row[1].published_at
+        if (since is None or at >= since) and (until is None or at < until):
+            yield row
+
+
+def sorted_rows(rows: Iterable[Row], run: int = SORT_RUN) -> tuple[Iterator[Row], int]:
+    """``rows`` in publication order (ties by line) and how many there are; memory holds one run at most.
+
+    Returns once the input is read: the count is known before the replay starts (for the progress bar).
+    """
+    spills: list[IO[bytes]] = []
+    buffer: list[Row] = []
+    total = 0
+    ordered = True
+    last: tuple[datetime, int] | None = None
+    for row in rows:
+        total += 1
+        key = (row[1].published_at, row[0])
+        if last is not None and key < last:
+            ordered = False
+        last = key
+        buffer.append(row)
+        if len(buffer) >= run:
+            spills.append(_spill(buffer, ordered))
+            buffer = []
+    buffer.sort(key=_key)
+    if not spills:
+        return iter(buffer), total
+    return _merge([*(_unspill(fh) for fh in spills), iter(buffer)]), total
+
+
+def _key(row: Row) -> tuple[datetime, int]:
+    return row[1].published_at, row[0]
+
+
+def _spill(buffer: list[Row], ordered: bool) -> IO[bytes]:
+    if not ordered:
+        buffer.sort(key=_key)
+    # Closed by _unspill once merged: it outlives this function on purpose.
+    fh = tempfile.TemporaryFile(prefix="loyalty-backtest-")  # noqa: SIM115
+    pickler = pickle.Pickler(fh, protocol=pickle.HIGHEST_PROTOCOL)
+    for start in range(0, len(buffer), 1000):
+        pickler.dump(buffer[start : start + 1000])
+        pickler.clear_memo()
+    fh.seek(0)
+    return fh
+
+
+def _unspill(fh: IO[bytes]) -> Iterator[Row]:
+    try:
+        while True:
+            try:
+                chunk: list[Row] = pickle.load(fh)
+            except EOFError:
+                return
+            yield from chunk
+    finally:
+        fh.close()
+
+
+def _merge(runs: list[Iterator[Row]]) -> Iterator[Row]:
+    yield from heapq.merge(*runs, key=_key)
+
+
+# -- settings -----------------------------------------------------------------------------------------------
+
+
+def apply_overrides(settings: AlertsSettings, overrides: Sequence[str]) -> AlertsSettings:
+    """``settings`` with ``alerts.KEY.PATH=VALUE`` overrides applied, typed and validated like the config.
+
+    A value is read as TOML (``1e-6``, ``true``, ``"text"``, ``["a", "b"]``) and, when it is not valid TOML,
+    as plain text. A key path that names no alert setting, or a value the setting refuses, is a
+    :class:`~loyalty_monitor.config.ConfigError` naming the key path.
+    """
+    data = settings.model_dump()
+    for item in overrides:
+        key, sep, raw = item.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise ConfigError(f"--set {item!r}: expected KEY=VALUE, e.g. alerts.negative_spike.min_count=8")
+        path = key.split(".")
+        if path[0] != "alerts" or len(path) < 2:
+            raise ConfigError(f"--set {key}: only alert settings can be set (alerts.RULE.SETTING)")
+        model: type[BaseModel] = AlertsSettings
+        node = data
+        for depth, part in enumerate(path[1:], start=1):
+            fields = model.model_fields
+            if part not in fields:
+                where = ".".join(path[:depth])
+                raise ConfigError(
+                    f"--set {key}: {where} has no setting {part!r} (it has: {', '.join(sorted(fields))})"
+                )
+            last = depth == len(path) - 1
+            if last:
+                node[part] = _value(raw.strip())
+                break
+            sub = fields[part].annotation
+            if not (isinstance(sub, type) and issubclass(sub, BaseModel)):
+                raise ConfigError(f"--set {key}: {'.'.join(path[: depth + 1])} is a value, not a table")
+            model = sub
+            node = node[part]
+        try:
+            data = AlertsSettings.model_validate(data).model_dump()
+        except ValidationError as exc:
+            problems = "; ".join(_format(exc))
+            raise ConfigError(f"--set {key}: {problems}") from None
+    return AlertsSettings.model_validate(data)
+
+
+def _value(raw: str) -> Any:
+    try:
+        return tomllib.loads(f"v = {raw}")["v"]
+    except tomllib.TOMLDecodeError:
+        return raw
+
+
+def _format(exc: ValidationError) -> list[str]:
+    out = []
+    for err in exc.errors():
+        path = ".".join(["alerts", *(str(p) for p in err["loc"])])
+        out.append(f"{path}: {err['msg']}")
+    return out
+
+
+# -- the replay ---------------------------------------------------------------------------------------------
+
+
+class _LabelModel:
+    """A model for files whose every row is labelled: the real one is loaded only if a row needs it."""
+
+    def __init__(self, load: Callable[[], SentimentModel]) -> None:
+        self._load = load
+        self._model: SentimentModel | None = None
+
+    @property
+    def model_id(self) -> str:
+        return self._model.model_id if self._model is not None else "not loaded"
+
+    @property
+    def version(self) -> str:
+        return self._model.version if self._model is not None else ""
+
+    def predict(self, inputs: Sequence[SentimentInput], batch_size: int = 256) -> list[SentimentResult]:
+        if self._model is None:
+            self._model = self._load()
+        return self._model.predict(inputs, batch_size=batch_size)
+
+
+def run_backtest(
+    config: Config,
+    rows: Callable[[Tagger, list[str]], Iterable[Row]],
+    lanes: Sequence[Lane],
+    *,
+    model: Callable[[], SentimentModel],
+    since: datetime | None = None,
+    until: datetime | None = None,
+    on_event: Callable[[str, AlertEvent], None] | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    workdir: Path | None = None,
+    exact: bool = False,
+) -> BacktestResult:
+    """Replay ``rows`` (built with the run's tagger and error list) through every lane's settings.
+
+    ``model`` loads the sentiment model, called only when a row has no label of its own. ``on_event`` gets
+    each event as it happens (lane name, event); ``progress`` gets (mentions replayed, total). The stores
+    are temporary SQLite files under ``workdir`` (a temporary directory by default), removed at the end.
+    ``exact`` runs the periodic rules at every virtual minute, even quiet ones that cannot change anything
+    (slower; the default skips them, see :meth:`_Replay._due`).
+    """
+    result = BacktestResult(events={lane.name: [] for lane in lanes})
+    tagger = Tagger(config.brands, _LabelModel(model), batch_size=config.sentiment.batch_size)
+    with tempfile.TemporaryDirectory(prefix="loyalty-backtest-", dir=workdir) as tmp:
+        for i, lane in enumerate(lanes):
+            lane.store = _throwaway_store(Path(tmp) / f"lane{i}.db")
+            lane.engine = AlertEngine(lane.store, lane.settings, config.alert_brands())
+        try:
+            stream, total = sorted_rows(_window(rows(tagger, result.errors), since, until))
+            replay = _Replay(tagger, lanes, result, on_event, exact=exact)
+            done = 0
+            for block in _blocks(stream, _TAG_BLOCK):
+                replay.feed(block)
+                done += len(block)
+                if progress is not None:
+                    progress(done, total)
+            replay.finish(until)
+        finally:
+            for lane in lanes:
+                if lane.store is not None:
+                    lane.store.close()
+    result.errors.sort(key=_line_of)
+    return result
+
+
+def _throwaway_store(path: Path) -> Store:
+    """A SQLite store that trades durability for speed: it is deleted at the end of the run anyway."""
+    from sqlalchemy import event
+
+    from storage import migrate
+    from storage.store import create_db_engine
+
+    engine = create_db_engine(f"sqlite:///{path}")
+
+    @event.listens_for(engine, "connect")
+    def _fast(dbapi_conn: Any, _record: Any) -> None:
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA synchronous=OFF")
+        cur.close()
+
+    migrate.upgrade(engine)
+    return Store(engine)
+
+
+def _blocks(stream: Iterator[Row], size: int) -> Iterator[list[Row]]:
+    block: list[Row] = []
+    for row in stream:
+        block.append(row)
+        if len(block) >= size:
+            yield block
+            block = []
+    if block:
+        yield block
+
+
+def _line_of(error: str) -> int:
+    head = error.split(":", 1)[0]
+    return int(head[5:]) if head.startswith("line ") and head[5:].isdigit() else 0
+
+
+def _floor_minute(at: datetime) -> datetime:
+    return at.replace(second=0, microsecond=0)
+
+
+class _Replay:
+    """The virtual clock: mentions published in a minute are stored and evaluated at the minute's end."""
+
+    def __init__(
+        self,
+        tagger: Tagger,
+        lanes: Sequence[Lane],
+        result: BacktestResult,
+        on_event: Callable[[str, AlertEvent], None] | None,
+        *,
+        exact: bool = False,
+    ) -> None:
+        self.exact = exact
+        self.tagger = tagger
+        self.lanes = lanes
+        self.result = result
+        self.on_event = on_event
+        self.clock: datetime | None = None
+        self.batch: list[tuple[Mention, Sequence[BrandLabel]]] = []
+
+    def feed(self, block: list[Row]) -> None:
+        """Label a block of time-ordered rows, then advance the clock through them."""
+        fake = [
+            PendingMention(i, m.text, m.channel, m.published_at, True) for i, (_, m, _h) in enumerate(block)
+        ]
+        hints = {i: h for i, (_, _m, h) in enumerate(block) if h}
+        tagged = self.tagger.tag(fake, hints)
+        for (_, mention, _h), t in zip(block, tagged, strict=True):
+            at = mention.published_at
+            if self.clock is None:
+                self.clock = _floor_minute(at) + _MINUTE
+                self.result.first = at
+            while at >= self.clock:
+                self._tick()
+            self.result.last = at
+            self.result.mentions += 1
+            # Stored as collected when published: nothing in the throwaway store carries the wall clock.
+            mention.collected_at = at
+            self.batch.append((mention, t.links))
+
+    def finish(self, until: datetime | None) -> None:
+        """Evaluate the last minute, then keep the periodic rules running up to ``until`` (if given)."""
+        if self.clock is None:
+            return
+        self._tick()
+        if until is not None:
+            while self.clock <= until:
+                self._tick()
+
+    def _tick(self) -> None:
+        assert self.clock is not None
+        now = self.clock
+        batch, self.batch = self.batch, []
+        for lane in self.lanes:
+            assert lane.store is not None and lane.engine is not None
+            ids: list[int] = []
+            if batch:
+                ids = self._store(lane.store, batch)
+            changes = lane.engine.evaluate(ids, now) if ids else []
+            if self._due(lane, now, bool(ids) and self._negative(lane, batch)):
+                if lane.index_checked is None or now - lane.index_checked >= timedelta(hours=1):
+                    lane.index_checked = now
+                changes += lane.engine.evaluate_periodic(now)
+            else:
+                lane.skipped += 1
+            self._report(lane, changes, now)
+        self.clock = now + _MINUTE
+
+    def _due(self, lane: Lane, now: datetime, negative: bool) -> bool:
+        """Whether this minute's periodic evaluation can change anything; ``run`` evaluates every minute.
+
+        The periodic rules read negative counts (spikes) and negative stories (spreading), the hourly index
+        and the open alerts. A minute is skipped when none of that can have changed since the last one: no
+        new negative link of an alerting brand, the same hour of the spike window (it moves on the first
+        minutes of an hour), no spike or spreading alert open (each minute re-triggers it, which moves the
+        time it resolves), no alert due to resolve and no hourly index check due. Replaying a file adds no
+        engagement snapshots, so nothing else moves with the clock. ``exact`` evaluates every minute.
+        """
+        if self.exact or negative or now.minute in (0, 1) or lane.periodic_open:
+            return True
+        cutoff = now - timedelta(hours=lane.settings.resolve_after_hours)
+        if lane.open_alerts and min(lane.open_alerts.values()) < cutoff:
+            return True
+        return lane.index_checked is None or now - lane.index_checked >= timedelta(hours=1)
+
+    @staticmethod
+    def _negative(lane: Lane, batch: list[tuple[Mention, Sequence[BrandLabel]]]) -> bool:
+        assert lane.engine is not None
+        brands = lane.engine.brands
+        return any(lk.label == "negative" and lk.brand in brands for _, links in batch for lk in links)
+
+    def _store(self, store: Store, batch: list[tuple[Mention, Sequence[BrandLabel]]]) -> list[int]:
+        """Store one minute's mentions and their links; returns the ids of those linked to a brand."""
+        links = {(m.source, m.external_id): ls for m, ls in batch}
+        new = store.upsert_mentions([m for m, _ in batch])
+        if not new:
+            return []
+        with store.engine.connect() as conn:
+            rows = conn.execute(
+                select(
+                    MentionRow.id,
+                    MentionRow.source,
+                    MentionRow.external_id,
+                    MentionRow.channel,
+                    MentionRow.published_at,
+                    MentionRow.duplicate_of,
+                ).where(MentionRow.id.in_(new))
+            ).all()
+        tagged = [
+            TaggedMention(
+                PendingMention(r.id, "", r.channel, r.published_at, r.duplicate_of is None),
+                links.get((r.source, r.external_id), ()),
+            )
+            for r in rows
+        ]
+        store.save_tags(tagged)
+        self.result.linked += sum(len(t.links) for t in tagged)
+        return sorted(t.mention.id for t in tagged if t.links)
+
+    def _report(self, lane: Lane, changes: Sequence[AlertChange], now: datetime) -> None:
+        assert lane.store is not None
+        events: list[AlertEvent] = []
+        for ch in changes:
+            lane.open_alerts[ch.alert_id] = now
+            if ch.rule in _PERIODIC_RULES:
+                lane.periodic_open.add(ch.alert_id)
+            if ch.kind == "merged":
+                continue  # a silent merge: nothing would have been sent
+            events.append(
+                AlertEvent(
+                    now,
+                    ch.kind,
+                    ch.alert_id,
+                    ch.rule,
+                    ch.brand,
+                    ch.channel,
+                    ch.severity,
+                    ch.title,
+                    self._numbers(lane.store, ch.alert_id),
+                )
+            )
+        cutoff = now - timedelta(hours=lane.settings.resolve_after_hours)
+        if lane.open_alerts and min(lane.open_alerts.values()) < cutoff:
+            events += self._resolved(lane, now)
+        for event in events:
+            self.result.events[lane.name].append(event)
+            if self.on_event is not None:
+                self.on_event(lane.name, event)
+
+    @staticmethod
+    def _numbers(store: Store, alert_id: int) -> dict[str, Any]:
+        with store.engine.connect() as conn:
+            details = conn.execute(select(Alert.details).where(Alert.id == alert_id)).scalar_one_or_none()
+        return dict((details or {}).get("numbers") or {})
+
+    @staticmethod
+    def _resolved(lane: Lane, now: datetime) -> list[AlertEvent]:
+        assert lane.store is not None
+        with lane.store.engine.connect() as conn:
+            rows = conn.execute(
+                select(
+                    Alert.id,
+                    Alert.rule,
+                    Alert.brand,
+                    Alert.channel,
+                    Alert.severity,
+                    Alert.title,
+                    Alert.details,
+                ).where(and_(Alert.id.in_(list(lane.open_alerts)), Alert.state == "resolved"))
+            ).all()
+        out = []
+        for r in rows:
+            del lane.open_alerts[r.id]
+            lane.periodic_open.discard(r.id)
+            numbers = dict((r.details or {}).get("numbers") or {})
+            out.append(
+                AlertEvent(now, "resolved", r.id, r.rule, r.brand, r.channel, r.severity, r.title, numbers)
+            )
+        return out
+
+
+# -- reading the results ------------------------------------------------------------------------------------
+
+
+def weekly_summary(events: Sequence[AlertEvent]) -> list[str]:
+    """Opened alerts per rule and ISO week (Monday's date), one line each, for stderr."""
+    counts: Counter[tuple[str, str]] = Counter()
+    for e in events:
+        if e.event == "opened":
+            monday = (e.time - timedelta(days=e.time.weekday())).date().isoformat()
+            counts[(e.rule, monday)] += 1
+    if not counts:
+        return ["no alerts opened"]
+    width = max(len(rule) for rule, _ in counts)
+    lines = [f"{'rule':<{width}}  week of     opened"]
+    for (rule, week), n in sorted(counts.items()):
+        lines.append(f"{rule:<{width}}  {week}  {n:>6}")
+    totals = Counter(e.rule for e in events if e.event == "opened")
+    lines.append("total: " + ", ".join(f"{rule} {n}" for rule, n in sorted(totals.items())))
+    return lines
+
+
+def compare_events(
+    a: Sequence[AlertEvent], b: Sequence[AlertEvent], tolerance: timedelta = timedelta(hours=1)
+) -> tuple[list[AlertEvent], list[AlertEvent]]:
+    """Opened alerts only one side raised: (only in ``a``, only in ``b``).
+
+    Two openings are the same alert when rule, brand and channel agree and they are within ``tolerance``
+    of each other (a looser threshold opens the same story a little earlier).
+    """
+    left = [e for e in a if e.event == "opened"]
+    right = [e for e in b if e.event == "opened"]
+    used: set[int] = set()
+    only_a: list[AlertEvent] = []
+    for e in left:
+        match = None
+        for j, f in enumerate(right):
+            if j in used or (f.rule, f.brand, f.channel) != (e.rule, e.brand, e.channel):
+                continue
+            if abs(f.time - e.time) <= tolerance:
+                match = j
+                break
+        if match is None:
+            only_a.append(e)
+        else:
+            used.add(match)
+    only_b = [f for j, f in enumerate(right) if j not in used]
+    return only_a, only_b

@@ -1,0 +1,257 @@
+"""``backtest``: a history replayed on a virtual clock fires the alerts the rules would have raised, then.
+
+The streams come from :mod:`tests.alerts.stream` (a calm stream with a daily and weekly rhythm) with
+scripted storms on top, written as import files with ``brand`` and ``label`` columns so no model runs.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterable
+from dataclasses import replace
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from alerts.settings import AlertsSettings
+from loyalty_monitor import backtest as bt
+from loyalty_monitor.cli import main
+from loyalty_monitor.config import ConfigError
+from loyalty_monitor.tagging import Tagger
+from sentiment.base import SentimentModel
+from tests.alerts.stream import START, Event, calm_stream, config, mention
+
+CONFIG = """
+[storage]
+url = "sqlite:///{db}"
+[[brands]]
+name = "Альфа"
+aliases = ["альфа"]
+own = true
+people = ["Пётр Сидоров"]
+[[brands]]
+name = "Бета"
+aliases = ["бета"]
+[alerts.recurring_problem]
+enabled = false
+"""
+
+
+def write_file(path: Path, events: Iterable[Event], *, brand_column: bool = True) -> Path:
+    """``events`` as a JSONL import file, labels (and brands) in their own columns."""
+    with path.open("w", encoding="utf-8") as out:
+        for e in events:
+            m = e.mention
+            row = {
+                "source": m.source,
+                "external_id": m.external_id,
+                "channel": m.channel,
+                "text": m.text,
+                "published_at": m.published_at.isoformat(),
+                "author": m.author,
+                "author_reach": m.author_reach,
+                "label": e.label,
+            }
+            if brand_column:
+                row["brand"] = e.brand.lower()  # an alias: linked without text matching
+            out.write(json.dumps(row, ensure_ascii=False) + "\n")
+    return path
+
+
+def spike(t0: datetime, n: int = 24, channel: str = "telegram") -> list[Event]:
+    """``n`` complaints about our brand from different people, seven minutes apart, from ``t0``."""
+    return [
+        Event(
+            mention(
+                f"s{i}",
+                t0 + timedelta(minutes=7 * i),
+                f"Альфа не проходят платежи {i} {'x' * (i % 5)} терминал номер {i * 37}",
+                author=f"sp{i}",
+                channel=channel,
+            ),
+            "Альфа",
+            "negative",
+        )
+        for i in range(n)
+    ]
+
+
+ESCALATION = (
+    "Альфа, верните мои деньги! Пишу жалобу в Роспотребнадзор и в ЦБ, журналистам уже написала. "
+    "Пётр Сидорову лично тоже отправлю скриншоты"
+)
+
+
+def replay(
+    path: Path, settings: AlertsSettings | None = None, *, exact: bool = False, until: datetime | None = None
+) -> bt.BacktestResult:
+    cfg = config(recurring_problem={"enabled": False})
+    lane = bt.Lane("config", settings or cfg.alerts)
+
+    def no_model() -> SentimentModel:
+        raise AssertionError("every row is labelled; the model must not load")
+
+    return bt.run_backtest(
+        cfg,
+        lambda tagger, errors: bt.file_rows(path, tagger, errors),
+        [lane],
+        model=no_model,
+        exact=exact,
+        until=until,
+    )
+
+
+def opened(result: bt.BacktestResult, lane: str = "config") -> list[bt.AlertEvent]:
+    return [e for e in result.events[lane] if e.event == "opened"]
+
+
+@pytest.fixture(scope="module")
+def storm_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Two calm weeks, then a spike of complaints at 11:00 on day 15 and an escalation at 15:00."""
+    events, _ = calm_stream(14)
+    t0 = START + timedelta(days=14, hours=11)
+    esc = Event(
+        mention("esc", START + timedelta(days=14, hours=15, seconds=30), ESCALATION), "Альфа", "negative"
+    )
+    after, _ = calm_stream(1, start=START + timedelta(days=14), seed=99)
+    calm_after = [
+        Event(replace(e.mention, external_id=f"d{e.mention.external_id}"), e.brand, e.label) for e in after
+    ]
+    # Written out of time order: the replay sorts by publication.
+    return write_file(
+        tmp_path_factory.mktemp("storm") / "storm.jsonl", [esc, *spike(t0), *events, *calm_after]
+    )
+
+
+@pytest.fixture(scope="module")
+def storm(storm_file: Path) -> bt.BacktestResult:
+    return replay(storm_file)
+
+
+def test_spike_and_escalation_fire_at_their_virtual_times(storm: bt.BacktestResult) -> None:
+    events = opened(storm)
+    rules = [(e.rule, e.brand) for e in events]
+    assert ("negative_spike", "Альфа") in rules, events
+    assert ("escalation_terms", "Альфа") in rules, events
+    esc = next(e for e in events if e.rule == "escalation_terms")
+    # Published at 15:00:30; its minute ends at 15:01, when `run` would have had it for a minute at most.
+    assert esc.time == START + timedelta(days=14, hours=15, minutes=1)
+    assert esc.severity == "critical" and esc.time.tzinfo is not None
+    first_spike = next(e for e in events if e.rule == "negative_spike")
+    t0 = START + timedelta(days=14, hours=11)
+    assert t0 < first_spike.time <= t0 + timedelta(hours=3), first_spike
+    assert first_spike.numbers["negative"] >= 5 and "p_value" in first_spike.numbers
+    assert {e.rule for e in events} <= {"negative_spike", "escalation_terms"}, events
+    assert storm.errors == []
+
+
+def test_skipping_quiet_minutes_changes_nothing(storm_file: Path, storm: bt.BacktestResult) -> None:
+    """Every minute evaluated (as `run` does) gives the very same events as the replay that skips."""
+    exact = replay(storm_file, exact=True)
+    assert [e.row() for e in exact.events["config"]] == [e.row() for e in storm.events["config"]]
+
+
+def test_open_alerts_resolve_on_the_virtual_clock(storm_file: Path) -> None:
+    result = replay(storm_file, until=START + timedelta(days=17))
+    resolved = [e for e in result.events["config"] if e.event == "resolved"]
+    assert {e.rule for e in resolved} == {e.rule for e in opened(result)}
+    hours = AlertsSettings().resolve_after_hours
+    for e in resolved:
+        assert e.time >= next(o.time for o in opened(result) if o.alert_id == e.alert_id) + timedelta(
+            hours=hours
+        )
+
+
+@pytest.mark.slow
+def test_calm_seasonal_eight_weeks_fire_nothing(tmp_path: Path) -> None:
+    events, _ = calm_stream(56)
+    assert len(events) > 10_000
+    result = replay(write_file(tmp_path / "calm.jsonl", events))
+    assert result.mentions == len(events)
+    assert result.events["config"] == []
+
+
+def test_set_overrides_a_setting_typed_and_by_key_path() -> None:
+    base = AlertsSettings()
+    tuned = bt.apply_overrides(base, ["alerts.negative_spike.max_p_value=1e-6", "alerts.cooldown_minutes=5"])
+    assert tuned.negative_spike.max_p_value == 1e-6 and tuned.cooldown_minutes == 5
+    assert base.negative_spike.max_p_value != 1e-6
+    with pytest.raises(ConfigError, match=r"alerts\.negative_spike has no setting 'max_pvalue'"):
+        bt.apply_overrides(base, ["alerts.negative_spike.max_pvalue=1"])
+    with pytest.raises(ConfigError, match=r"alerts\.negative_spike\.min_count"):
+        bt.apply_overrides(base, ["alerts.negative_spike.min_count=many"])
+    with pytest.raises(ConfigError, match=r"alerts\.negative_spike\.max_p_value"):
+        bt.apply_overrides(base, ["alerts.negative_spike.max_p_value=2"])
+    with pytest.raises(ConfigError, match="KEY=VALUE"):
+        bt.apply_overrides(base, ["alerts.negative_spike.min_count"])
+
+
+def test_cli_set_and_compare_change_what_fires(tmp_path: Path, storm_file: Path) -> None:
+    cfg = tmp_path / "loyalty.toml"
+    cfg.write_text(CONFIG.format(db=tmp_path / "live.db"), encoding="utf-8")
+    runner = CliRunner()
+    base = runner.invoke(main, ["backtest", "--config", str(cfg), str(storm_file)])
+    assert base.exit_code == 0, base.output
+    rows = list(csv.DictReader(io.StringIO(base.stdout)))
+    assert list(rows[0]) == list(bt.COLUMNS)
+    assert {r["rule"] for r in rows if r["event"] == "opened"} == {"negative_spike", "escalation_terms"}
+    assert "negative_spike" in base.stderr and "week of" in base.stderr
+    assert not (tmp_path / "live.db").exists(), "the backtest must not touch the live database"
+
+    strict = runner.invoke(
+        main,
+        ["backtest", "--config", str(cfg), str(storm_file), "--set", "alerts.negative_spike.min_count=1000"],
+    )
+    assert strict.exit_code == 0, strict.output
+    assert {r["rule"] for r in csv.DictReader(io.StringIO(strict.stdout))} == {"escalation_terms"}
+
+    other = tmp_path / "quiet.toml"
+    other.write_text("[alerts.negative_spike]\nenabled = false\n", encoding="utf-8")
+    cmp = runner.invoke(
+        main,
+        ["backtest", "--config", str(cfg), str(storm_file), "--compare", str(other), "--format", "jsonl"],
+    )
+    assert cmp.exit_code == 0, cmp.output
+    only = [json.loads(line) for line in cmp.stdout.splitlines()]
+    assert only and all(r["rule"] == "negative_spike" and r["only_in"] == "config" for r in only), only
+    assert isinstance(only[0]["numbers"], dict)
+
+    bad = runner.invoke(main, ["backtest", "--config", str(cfg), str(storm_file), "--set", "alerts.nope=1"])
+    assert bad.exit_code == 2 and "alerts.nope" in bad.output and "has no setting" in bad.output
+
+
+def test_bad_rows_are_reported_by_line_and_the_rest_replayed(tmp_path: Path, storm_file: Path) -> None:
+    lines = storm_file.read_text(encoding="utf-8").splitlines()
+    row = json.loads(lines[1])
+    lines[1] = json.dumps({**row, "label": "furious"}, ensure_ascii=False)
+    lines[2] = json.dumps({**json.loads(lines[2]), "brand": "Омега"}, ensure_ascii=False)
+    lines[3] = "{broken"
+    path = tmp_path / "bad.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    cfg = tmp_path / "loyalty.toml"
+    cfg.write_text(CONFIG.format(db=tmp_path / "live.db"), encoding="utf-8")
+    result = CliRunner().invoke(main, ["backtest", "--config", str(cfg), str(path)])
+    assert result.exit_code == 0, result.output
+    assert f"{path}:line 2: field label: expected negative, neutral, positive or -1, 0, 1, got 'furious'" in (
+        result.stderr
+    )
+    assert f"{path}:line 3: field brand: 'Омега' is not a configured brand or alias" in result.stderr
+    assert f"{path}:line 4: not JSON" in result.stderr
+    assert f"replayed {len(lines) - 3} mentions" in result.stderr
+    assert {r["rule"] for r in csv.DictReader(io.StringIO(result.stdout))} >= {"escalation_terms"}
+
+
+def test_unsorted_long_files_are_sorted_on_disk(tmp_path: Path) -> None:
+    """Runs of a few rows spilled and merged give the same order as one sort in memory."""
+    events, _ = calm_stream(2)
+    path = write_file(tmp_path / "calm.jsonl", reversed(events))
+    errors: list[str] = []
+    rows = list(bt.file_rows(path, Tagger(config().brands, None), errors))  # type: ignore[arg-type]
+    merged, total = bt.sorted_rows(iter(rows), run=50)
+    order = [m.external_id for _, m, _ in merged]
+    assert total == len(events) and errors == []
+    assert order == [m.external_id for _, m, _ in sorted(rows, key=lambda r: (r[1].published_at, r[0]))]
