@@ -144,7 +144,7 @@ def main() -> None:
         )
         cfg = config()
         lane = bt.Lane("config", cfg.alerts)
-        t1 = time.perf_counter()
+        t1, cpu1 = time.perf_counter(), time.process_time()
         result = bt.run_backtest(
             cfg,
             lambda tagger, errors: bt.file_rows(path, tagger, errors),
@@ -153,12 +153,12 @@ def main() -> None:
             exact=args.exact,
             workdir=Path(tmp),
         )
-        seconds = time.perf_counter() - t1
+        seconds, cpu = time.perf_counter() - t1, time.process_time() - cpu1
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     opened = sum(e.event == "opened" for e in result.events["config"])
     print(
         f"replayed {result.mentions} mentions over {args.days} days in {seconds:.1f}s "
-        f"({result.mentions / seconds:,.0f}/s); {opened} alerts opened, "
+        f"({result.mentions / seconds:,.0f}/s), {cpu:.1f}s of CPU; {opened} alerts opened, "
         f"{lane.skipped} quiet minutes skipped; peak RSS {peak:.0f} MiB "
         f"(after writing the file: {rss_before / 1024:.0f} MiB)"
     )
