@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from sqlalchemy import func, select
 
 from alerts.settings import AlertsSettings
 from loyalty_monitor import backtest as bt
@@ -23,6 +24,8 @@ from loyalty_monitor.cli import main
 from loyalty_monitor.config import ConfigError
 from loyalty_monitor.tagging import Tagger
 from sentiment.base import SentimentModel
+from storage.schema import Alert
+from storage.store import Store
 from tests.alerts.stream import START, Event, calm_stream, config, mention
 
 CONFIG = """
@@ -259,3 +262,33 @@ def test_unsorted_long_files_are_sorted_on_disk(tmp_path: Path) -> None:
     order = [m.external_id for _, m, _ in merged]
     assert total == len(events) and errors == []
     assert order == [m.external_id for _, m, _ in sorted(rows, key=lambda r: (r[1].published_at, r[0]))]
+
+
+def test_from_db_replays_stored_labels_and_leaves_the_database_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from loyalty_monitor import service
+    from tests.fakes import FakeSentimentModel
+
+    monkeypatch.setattr(service, "load_sentiment", lambda config: FakeSentimentModel())
+    events, _ = calm_stream(1)
+    esc = Event(mention("esc", START + timedelta(hours=20), ESCALATION), "Альфа", "negative")
+    path = write_file(tmp_path / "day.jsonl", [*events[:30], esc])
+    cfg = tmp_path / "loyalty.toml"
+    cfg.write_text(CONFIG.format(db=tmp_path / "live.db"), encoding="utf-8")
+    runner = CliRunner()
+    imported = runner.invoke(main, ["import", "--config", str(cfg), str(path)])
+    assert imported.exit_code == 0, imported.output
+    monkeypatch.setattr(service, "load_sentiment", lambda config: pytest.fail("stored labels need no model"))
+    result = runner.invoke(main, ["backtest", "--from-db", "--config", str(cfg), "--format", "jsonl"])
+    assert result.exit_code == 0, result.output
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [(r["event"], r["rule"]) for r in rows] == [("opened", "escalation_terms")]
+    assert "replayed 31 mentions" in result.stderr
+    live = Store.open(f"sqlite:///{tmp_path / 'live.db'}")
+    try:
+        assert live.counts()["mentions"] == 31
+        with live.engine.connect() as conn:
+            assert conn.execute(select(func.count()).select_from(Alert)).scalar_one() == 0
+    finally:
+        live.close()
