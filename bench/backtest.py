@@ -12,12 +12,6 @@ is streamed and sorted on disk, so 1,000,000 mentions need about as much memory 
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
-if sys.path and Path(sys.path[0]).resolve() == Path(__file__).resolve().parent:
-    sys.path.pop(0)  # run as a script: bench/dashboard.py would shadow the dashboard package
-
 import argparse
 import json
 import math
@@ -27,6 +21,7 @@ import resource
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from loyalty_monitor import backtest as bt
 from loyalty_monitor.config import Config

@@ -59,10 +59,11 @@ def write_file(path: Path, events: Iterable[Event], *, brand_column: bool = True
                 "published_at": m.published_at.isoformat(),
                 "author": m.author,
                 "author_reach": m.author_reach,
-                "label": e.label,
             }
-            if brand_column:
-                row["brand"] = e.brand.lower()  # an alias: linked without text matching
+            if e.brand:  # the first brand the text names, with its label; other brands are left out
+                row["label"] = e.label
+                if brand_column:
+                    row["brand"] = e.brand.lower()  # an alias: linked without text matching
             out.write(json.dumps(row, ensure_ascii=False) + "\n")
     return path
 
