@@ -85,7 +85,7 @@ def write_stream(path: Path, mentions: int, days: int, seed: int = 7, shuffle: b
     hours = days * 24
     weights = [_shape(START + timedelta(hours=h)) for h in range(hours)]
     # Three bursts of complaints about our brand, a few hours each.
-    bursts = {rnd.randrange(7 * 24, hours - 6): rnd.uniform(3, 6) for _ in range(3)}
+    bursts = {rnd.randrange(min(7 * 24, hours - 7), hours - 6): rnd.uniform(3, 6) for _ in range(3)}
     scale = mentions / sum(weights)
     rows: list[str] = []
     n = 0
