@@ -37,6 +37,7 @@ from alerts.rules.negative_spike import NegativeSpike
 from alerts.rules.queries import FirstSeen, Link, load_links, recent_complaints
 from alerts.rules.recurring_problem import RecurringProblem
 from alerts.rules.repeat_complainer import RepeatComplainer
+from alerts.rules.sla_breach import SlaBreach
 from alerts.rules.texts import WordSets
 from alerts.settings import AlertBrand, AlertsSettings
 from storage.store import Store, now_utc
@@ -74,6 +75,7 @@ class AlertEngine:
         self.growth = EngagementGrowth(settings, self.brands)
         self.spike = NegativeSpike(settings, self.brands)
         self.index_drop = IndexDrop(settings, self.brands, first_seen)
+        self.sla_breach = SlaBreach(settings, self.brands)
         self._last_index_check: datetime | None = None
         # The pipeline calls evaluate() and the scheduler evaluate_periodic() from different threads; one
         # story must not be opened twice by both at once.
@@ -114,6 +116,8 @@ class AlertEngine:
                 cands += self.spike.find(conn, now)
             if s.engagement_growth.enabled:
                 cands += self.growth.find(conn, now, None)
+            if s.sla_breach.enabled:
+                cands += self.sla_breach.find(conn, now)
         if s.index_drop.enabled and (
             self._last_index_check is None or now - self._last_index_check >= timedelta(hours=1)
         ):

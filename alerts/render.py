@@ -105,6 +105,16 @@ _TEXTS: dict[str, dict[Language, tuple[str, str]]] = {
             "Far more negative mentions than usual for these hours of the week.",
         ),
     },
+    "sla_breach": {
+        "ru": (
+            "{brand}: нет ответа дольше {hours:g} ч ({where}, обращение №{case})",
+            "Клиенту обещан ответ за {hours:g} ч, срок прошёл: ответьте или возьмите обращение в работу.",
+        ),
+        "en": (
+            "{brand}: no answer for over {hours:g} h ({where}, case #{case})",
+            "The customer was promised an answer within {hours:g} h and it is overdue: answer or take it.",
+        ),
+    },
     "index_drop": {
         "ru": (
             "{brand}: индекс лояльности упал на {drop:.2f} ({where})",

@@ -39,6 +39,7 @@ __all__ = [
     "RecurringRule",
     "RepeatComplainerRule",
     "Severity",
+    "SlaBreachRule",
     "SpikeRule",
     "SpreadRule",
     "destination_names",
@@ -291,6 +292,20 @@ class IndexDropRule(BaseModel):
     by_channel: bool = True
 
 
+class SlaBreachRule(BaseModel):
+    """An own brand's case past its due time (``[responses] sla_hours``) with no reply and still open.
+
+    One alert per case: later evaluations update it quietly, and the case being answered lets it resolve.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = True
+    severity: Severity = "warning"
+    #: A case more important than a plain question (priority 1 or 2) alerts at this severity instead.
+    important_severity: Severity = "critical"
+
+
 class AlertsSettings(BaseModel):
     """Resonance detection and delivery.
 
@@ -329,6 +344,7 @@ class AlertsSettings(BaseModel):
     recurring_problem: RecurringRule = Field(default_factory=RecurringRule)
     copies_across_channels: CopiesRule = Field(default_factory=CopiesRule)
     index_drop: IndexDropRule = Field(default_factory=IndexDropRule)
+    sla_breach: SlaBreachRule = Field(default_factory=SlaBreachRule)
 
     @model_validator(mode="after")
     def _unique_destination_names(self) -> AlertsSettings:

@@ -171,6 +171,8 @@ def parse_post_view(post: Any, channel: str = "bluesky") -> Mention:
     created = parse_iso(SOURCE, "posts[].record.createdAt", record.get("createdAt") or post.get("indexedAt"))
     reply = record.get("reply")
     parent = reply.get("parent", {}).get("uri") if isinstance(reply, dict) else None
+    if not isinstance(parent, str):
+        parent = _quoted(record.get("embed"))
     rkey = uri.rsplit("/", 1)[-1]
     likes = opt_int(post.get("likeCount"))
     return Mention(
@@ -181,6 +183,7 @@ def parse_post_view(post: Any, channel: str = "bluesky") -> Mention:
         published_at=created,
         url=f"https://bsky.app/profile/{handle}/post/{rkey}",
         author=author.get("displayName") or handle,
+        author_id=handle.lower(),
         author_reach=opt_int(author.get("followersCount")),
         place=handle,
         likes=likes,
@@ -233,3 +236,15 @@ def expand_links(text: str, facets: Any) -> str:
         out = out[:start] + uri.encode("utf-8") + out[end:]
         last_start = start
     return out.decode("utf-8")
+
+
+def _quoted(embed: Any) -> str | None:
+    """The URI of the post a quote post quotes (``app.bsky.embed.record``, or with media): a quote that
+    answers a post is part of its thread, like a reply."""
+    if not isinstance(embed, dict):
+        return None
+    record = embed.get("record")
+    if isinstance(record, dict) and isinstance(record.get("record"), dict):  # recordWithMedia
+        record = record["record"]
+    uri = record.get("uri") if isinstance(record, dict) else None
+    return uri if isinstance(uri, str) and uri.startswith("at://") else None

@@ -137,6 +137,7 @@ def parse_status(status: Any, channel: str = "mastodon", place: str | None = Non
         published_at=parse_iso(SOURCE, "created_at", status.get("created_at")),
         url=status.get("url") or status.get("uri"),
         author=account.get("acct"),
+        author_id=account["acct"].lower() if isinstance(account.get("acct"), str) else None,
         author_reach=opt_int(account.get("followers_count")),
         place=place,
         likes=opt_int(status.get("favourites_count")),

@@ -91,6 +91,7 @@ def parse_listing(body: Any, channel: str = "reddit") -> tuple[list[Mention], st
                 published_at=unix_to_utc(SOURCE, "data.children[].data.created_utc", data.get("created_utc")),
                 url=f"https://www.reddit.com{permalink}" if isinstance(permalink, str) else data.get("url"),
                 author=data.get("author"),
+                author_id=data["author"].lower() if isinstance(data.get("author"), str) else None,
                 place=data.get("subreddit_name_prefixed") or data.get("subreddit"),
                 likes=opt_int(data.get("score")),
                 comments=opt_int(data.get("num_comments")),

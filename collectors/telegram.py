@@ -208,6 +208,7 @@ def parse_channel_page(html: str, channel: str, mention_channel: str = "telegram
                 published_at=published,
                 url=f"https://t.me/{post}",
                 author=owner.get_text(" ", strip=True) if owner else title,
+                author_id=post.split("/")[0].lower(),
                 author_reach=subscribers,
                 place=post.split("/")[0],
                 likes=likes,

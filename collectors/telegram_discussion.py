@@ -182,6 +182,7 @@ def parse_comments(
                 published_at=published,
                 url=f"https://t.me/{channel}/{post}?comment={cid}",
                 author=name,
+                author_id=username.lower() if username else None,
                 place=channel,
                 likes=likes,
                 parent_external_id=comment_id(channel, post, reply_to) if reply_to is not None else thread,

@@ -186,7 +186,11 @@ class VKCollector(HttpCollector[VKSettings]):
                 out.append(parse_comment(item, owner_id, post_id, who, self.name, self.channel))
                 thread = item.get("thread") or {}
                 for reply in thread.get("items") or []:
-                    out.append(parse_comment(reply, owner_id, post_id, who, self.name, self.channel))
+                    out.append(
+                        parse_comment(
+                            reply, owner_id, post_id, who, self.name, self.channel, thread_of=item.get("id")
+                        )
+                    )
             offset += len(items)
             total = resp.get("count")
             if not items or (isinstance(total, int) and offset >= total):
@@ -257,6 +261,7 @@ def parse_post(
         published_at=published,
         url=f"https://vk.com/wall{owner_id}_{post_id}",
         author=author,
+        author_id=str(from_id),
         author_reach=reach,
         place=place[2] or place[0],
         likes=opt_int(item.get("likes")),
@@ -280,10 +285,15 @@ def parse_comment(
     who: dict[int, tuple[str, int | None, str | None]],
     source: str = "vk",
     channel: str = "vk",
+    *,
+    thread_of: Any = None,
 ) -> Mention:
-    """A comment (or thread reply) as a mention whose parent is the post.
+    """A comment (or thread reply) as a mention whose parent is what it answers.
 
-    A deleted comment is still read (its thread replies follow it) and marked ``raw["deleted"]``.
+    A comment's parent is the post; a thread reply's is the comment it answers (``reply_to_comment``), or
+    the comment that opened its thread (``thread_of``) when VK does not say: that is where a brand's answer
+    to a complaint in the comments sits. A deleted comment is still read (its thread replies follow it) and
+    marked ``raw["deleted"]``.
     """
     if not isinstance(item, dict):
         raise ParseError(source, "items[]", "expected an object")
@@ -294,6 +304,10 @@ def parse_comment(
     from_id: int = item["from_id"] if isinstance(item.get("from_id"), int) else 0
     author, reach, _ = who.get(from_id, (str(from_id), None, None))
     place = who.get(owner_id, (str(owner_id), None, None))
+    answers = item.get("reply_to_comment")
+    if not isinstance(answers, int) or isinstance(answers, bool):
+        answers = thread_of if isinstance(thread_of, int) and not isinstance(thread_of, bool) else None
+    parent = f"{owner_id}_{post_id}" if answers is None else f"{owner_id}_{post_id}?reply={answers}"
     return Mention(
         source=source,
         external_id=f"{owner_id}_{post_id}?reply={cid}",
@@ -302,9 +316,10 @@ def parse_comment(
         published_at=unix_to_utc(source, "items[].date", date),
         url=f"https://vk.com/wall{owner_id}_{post_id}?reply={cid}",
         author=author,
+        author_id=str(from_id) if from_id else None,
         author_reach=reach,
         place=place[2] or place[0],
         likes=opt_int(item.get("likes")),
-        parent_external_id=f"{owner_id}_{post_id}",
+        parent_external_id=parent,
         raw={"owner_id": owner_id, "post_id": post_id, "id": cid, "from_id": from_id, "deleted": deleted},
     )

@@ -195,6 +195,7 @@ def parse_search(body: Any, channel: str = "youtube") -> tuple[list[Mention], st
                 published_at=parse_iso(SOURCE, "items[].snippet.publishedAt", snippet.get("publishedAt")),
                 url=f"https://www.youtube.com/watch?v={vid}",
                 author=channel_title,
+                author_id=snippet.get("channelId") if isinstance(snippet.get("channelId"), str) else None,
                 place=channel_title,
                 raw={"videoId": vid, "channelId": snippet.get("channelId"), "truncated": True},
             )
@@ -224,6 +225,10 @@ def _comment(comment: dict[str, Any], channel: str) -> Mention:
         text = clean_text(snip["textOriginal"], "plain")
     else:
         text = clean_text(str(snip.get("textDisplay") or ""), "html")
+    # A reply answers the top-level comment of its thread (YouTube threads are one level deep).
+    parent_id = snip.get("parentId")
+    author_channel = snip.get("authorChannelId")
+    author_id = author_channel.get("value") if isinstance(author_channel, dict) else None
     return Mention(
         source=SOURCE,
         external_id=f"comment:{cid}",
@@ -234,8 +239,9 @@ def _comment(comment: dict[str, Any], channel: str) -> Mention:
         ),
         url=f"https://www.youtube.com/watch?v={vid}&lc={cid}",
         author=snip.get("authorDisplayName"),
+        author_id=author_id if isinstance(author_id, str) else None,
         place=vid,
         likes=snip.get("likeCount") if isinstance(snip.get("likeCount"), int) else None,
-        parent_external_id=vid,
+        parent_external_id=f"comment:{parent_id}" if isinstance(parent_id, str) and parent_id else vid,
         raw={"commentId": cid, "videoId": vid, "parentId": snip.get("parentId")},
     )

@@ -24,6 +24,12 @@ class Mention:
     platform's own id, unique within the source: together they make a mention idempotent. ``channel`` is the
     platform the loyalty index is reported per (``vk``, ``telegram``, ``youtube``, ``news``...); ``place`` is
     the community, channel, subreddit or feed inside it.
+
+    ``author`` is the name people see; ``author_id`` is the author as the source identifies accounts (a VK
+    ``from_id`` such as ``-123456``, a Telegram username, a YouTube channel id, a Bluesky handle, a Mastodon
+    ``acct``, a Reddit user name): what a brand's own ``accounts`` are matched against, since display names
+    are neither unique nor stable. ``parent_external_id`` is the external id (same source) of what a reply
+    answers: the post under which a comment sits, the comment a reply answers, the post a quote quotes.
     """
 
     source: str
@@ -42,6 +48,7 @@ class Mention:
     parent_external_id: str | None = None
     raw: dict[str, Any] = field(default_factory=dict)
     collected_at: datetime | None = None
+    author_id: str | None = None
 
     def __post_init__(self) -> None:
         self.published_at = utc(self.published_at)

@@ -223,7 +223,9 @@ def import_(config_path: Path | None, db_url: str | None, file: Path) -> None:
 
 @main.command()
 @common_options
-@click.argument("what", type=click.Choice(["mentions", "index", "alerts", "corrections", "themes"]))
+@click.argument(
+    "what", type=click.Choice(["mentions", "index", "alerts", "corrections", "themes", "responses"])
+)
 @click.option("--format", "fmt", type=click.Choice(["csv", "jsonl"]), default="csv", show_default=True)
 @click.option("--excel", is_flag=True, help="UTF-8 with BOM and ';' separator, for Excel.")
 @click.option("--brand", "brands", multiple=True, help="Only this brand (repeatable).")
@@ -250,7 +252,9 @@ def export(
     `corrections` writes the labels people corrected in the dashboard as text,label,target: the input of
     `loyalty-monitor sentiment train --data`, which adapts the model to your brand's language. `themes`
     writes one row per theme and brand for the period (default: the last 7 days), with the change against
-    the period of the same length before it.
+    the period of the same length before it. `responses` writes, per brand (competitors included),
+    channel and day, the mentions that needed an answer, those answered, those answered in time
+    (`[responses] sla_hours`) and the median minutes to the first answer.
     """
     from loyalty_monitor.service import export_rows
     from storage.export import Format, write_rows

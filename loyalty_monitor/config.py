@@ -22,6 +22,7 @@ from alerts.settings import AlertBrand, AlertsSettings, DigestSettings, destinat
 from collectors.settings import SourceSettings
 from core.scrub import register_secret, scrub, secret_query_values
 from dashboard.settings import DashboardSettings, DashboardSetup
+from loyalty_index.response_settings import ResponsesSettings
 
 __all__ = [
     "BrandSettings",
@@ -69,6 +70,8 @@ class BrandSettings(BaseModel):
 
     ``exclusions`` are phrases that contain an alias but do not mean the brand ("альфа-версия").
     ``people`` are names (the CEO, spokespeople) whose mention in a complaint means escalation.
+    ``accounts`` are the brand's own accounts as ``source:id`` (``vk:-123456``, ``telegram:polarbank``; see
+    :mod:`collectors.accounts`): what they write is the brand's reply, stored and shown, never counted.
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -78,6 +81,7 @@ class BrandSettings(BaseModel):
     own: bool = False
     exclusions: list[str] = Field(default_factory=list)
     people: list[str] = Field(default_factory=list)
+    accounts: list[str] = Field(default_factory=list)
 
     def all_names(self) -> list[str]:
         """The name and aliases, the name first, without repeats."""
@@ -132,6 +136,7 @@ class Config(BaseModel):
     alerts: AlertsSettings = Field(default_factory=AlertsSettings)
     digest: DigestSettings = Field(default_factory=DigestSettings)
     dashboard: DashboardSettings = Field(default_factory=DashboardSettings)
+    responses: ResponsesSettings = Field(default_factory=ResponsesSettings)
 
     @model_validator(mode="before")
     @classmethod
@@ -180,6 +185,37 @@ class Config(BaseModel):
         return self
 
     @model_validator(mode="after")
+    def _accounts_known(self) -> Config:
+        """Every ``brands[i].accounts[j]`` names a source and an id of the form that source reports; one
+        account belongs to one brand."""
+        from collectors.accounts import parse_account
+
+        owner: dict[tuple[str, str], str] = {}
+        for i, brand in enumerate(self.brands):
+            for j, spec in enumerate(brand.accounts):
+                try:
+                    account = parse_account(spec)
+                except ValueError as exc:
+                    raise ConfigError(f"brands[{i}].accounts[{j}]: {exc}") from None
+                key = (account.source, account.author_id)
+                if owner.setdefault(key, brand.name) != brand.name:
+                    raise ConfigError(
+                        f"brands[{i}].accounts[{j}]: {account} is already an account of {owner[key]!r}"
+                    )
+        return self
+
+    def brand_accounts(self) -> dict[tuple[str, str], str]:
+        """(source, normalised author id) -> the brand whose own account it is."""
+        from collectors.accounts import parse_account
+
+        out: dict[tuple[str, str], str] = {}
+        for brand in self.brands:
+            for spec in brand.accounts:
+                account = parse_account(spec)
+                out[(account.source, account.author_id)] = brand.name
+        return out
+
+    @model_validator(mode="after")
     def _brand_names_unique(self) -> Config:
         names = [b.name for b in self.brands]
         dupes = sorted({n for n in names if names.count(n) > 1})
@@ -197,6 +233,17 @@ class Config(BaseModel):
             own_brands=tuple(b.name for b in self.own_brands()),
             brand_terms=tuple(dict.fromkeys(n for b in self.brands for n in b.all_names())),
             dashboard=self.dashboard,
+        )
+
+    def response_tracker(self, store: Any) -> Any:
+        """The :class:`loyalty_index.responses.ResponseTracker` for these brands and settings; the alert
+        rules' escalation terms and each brand's people make a case urgent too."""
+        from loyalty_index.responses import ResponseTracker
+
+        esc = self.alerts.escalation_terms
+        terms = [*esc.regulators, *esc.media, *esc.extra_terms, *(p for b in self.brands for p in b.people)]
+        return ResponseTracker(
+            store, self.responses, [(b.name, b.own) for b in self.brands], escalation_terms=terms
         )
 
     def own_brands(self) -> list[BrandSettings]:

@@ -212,7 +212,11 @@ async def run_monitor(config: Config, *, once: bool = False, since: datetime | N
             raise ConfigError(str(exc)) from None
     store = open_store(config)
     engine = AlertEngine(store, config.alerts, config.alert_brands()) if config.alerts.enabled else None
-    pipeline = build_pipeline(config, store, after_tag=[engine.evaluate] if engine else [])
+    # Cases first: the SLA rule and the queue read them; then the alert rules.
+    tracker = config.response_tracker(store)
+    pipeline = build_pipeline(
+        config, store, after_tag=[tracker.after_tag, *([engine.evaluate] if engine else [])]
+    )
     await pipeline.start()
     terms = _brand_terms(config)
     stop = asyncio.Event()
@@ -236,6 +240,7 @@ async def run_monitor(config: Config, *, once: bool = False, since: datetime | N
         if once:
             await collect_once(sources, store, terms, pipeline.submit, since=since)
             await pipeline.stop()
+            tracker.sync(now_utc())
             if engine is not None and dispatcher is not None:
                 engine.evaluate_periodic(now_utc())
                 await dispatcher.run_once(now_utc())
@@ -253,11 +258,14 @@ async def run_monitor(config: Config, *, once: bool = False, since: datetime | N
                     pass
 
         async def periodic() -> None:
-            if engine is not None:
-                evaluate = engine.evaluate_periodic
-                await run_periodic(
-                    "alert-rules", lambda: asyncio.to_thread(evaluate, now_utc()), 60.0, stop, store
-                )
+            evaluate = engine.evaluate_periodic if engine is not None else None
+
+            def step() -> None:
+                tracker.sync(now_utc())  # replies found or lost, urgency; before the SLA rule reads cases
+                if evaluate is not None:
+                    evaluate(now_utc())
+
+            await run_periodic("alert-rules", lambda: asyncio.to_thread(step), 60.0, stop, store)
 
         async def refresh() -> None:
             refresher = EngagementRefresher(
@@ -520,7 +528,7 @@ def export_rows(
     since: datetime | None,
     until: datetime | None,
 ) -> tuple[list[dict[str, Any]], Sequence[str]]:
-    """Rows and columns for ``export mentions|index|alerts|corrections|themes``."""
+    """Rows and columns for ``export mentions|index|alerts|corrections|themes|responses``."""
     store = open_store(config)
     tz = config.display.timezone
     try:
@@ -540,6 +548,13 @@ def export_rows(
             end = until or now_utc()
             start = since or end - timedelta(days=THEME_DAYS)
             return theme_rows(brand_themes_for(config, store, brands, start, end)), THEME_COLUMNS
+        if what == "responses":
+            from loyalty_index.responses import RESPONSE_COLUMNS, response_metrics
+
+            rows = response_metrics(
+                store, tz=tz, since=since, until=until, brands=brands or None, channels=channels or None
+            )
+            return rows, RESPONSE_COLUMNS
         if what == "corrections":
             # The team's own labels, in the format `loyalty-monitor sentiment train --data` reads.
             wanted = set(brands)

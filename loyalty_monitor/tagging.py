@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from collectors.accounts import account_key, parse_account
 from core.text import BrandMatcher
 from loyalty_monitor.config import BrandSettings
 from sentiment.base import SentimentInput, SentimentModel
@@ -48,6 +49,18 @@ class Tagger:
         for b in brands:
             for name in b.all_names():
                 self._names.setdefault(name.casefold().strip(), b.name)
+        #: (source, author id) -> brand: a mention by an own account is the brand's reply, not an opinion.
+        self.accounts: dict[tuple[str, str], str] = {}
+        for b in brands:
+            for spec in b.accounts:
+                account = parse_account(spec)
+                self.accounts[(account.source, account.author_id)] = b.name
+
+    def reply_brand(self, mention: PendingMention) -> str | None:
+        """The brand whose own account wrote ``mention``, if one did."""
+        if not self.accounts or not mention.author_id:
+            return None
+        return self.accounts.get((mention.source, account_key(mention.source, mention.author_id)))
 
     def resolve_brand(self, name: str) -> str | None:
         """The configured brand ``name`` is (its name or an alias, in any case); ``None``: not configured."""
@@ -69,7 +82,12 @@ class Tagger:
         # (mention index, brand, kept label or None, model_version of a kept label)
         wanted: list[tuple[int, str, str | None, str]] = []
         inputs: list[SentimentInput] = []
+        replies: dict[int, str] = {}
         for i, mention in enumerate(pending):
+            if (brand_reply := self.reply_brand(mention)) is not None:
+                # The brand's own words: no links, so no index, share of voice, theme or alert counts them.
+                replies[i] = brand_reply
+                continue
             given = hints.get(mention.id, ())
             named = [h for h in given if h.brand is not None]
             # Per brand: its name, the aliases that matched and the forms the text uses. Every other brand
@@ -108,4 +126,7 @@ class Tagger:
             links[i].append(
                 BrandLabel(brand, res.label, float(res.score), f"{res.model_id}@{res.model_version}")
             )
-        return [TaggedMention(m, ls) for m, ls in zip(pending, links, strict=True)]
+        return [
+            TaggedMention(m, ls, reply_brand=replies.get(i))
+            for i, (m, ls) in enumerate(zip(pending, links, strict=True))
+        ]

@@ -37,6 +37,8 @@ __all__ = [
     "AlertPending",
     "Base",
     "BotCursor",
+    "CaseEvent",
+    "CaseRow",
     "Cursor",
     "EngagementSnapshot",
     "IndexHourly",
@@ -111,6 +113,20 @@ class MentionRow(Base):
             sqlite_where=text("duplicate_of IS NOT NULL"),
             postgresql_where=text("duplicate_of IS NOT NULL"),
         ),
+        # Threads (migration 0009): a reply finds its parent, a parent its replies.
+        Index(
+            "ix_mentions_parent_external",
+            "source",
+            "parent_external_id",
+            sqlite_where=text("parent_external_id IS NOT NULL"),
+            postgresql_where=text("parent_external_id IS NOT NULL"),
+        ),
+        Index(
+            "ix_mentions_parent_id",
+            "parent_id",
+            sqlite_where=text("parent_id IS NOT NULL"),
+            postgresql_where=text("parent_id IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(ID, primary_key=True, autoincrement=True)
@@ -135,6 +151,10 @@ class MentionRow(Base):
     engagement_updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     handled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     raw: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # Threads and brand replies (migration 0009): see storage.cases.
+    author_id: Mapped[str | None] = mapped_column(String(255))
+    parent_id: Mapped[int | None] = mapped_column(ID)
+    reply_brand: Mapped[str | None] = mapped_column(String(128))
 
 
 class MentionBrand(Base):
@@ -415,3 +435,59 @@ class AlertPending(Base):
         ID, ForeignKey("mentions.id", ondelete="CASCADE"), primary_key=True
     )
     queued_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+# -- cases: mentions that need a brand's answer (migration 0012, storage/cases.py) -------------------------
+
+
+class CaseRow(Base):
+    """A mention that needs an answer from a brand: its status, owner, priority and due time (0009).
+
+    One per (mention, brand). ``own`` cases are the team's work (the queue, SLA alerts); competitors' cases
+    are kept the same way so their reply times can be compared. ``priority`` 1..4 is the Eisenhower quadrant
+    of ``urgent`` x ``important`` (1 = both). ``first_reply_at`` and ``reply_mention_id`` come from the
+    brand's own reply in the thread; ``answered_by`` is ``reply`` then, or the person who marked it.
+    ``version`` grows with every change (:mod:`storage.cases` writes one ``case_events`` row per change).
+    """
+
+    __tablename__ = "cases"
+    __table_args__ = (
+        UniqueConstraint("mention_id", "brand", name="uq_cases_mention_brand"),
+        Index("ix_cases_status_due", "status", "due_at"),
+        Index("ix_cases_brand_channel_time", "brand", "channel", "published_at"),
+    )
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True, autoincrement=True)
+    mention_id: Mapped[int] = mapped_column(ID, ForeignKey("mentions.id", ondelete="CASCADE"))
+    brand: Mapped[str] = mapped_column(String(128))
+    own: Mapped[bool] = mapped_column(Boolean)
+    channel: Mapped[str] = mapped_column(String(64))
+    reason: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16))
+    assignee: Mapped[str | None] = mapped_column(String(128))
+    urgent: Mapped[bool] = mapped_column(Boolean)
+    important: Mapped[bool] = mapped_column(Boolean)
+    priority: Mapped[int] = mapped_column(Integer)
+    published_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    first_reply_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reply_mention_id: Mapped[int | None] = mapped_column(ID, ForeignKey("mentions.id", ondelete="SET NULL"))
+    answered_by: Mapped[str | None] = mapped_column(String(128))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class CaseEvent(Base):
+    """One change of a case: who, when, which field, from what to what (the history, never rewritten)."""
+
+    __tablename__ = "case_events"
+    __table_args__ = (Index("ix_case_events_case", "case_id", "id"),)
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True, autoincrement=True)
+    case_id: Mapped[int] = mapped_column(ID, ForeignKey("cases.id", ondelete="CASCADE"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    actor: Mapped[str] = mapped_column(String(128))
+    field: Mapped[str] = mapped_column(String(32))
+    old: Mapped[str | None] = mapped_column(Text)
+    new: Mapped[str | None] = mapped_column(Text)

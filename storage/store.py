@@ -157,6 +157,8 @@ class PendingMention:
     channel: str
     published_at: datetime
     counted: bool
+    source: str = ""
+    author_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,6 +177,8 @@ class TaggedMention:
 
     mention: PendingMention
     links: Sequence[BrandLabel]
+    #: The brand whose own account wrote the mention (a reply of the brand: stored, never linked).
+    reply_brand: str | None = None
 
 
 def _row(m: Mention, collected_at: datetime) -> dict[str, Any]:
@@ -185,6 +189,7 @@ def _row(m: Mention, collected_at: datetime) -> dict[str, Any]:
         "place": m.place,
         "url": m.url,
         "author": m.author,
+        "author_id": m.author_id,
         "author_reach": m.author_reach,
         "text": m.text,
         "text_hash": text_hash(m.text),
@@ -264,6 +269,7 @@ class Store:
             self._refresh_counters(conn, existing, now)
         if inserted:
             self._mark_duplicates(conn, {r.id: r.text_hash for r in inserted})
+            _link_threads(conn, [r.id for r in inserted], [(r.source, r.external_id) for r in inserted])
         return sorted(new_ids)
 
     def _mark_duplicates(self, conn: Connection, new: dict[int, str]) -> None:
@@ -559,10 +565,21 @@ def write_tags(
             .values(tagged_at=now)
         )
         marked += int(res.rowcount or 0)
+    replies = [{"mid": t.mention.id, "brand": t.reply_brand} for t in tagged if t.reply_brand]
+    if replies:
+        conn.execute(
+            update(MentionRow)
+            .where(MentionRow.id == bindparam("mid"))
+            .values(reply_brand=bindparam("brand"))
+            .execution_options(synchronize_session=False),
+            replies,
+        )
     return marked
 
 
-_SET_AFTER_INSERT = frozenset({"id", "duplicate_of", "tagged_at", "engagement_updated_at", "handled_at"})
+_SET_AFTER_INSERT = frozenset(
+    {"id", "duplicate_of", "tagged_at", "engagement_updated_at", "handled_at", "parent_id", "reply_brand"}
+)
 #: The ``mentions`` columns a new row is inserted with (what :func:`_row` fills), in table order: read from
 #: the schema, so a column added to :class:`~storage.schema.MentionRow` cannot be forgotten here.
 _COPY_COLUMNS = tuple(c.name for c in MentionRow.__table__.columns if c.name not in _SET_AFTER_INSERT)
@@ -654,12 +671,61 @@ class _Inserted:
 def _pending_select() -> Any:
     """What tagging needs of each stored-but-untagged mention."""
     return select(
-        MentionRow.id, MentionRow.text, MentionRow.channel, MentionRow.published_at, MentionRow.duplicate_of
+        MentionRow.id,
+        MentionRow.text,
+        MentionRow.channel,
+        MentionRow.published_at,
+        MentionRow.duplicate_of,
+        MentionRow.source,
+        MentionRow.author_id,
     ).where(MentionRow.tagged_at.is_(None))
 
 
 def _pending(row: Any) -> PendingMention:
-    return PendingMention(row.id, row.text, row.channel, row.published_at, row.duplicate_of is None)
+    return PendingMention(
+        row.id, row.text, row.channel, row.published_at, row.duplicate_of is None, row.source, row.author_id
+    )
+
+
+def _link_threads(conn: Connection, new_ids: Sequence[int], new_keys: Sequence[tuple[str, str]]) -> None:
+    """Resolve ``parent_id`` both ways for freshly inserted mentions, whichever half of a thread came first.
+
+    A new reply points at its stored parent; stored replies that waited for this parent (collected before
+    it: a comment page read before the post, an import in any order) now point at it. Both are index
+    look-ups (``ix_mentions_parent_external``, the unique key), one statement per chunk.
+    """
+    up = _PARENT
+    parent = (
+        select(up.c.id)
+        .where(up.c.source == MentionRow.source, up.c.external_id == MentionRow.parent_external_id)
+        .scalar_subquery()
+    )
+    for ids in _chunks(list(new_ids), 500):
+        conn.execute(
+            update(MentionRow)
+            .where(
+                MentionRow.id.in_(ids),
+                MentionRow.parent_external_id.is_not(None),
+                MentionRow.parent_id.is_(None),
+            )
+            .values(parent_id=parent)
+            .execution_options(synchronize_session=False)
+        )
+    by_source: dict[str, list[str]] = {}
+    for source, external_id in new_keys:
+        by_source.setdefault(source, []).append(external_id)
+    for source, external_ids in by_source.items():
+        for chunk in _chunks(external_ids, 500):
+            conn.execute(
+                update(MentionRow)
+                .where(
+                    MentionRow.source == source,
+                    MentionRow.parent_external_id.in_(chunk),
+                    MentionRow.parent_id.is_(None),
+                )
+                .values(parent_id=parent)
+                .execution_options(synchronize_session=False)
+            )
 
 
 def _counter_cols() -> list[Any]:
@@ -678,6 +744,10 @@ def cluster_query(roots: Sequence[int]) -> Select[int, int, int | None]:
         .where(MentionRow.id.in_(roots) | MentionRow.duplicate_of.in_(roots))
         .group_by(root)
     )
+
+
+#: ``mentions`` under another name, so the thread update can look up the parent in the same table.
+_PARENT = MentionRow.__table__.alias("parent")
 
 
 def _chunks(items: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:

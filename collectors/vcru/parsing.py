@@ -81,6 +81,7 @@ def parse_entry(data: dict[str, Any], channel: str = "vc.ru", where: str = "resu
         published_at=unix_to_utc(SOURCE, f"{where}.date", data.get("date")),
         url=url,
         author=author_name,
+        author_id=str(author["id"]) if isinstance(author.get("id"), int) else None,
         author_reach=opt_int(author.get("subscribers")),
         place=subsite.get("name") if isinstance(subsite, dict) else None,
         likes=opt_int(likes.get("counter")) if isinstance(likes, dict) else None,

@@ -51,6 +51,7 @@ def test_open_page_with_replies_media_wrappers_and_emoji_names() -> None:
     # The full text, not the reply template's cut copy; <br/> and &#33; as a reader sees them.
     assert first.text == "Ромашка, верните старый тариф!!\n\nВторой месяц жду ответа 😡"
     assert first.author == "Иван 🔗" and first.raw["author_username"] == "ivan_test"
+    assert first.author_id == "ivan_test"  # what a brand's `telegram:<name>` account is matched against
     assert first.likes == 12 and first.raw["paid_stars"] == 1000  # Stars are not likes
     assert first.external_id == "romashka_news/120?comment=5003"
     assert first.url == "https://t.me/romashka_news/120?comment=5003"
@@ -65,7 +66,7 @@ def test_open_page_with_replies_media_wrappers_and_emoji_names() -> None:
     assert wrapped.author == "Анна 🌸 Тестова" and wrapped.likes is None
     sticker = c[5007]  # no text at all, and a deleted account without a link
     assert sticker.text == "" and sticker.author == "Deleted Account"
-    assert sticker.raw["author_username"] is None
+    assert sticker.raw["author_username"] is None and sticker.author_id is None
 
 
 def test_closed_and_empty_discussions() -> None:

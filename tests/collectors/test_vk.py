@@ -89,6 +89,11 @@ async def test_wall_with_pinned_post_and_comments(server, client, retry) -> None
     comment = pages[0].mentions[1]
     assert comment.parent_external_id == "-1001_601" and comment.author == "Олег Примеров"
     assert comment.url == "https://vk.com/wall-1001_601?reply=7001"
+    assert comment.author_id == "4004"
+    # The community's answer in the comment's thread answers that comment, not the post.
+    answer = pages[0].mentions[2]
+    assert answer.parent_external_id == "-1001_601?reply=7001" and answer.author_id == "-1001"
+    assert pages[0].mentions[0].author_id is not None
     assert server.hits("/method/wall.get")[0].params["domain"] == "romashka_club"
     assert server.hits("/method/wall.getComments")[0].params["post_id"] == "601"
 

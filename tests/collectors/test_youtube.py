@@ -43,7 +43,11 @@ async def test_videos_with_counters_and_comments(server, client, retry) -> None:
     assert (video.views, video.likes, video.comments) == (1500, 40, 2)
     assert video.url == "https://www.youtube.com/watch?v=vidAAAA0001"
     reply = pages[0].mentions[2]
-    assert reply.parent_external_id == "vidAAAA0001" and reply.text == "Не согласен"
+    # A reply answers its thread's top comment; authors are channel ids, as brands' accounts are written.
+    assert reply.parent_external_id == "comment:UgzTest001" and reply.text == "Не согласен"
+    assert reply.author_id == "UCother000000000000000001"
+    assert pages[0].mentions[1].parent_external_id == "vidAAAA0001"
+    assert video.author_id == "UCtest0001"
     assert pages[0].mentions[3].likes is None  # hidden like count stays unknown, not zero
     for req in server.requests:
         assert req.headers["x-goog-api-key"] == KEY and KEY not in req.path and "key" not in req.params

@@ -7,13 +7,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import ColumnElement, delete, select, update
+from sqlalchemy import ColumnElement, delete, insert, select, update
 
 import storage.store
 from core.mention import Mention
 from storage import migrate
 from storage.schema import MentionRow
 from storage.store import Store, text_contains, text_search
+from storage.textnorm import text_hash
 
 T0 = datetime(2026, 11, 1, 9, 30, tzinfo=UTC)
 
@@ -31,6 +32,26 @@ TEXTS = [
 def _store(store: Store, texts: list[str] = TEXTS) -> Store:
     store.upsert_mentions([Mention("vk", str(i), "vk", t, T0) for i, t in enumerate(texts, 1)])
     return store
+
+
+def _store_old_schema(store: Store, rows: list[tuple[str, str]]) -> None:
+    """Mentions written as a database at an older revision holds them: only the columns it had then."""
+    with store.engine.begin() as conn:
+        conn.execute(
+            insert(MentionRow),
+            [
+                {
+                    "source": "vk",
+                    "external_id": ext,
+                    "channel": "vk",
+                    "text": t,
+                    "text_hash": text_hash(t),
+                    "published_at": T0,
+                    "collected_at": T0,
+                }
+                for ext, t in rows
+            ],
+        )
 
 
 def _ids(store: Store, cond: ColumnElement[bool]) -> list[int]:
@@ -160,7 +181,7 @@ def test_upgrade_indexes_existing_rows_and_downgrade_removes_the_index(tmp_path:
     url = f"sqlite:///{tmp_path / 'old.db'}"
     old = Store.open(url, migrate_schema=False)
     migrate.upgrade(old.engine, "0005_mentions_duplicate_of")
-    _store(old)  # stored before the index existed
+    _store_old_schema(old, [(str(i), t) for i, t in enumerate(TEXTS, 1)])  # stored before the index existed
     old.close()
 
     store = Store.open(url)  # runs 0006
@@ -181,6 +202,6 @@ def test_upgrade_indexes_existing_rows_and_downgrade_removes_the_index(tmp_path:
     assert names == set()
     store = Store.open(url, migrate_schema=False)
     assert not _uses_index(store, "Сбер")  # no index: the scan answers
-    store.upsert_mentions([Mention("vk", "after", "vk", "сбер после отката", T0)])
+    _store_old_schema(store, [("after", "сбер после отката")])
     assert _search(store, "Сбер") == [1, 2, 8]
     store.close()
