@@ -84,7 +84,7 @@ def _label_name(label: Any, t: Callable[..., str]) -> str:
 def _sidebar(setup: DashboardSetup, url: str, t: Callable[..., str]) -> tuple[str, data.Filters]:
     """Page choice, time zone and the filters every page shares."""
     sb = st.sidebar
-    pages = ["overview", "feed", "themes", "sources"]
+    pages = ["overview", "feed", "queue", "themes", "sources"]
     page = sb.radio(t("sidebar.page"), pages, format_func=lambda p: t(f"page.{p}"), key="page")
     default_zone = setup.timezone
     zones = list(dict.fromkeys([default_zone, *ZONES]))
@@ -523,6 +523,10 @@ def main() -> None:
         _overview(setup, url, filters, t, lang)
     elif page == "feed":
         _feed_page(setup, url, store, filters, t)
+    elif page == "queue":
+        from dashboard.queue import queue_page
+
+        queue_page(setup, store, filters, t)
     elif page == "themes":
         _themes_page(setup, url, filters, t)
     else:

@@ -68,7 +68,7 @@ def test_language_switch_translates_the_page(make_app: MakeApp) -> None:
     assert "Open alerts" in [m.label for m in at.metric]
     assert sorted(at.dataframe[0].value["State"]) == ["acknowledged", "muted", "open"]
     page = at.sidebar.radio(key="page")
-    assert page.options == ["Overview", "Mentions", "Themes", "Sources"]
+    assert page.options == ["Overview", "Mentions", "Queue", "Themes", "Sources"]
 
 
 def test_feed_is_newest_first_and_filters_by_brand_and_sentiment(make_app: MakeApp) -> None:
