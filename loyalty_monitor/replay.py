@@ -27,6 +27,7 @@ from loyalty_monitor.demo import (
     generate_history,
     generate_live,
 )
+from loyalty_monitor.demo.replies import brand_replies
 from loyalty_monitor.tagging import Tagger
 from sentiment.base import SentimentModel
 from storage.store import BrandLabel, PendingMention, Store, TaggedMention
@@ -74,6 +75,7 @@ class Replayer:
             from alerts.engine import AlertEngine
 
             self.engine = AlertEngine(store, config.alerts, config.alert_brands())
+        self.tracker = config.response_tracker(store)
 
     def prelabel(self, events: Iterable[StreamEvent], batch: int = 2048) -> None:
         """Label every text up front in large batches; a label depends only on the text and its brand.
@@ -90,8 +92,10 @@ class Replayer:
                 self._labels[tagged.mention.text] = list(tagged.links)
 
     def _tag(self, pending: Sequence[PendingMention]) -> list[TaggedMention]:
-        known = [p for p in pending if p.text in self._labels]
-        rest = [p for p in pending if p.text not in self._labels]
+        # A brand's own reply is never labelled: the tagger itself recognises it by its author.
+        cached = [p.text in self._labels and self.tagger.reply_brand(p) is None for p in pending]
+        known = [p for p, hit in zip(pending, cached, strict=True) if hit]
+        rest = [p for p, hit in zip(pending, cached, strict=True) if not hit]
         tagged = [TaggedMention(p, self._labels[p.text]) for p in known]
         return tagged + (self.tagger.tag(rest) if rest else [])
 
@@ -120,6 +124,7 @@ class Replayer:
                 self.store.save_tags(tagged)
                 self.summary.links += sum(len(t.links) for t in tagged)
                 tagged_ids.extend(t.mention.id for t in tagged if t.links)
+        self.tracker.after_tag(tagged_ids, now)
         if self.engine is not None:
             self.engine.evaluate(tagged_ids, now)
             self.engine.evaluate_periodic(now)
@@ -217,6 +222,9 @@ def run_demo(
             live_start = now_utc().replace(minute=0, second=0, microsecond=0) - LIVE_SPAN
         history = generate_history(seed=seed, end=live_start)
         live = generate_live(seed=seed, start=live_start, hours=LIVE_SPAN.total_seconds() / 3600)
+        # The brands answer part of the complaints and questions (minutes, hours, a day or more, never).
+        history = [*history, *brand_replies(history, seed=seed, end=live_start)]
+        live = [*live, *brand_replies(live, seed=seed + 1, end=live_start + LIVE_SPAN)]
         if proc is not None:
             _say(f"labelling {len(history) + len(live)} demo events with {sentiment.model_id}...")
         replayer.prelabel([*history, *live])

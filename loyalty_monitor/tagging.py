@@ -57,10 +57,18 @@ class Tagger:
                 self.accounts[(account.source, account.author_id)] = b.name
 
     def reply_brand(self, mention: PendingMention) -> str | None:
-        """The brand whose own account wrote ``mention``, if one did."""
+        """The brand whose own account wrote ``mention``, if one did.
+
+        The account's source is compared with the mention's source, then with its channel: a file import
+        (or the demo stream) of VK mentions has its own source name but channel ``vk`` and VK author ids.
+        """
         if not self.accounts or not mention.author_id:
             return None
-        return self.accounts.get((mention.source, account_key(mention.source, mention.author_id)))
+        for platform in dict.fromkeys((mention.source, mention.channel)):
+            brand = self.accounts.get((platform, account_key(platform, mention.author_id)))
+            if brand is not None:
+                return brand
+        return None
 
     def resolve_brand(self, name: str) -> str | None:
         """The configured brand ``name`` is (its name or an alias, in any case); ``None``: not configured."""

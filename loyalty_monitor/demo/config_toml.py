@@ -6,6 +6,7 @@ import json
 
 from core.synthetic import BRANDS
 from loyalty_monitor.config import BrandSettings
+from loyalty_monitor.demo.replies import account_specs
 
 __all__ = ["demo_brand_settings", "demo_config_toml"]
 
@@ -28,6 +29,7 @@ def demo_brand_settings() -> list[BrandSettings]:
             own=b.own,
             exclusions=list(b.exclusions),
             people=list(b.people),
+            accounts=account_specs(b.name),
         )
         for b in BRANDS
     ]
@@ -51,6 +53,10 @@ def demo_config_toml(db_url: str) -> str:
             )
         if b.people:
             lines.append(f"people = {_toml_list(b.people)}  # naming them in a complaint means escalation")
+        if accounts := account_specs(b.name):
+            lines.append(
+                f"accounts = {_toml_list(tuple(accounts))}  # its own accounts: their posts are its replies"
+            )
         brands.append("\n".join(lines))
     return f"""\
 # loyalty.toml for the demo: invented banks, a synthetic stream (source "demo"), nothing real.
