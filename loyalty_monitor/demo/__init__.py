@@ -73,6 +73,7 @@ __all__ = [
     "OWN_BRAND",
     "RESONANCE_ALERTS",
     "RESONANCE_AUTHOR",
+    "SLA_ALERTS",
     "EngagementUpdate",
     "ExpectedAlert",
     "StreamEvent",
@@ -86,7 +87,21 @@ __all__ = [
 
 LIVE_HOURS = 6.0
 
-EXPECTED_ALERT_RULES: tuple[ExpectedAlert, ...] = (*INCIDENT_ALERTS, *RESONANCE_ALERTS)
+SLA_ALERTS: tuple[ExpectedAlert, ...] = (
+    ExpectedAlert(
+        rule="sla_breach",
+        brand=OWN_BRAND.name,
+        external_ids=(),
+        within_minutes=int(LIVE_HOURS * 60),
+        severity="warning",
+        why="our brand leaves some complaints and questions unanswered past 24 hours "
+        "(loyalty_monitor.demo.replies): one alert per such case",
+        after_minutes=-31 * 24 * 60,
+        channel=None,
+    ),
+)
+
+EXPECTED_ALERT_RULES: tuple[ExpectedAlert, ...] = (*INCIDENT_ALERTS, *RESONANCE_ALERTS, *SLA_ALERTS)
 """Every alert the whole demo (history and live) should raise; any other alert is a bug in the demo or the
 rules. Times are relative to the live start."""
 

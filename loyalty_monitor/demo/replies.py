@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from core.mention import Mention
-from loyalty_monitor.demo.events import DemoEvent
+from core.synthetic import StreamEvent as DemoEvent
 
 __all__ = ["ACCOUNTS", "REPLY_PROFILES", "ReplyProfile", "account_specs", "brand_replies"]
 
