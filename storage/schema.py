@@ -113,7 +113,7 @@ class MentionRow(Base):
             sqlite_where=text("duplicate_of IS NOT NULL"),
             postgresql_where=text("duplicate_of IS NOT NULL"),
         ),
-        # Threads (migration 0009): a reply finds its parent, a parent its replies.
+        # Threads (migration 0012): a reply finds its parent, a parent its replies.
         Index(
             "ix_mentions_parent_external",
             "source",
@@ -151,7 +151,7 @@ class MentionRow(Base):
     engagement_updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     handled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     raw: Mapped[dict[str, Any] | None] = mapped_column(JSON)
-    # Threads and brand replies (migration 0009): see storage.cases.
+    # Threads and brand replies (migration 0012): see storage.cases.
     author_id: Mapped[str | None] = mapped_column(String(255))
     parent_id: Mapped[int | None] = mapped_column(ID)
     reply_brand: Mapped[str | None] = mapped_column(String(128))
@@ -441,7 +441,7 @@ class AlertPending(Base):
 
 
 class CaseRow(Base):
-    """A mention that needs an answer from a brand: its status, owner, priority and due time (0009).
+    """A mention that needs an answer from a brand: its status, owner, priority and due time (0012).
 
     One per (mention, brand). ``own`` cases are the team's work (the queue, SLA alerts); competitors' cases
     are kept the same way so their reply times can be compared. ``priority`` 1..4 is the Eisenhower quadrant

@@ -6,8 +6,8 @@ whichever of the two arrives first) and ``reply_brand`` (set when one of a brand
 reply of the brand, never linked, so never counted). ``cases`` holds every mention that needs an answer
 from a brand, with its status, owner, priority and due time; ``case_events`` is the history of each case.
 
-Revision ID: 0009_cases
-Revises: 0010_alert_groups
+Revision ID: 0012_cases
+Revises: 0011_workers
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0009_cases"
-down_revision = "0010_alert_groups"
+revision = "0012_cases"
+down_revision = "0011_workers"
 branch_labels = None
 depends_on = None
 
