@@ -27,12 +27,12 @@ def _chunk_roles(chunks: Sequence[str], e: Example) -> list[bool]:
 
 @lru_cache(maxsize=65536)
 def _pos(chunk: str) -> str | None:
-    from sentiment.text import _morph
+    from core.text import analyser, fold
 
-    word = chunk.strip(".,!?:;()\"'«»-").lower()
+    word = fold(chunk.strip(".,!?:;()\"'«»-"))
     if not word.isalpha():
         return None
-    return str(_morph().parse(word)[0].tag.POS)
+    return str(analyser().parse(word)[0].tag.POS)
 
 
 def augmented_examples(examples: Sequence[Example], per_example: int, seed: int = 0) -> list[Example]:

@@ -1,4 +1,4 @@
-"""Tokenisation, brand aliases and target location for the built-in models.
+"""Model tokens, brand aliases and target location for the built-in models.
 
 The fast model reads lowercase tokens and needs to know which tokens name the target brand and which name
 other brands, so that a tweet like "ушёл из Сбера в Тинькофф, доволен" can be negative for one and positive
@@ -6,6 +6,12 @@ for the other. People write brands in many forms (Сбер, сбербанка, 
 matches an alias by exact form, by stem prefix (the alias without its final vowel) or by pymorphy3 normal
 form. The same locator runs at training and at prediction time, so what the model learnt from SentiRuEval's
 per-entity labels carries over to any brand the pipeline asks about.
+
+The Russian itself (lower-casing with ё folded to е, the pymorphy3 analyser and its normal forms) comes from
+:mod:`core.text`, the project's one Russian text module, so a word has the same normal form here as in brand
+matching and the alert rules. What stays here is the models' own token rule: unlike :func:`core.text.tokens`
+it keeps punctuation runs, emoji and links as tokens, because ")))" and "!!!" carry sentiment and both
+shipped models were trained on exactly these tokens.
 """
 
 from __future__ import annotations
@@ -14,6 +20,8 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+
+from core.text import fold, normal_form
 
 __all__ = [
     "FOCUS_CHARS",
@@ -53,7 +61,7 @@ def tokenize(text: str) -> list[str]:
     A regex rather than razdel: it is several times faster and the model only needs consistent tokens.
     Links become one ``<url>`` token; ``ё`` is folded to ``е`` as most writers do.
     """
-    text = _URL.sub(" <url> ", text.lower().replace("ё", "е"))
+    text = _URL.sub(" <url> ", fold(text))
     out: list[str] = []
     for m in _TOKEN.finditer(text):
         tok = m.group(0)
@@ -71,16 +79,9 @@ def _stem(word: str) -> str:
     return word
 
 
-@lru_cache(maxsize=65536)
 def _normal_form(word: str) -> str:
-    return _morph().parse(word)[0].normal_form if word.isalpha() else word
-
-
-@lru_cache(maxsize=1)
-def _morph():  # type: ignore[no-untyped-def]
-    import pymorphy3
-
-    return pymorphy3.MorphAnalyzer()
+    """The likeliest normal form of an alphabetic token (:func:`core.text.normal_form`), else the token."""
+    return normal_form(word) if word.isalpha() else word
 
 
 @dataclass(frozen=True, slots=True)
@@ -242,7 +243,7 @@ def focus(text: str, target: str | None, aliases: Sequence[str] = ()) -> str:
     starts: list[int] = []
     stems = _search_stems((target, *aliases)) if target else []
     if stems:
-        low = text.lower().replace("ё", "е")  # same length as text: offsets carry over
+        low = fold(text)  # same length as text: offsets carry over
         pattern = re.compile(r"(?<!\w)(?:" + "|".join(re.escape(s) for s in stems) + ")")
         for m in pattern.finditer(low):
             if starts and m.start() < starts[-1] + FOCUS_CHARS // 2:
