@@ -39,12 +39,13 @@ from sentiment.decision import results_from_probabilities
 from sentiment.e5_torch import InferenceEncoder, scoring_dtype
 from sentiment.errors import ModelLoadError
 from sentiment.fast import FastSentimentModel
-from sentiment.text import focus, mark
+from sentiment.text import focus, mark, target_clauses
 
 __all__ = [
     "E5Meta",
     "E5SentimentModel",
     "base_digest",
+    "clause_input",
     "encode_marked",
     "is_e5_dir",
     "mark_target",
@@ -168,6 +169,7 @@ class E5Meta:
     marking: str = "target"
     weight: float = 0.5
     bias: list[float] = field(default_factory=lambda: [0.0, 0.0, 0.0])
+    clause_weight: float = 0.0
     trained_on: list[str] = field(default_factory=list)
     recipe: dict[str, Any] = field(default_factory=dict)
     metrics: dict[str, float] = field(default_factory=dict)
@@ -301,7 +303,12 @@ class E5SentimentModel:
         return mixed + torch.tensor(self.meta.bias)
 
     def logits(self, items: Sequence[SentimentInput], batch_size: int = 256) -> torch.Tensor:
-        """Scores (N, 3): blended for targeted items, the fast general head's logits for the rest."""
+        """Scores (N, 3): blended for targeted items, the fast general head's logits for the rest.
+
+        With ``meta.clause_weight`` above 0, a targeted item whose text also names another brand in a
+        clause of its own (:func:`sentiment.text.target_clauses`) is read twice, whole and as the
+        target's clauses, and the two blended scores are mixed with that weight.
+        """
         targeted = [i for i, it in enumerate(items) if it.target]
         untargeted = [i for i, it in enumerate(items) if not it.target]
         out = torch.zeros(len(items), 3)
@@ -309,14 +316,26 @@ class E5SentimentModel:
             out[untargeted] = self.fast.logits([items[i] for i in untargeted], batch_size)
         if targeted:
             chosen = [items[i] for i in targeted]
-            e5 = self.e5_logits(self.encode(chosen), min(batch_size, 64))
-            if self.meta.weight < 1:
-                # The blend was tuned on the entity head's raw logits (no offsets).
-                raw = self.fast.logits(chosen, batch_size) - self.fast._bias[1]
-            else:
-                raw = torch.zeros_like(e5)  # e5 alone: the fast model is not run for targeted items
-            out[targeted] = self.blend(raw, e5)
+            scores = self._blended(chosen, batch_size)
+            c = self.meta.clause_weight
+            if c > 0:
+                parts = [clause_input(it) for it in chosen]
+                split = [k for k, p in enumerate(parts) if p is not None]
+                if split:
+                    read = self._blended([p for p in parts if p is not None], batch_size)
+                    scores[split] = (1 - c) * scores[split] + c * read
+            out[targeted] = scores
         return out
+
+    def _blended(self, chosen: Sequence[SentimentInput], batch_size: int) -> torch.Tensor:
+        """Blended scores (N, 3) of targeted items, offsets included."""
+        e5 = self.e5_logits(self.encode(chosen), min(batch_size, 64))
+        if self.meta.weight < 1:
+            # The blend was tuned on the entity head's raw logits (no offsets).
+            raw = self.fast.logits(chosen, batch_size) - self.fast._bias[1]
+        else:
+            raw = torch.zeros_like(e5)  # e5 alone: the fast model is not run for targeted items
+        return self.blend(raw, e5)
 
     def predict(self, items: Sequence[SentimentInput], batch_size: int = 256) -> list[SentimentResult]:
         """Label every item, in order."""
@@ -325,6 +344,16 @@ class E5SentimentModel:
         return results_from_probabilities(
             torch.softmax(self.logits(items, batch_size), dim=-1), self.model_id, self.version
         )
+
+
+def clause_input(item: SentimentInput) -> SentimentInput | None:
+    """``item`` reduced to its target's own clauses, or ``None`` (:func:`sentiment.text.target_clauses`)."""
+    text = target_clauses(
+        focus(item.text, item.target, item.aliases), item.target, item.aliases, item.other_brands
+    )
+    if text is None:
+        return None
+    return SentimentInput(text, item.target, item.aliases, item.other_brands)
 
 
 def head_logits(

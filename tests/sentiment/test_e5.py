@@ -146,7 +146,9 @@ def test_loading_names_a_bad_precision(
 ) -> None:
     _model(tiny_fast, base, 0.5, top=1).save(tmp_path / "e5")
     monkeypatch.setenv("LOYALTY_SENTIMENT_PRECISION", "int4")
-    with pytest.raises(ModelLoadError, match="LOYALTY_SENTIMENT_PRECISION must be auto, float32 or bfloat16"):
+    with pytest.raises(
+        ModelLoadError, match="LOYALTY_SENTIMENT_PRECISION must be auto, float32, bfloat16 or int8"
+    ):
         E5SentimentModel.load(tmp_path / "e5", tiny_fast)
     monkeypatch.setenv("LOYALTY_SENTIMENT_PRECISION", "bfloat16")
     model = E5SentimentModel.load(tmp_path / "e5", tiny_fast)
@@ -154,6 +156,25 @@ def test_loading_names_a_bad_precision(
     assert [r.label for r in model.predict(ITEMS)] == [
         r.label for r in E5SentimentModel.load(tmp_path / "e5", tiny_fast, "float32").predict(ITEMS)
     ]
+
+
+def test_clause_weight_mixes_in_the_targets_own_clauses(
+    tiny_fast: FastSentimentModel, base: tuple[Any, Any]
+) -> None:
+    model = _model(tiny_fast, base, 0.5, top=1)
+    text = "У Волнакома связь пропадает, а у Линкора ловит везде."
+    items = [
+        SentimentInput(text, "Линкор", other_brands=("Волнаком",)),
+        SentimentInput("Ушёл из Зорбанка в Кредо.", "Зорбанк", other_brands=("Кредо",)),
+        SentimentInput("какой хороший день"),
+    ]
+    plain = model.logits(items)
+    model.meta.clause_weight = 0.5
+    mixed = model.logits(items)
+    clause = model.logits([SentimentInput("а у линкора ловит везде .", "Линкор", other_brands=("Волнаком",))])
+    model.meta.clause_weight = 0.0
+    torch.testing.assert_close(mixed[0], 0.5 * plain[0] + 0.5 * clause[0])
+    torch.testing.assert_close(mixed[1:], plain[1:])  # nothing to separate, and no target
 
 
 def test_switch_examples_pair_opposite_labels() -> None:

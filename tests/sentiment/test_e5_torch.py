@@ -120,12 +120,18 @@ def test_inference_encoder_matches_the_trainable_one(port: tuple[E5Tokenizer, E5
     pooled = half.pool(half(ids, mask), mask)
     assert pooled.dtype == torch.float32
     assert torch.nn.functional.cosine_similarity(pooled, reference).min() > 0.99
+    int8 = InferenceEncoder(encoder, torch.qint8)
+    assert int8.packed and int8.layers[0]["qkv_w"].dtype is torch.float32
+    pooled = int8.pool(int8(ids, mask), mask)
+    assert pooled.dtype == torch.float32
+    assert torch.nn.functional.cosine_similarity(pooled, reference).min() > 0.99
 
 
 def test_scoring_precision(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("LOYALTY_SENTIMENT_PRECISION", raising=False)
-    assert scoring_dtype() in (torch.float32, torch.bfloat16)
+    assert scoring_dtype() in (torch.float32, torch.bfloat16, torch.qint8)
     assert scoring_dtype("float32") is torch.float32
+    assert scoring_dtype("int8") is torch.qint8  # every x86-64 torch wheel has the fbgemm engine
     monkeypatch.setenv("LOYALTY_SENTIMENT_PRECISION", "BF16")
     assert scoring_dtype() is torch.bfloat16
     assert scoring_dtype("fp32") is torch.float32  # an explicit choice beats the environment
