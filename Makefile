@@ -54,3 +54,4 @@ bench: install-dev
 	$(BIN)/python bench/sentiment_probe.py
 	$(BIN)/python bench/alert_latency.py
 	$(BIN)/python bench/dashboard_speed.py
+	$(BIN)/python bench/brand_matching.py

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -213,22 +211,6 @@ def test_an_inserted_alias_is_always_found(
 
 def test_fold_folds_case_and_yo() -> None:
     assert fold("ЁЖИК Ёлка") == "ежик елка"
-
-
-def test_matching_is_fast(matcher: BrandMatcher) -> None:
-    base = (
-        "Вчера весь вечер пытался перевести деньги через приложение, оно висло, поддержка отвечала по "
-        "шаблону. В итоге ушёл из Сбера в Тинькофф, там кэшбэк больше и чат живой 👍 #банки"
-    )
-    texts = [f"{base} {i}" for i in range(2000)]
-    for text in texts[:50]:
-        matcher.match(text)
-    t0 = time.perf_counter()
-    for text in texts:
-        matcher.match(text)
-    per_text = (time.perf_counter() - t0) / len(texts)
-    # Budget: well under 0.2 ms per text; generous here because the test machine is shared.
-    assert per_text < 0.5e-3
 
 
 def test_one_analyser_and_the_primitives_every_matcher_uses() -> None:

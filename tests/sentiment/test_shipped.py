@@ -5,8 +5,6 @@ The switching checks run on both, with the competitor passed as ``other_brands``
 
 from __future__ import annotations
 
-import time
-
 import pytest
 import torch
 
@@ -24,12 +22,6 @@ def shipped() -> FastSentimentModel:
 @pytest.fixture(scope="module", params=["default", "fast"])
 def either(request: pytest.FixtureRequest) -> SentimentModel:
     return load_model(request.param)
-
-
-def test_loads_quickly() -> None:
-    start = time.perf_counter()
-    load_model("fast")
-    assert time.perf_counter() - start < 6.0  # 3 s target on an idle machine; slack for busy CI
 
 
 def test_committed_weights_fit_the_budget() -> None:
