@@ -103,3 +103,28 @@ def test_demo_has_themes_of_our_brand_and_a_digest_naming_every_brand(demo: tupl
     assert len(digest.stdout) <= 4096
     for brand in load_config(config).brands:
         assert f"• {brand.name}" in digest.stdout, digest.stdout
+
+
+def test_demo_responses_show_brands_answering_and_complaints_left_unanswered(demo: tuple[Path, Any]) -> None:
+    """The one-window story after the demo: the brands answer part of the complaints and questions, at
+    their own speed, and leave some unanswered (what the queue and the reply-time chart show)."""
+    import csv
+    import io
+
+    from click.testing import CliRunner
+
+    from loyalty_index.responses import RESPONSE_COLUMNS
+    from loyalty_monitor.cli import main
+
+    tmp_path, _ = demo
+    result = CliRunner().invoke(
+        main, ["export", "responses", "--format", "csv", "--config", str(tmp_path / "loyalty.toml")]
+    )
+    assert result.exit_code == 0, result.output
+    reader = csv.DictReader(io.StringIO(result.stdout))
+    assert tuple(reader.fieldnames or ()) == RESPONSE_COLUMNS
+    rows = list(reader)
+    answered = {r["brand"] for r in rows if int(r["answered"]) > 0}
+    assert len(answered) >= 3, rows
+    assert any(int(r["answered"]) < int(r["needs_answer"]) for r in rows), rows
+    assert all(r["median_first_response_min"] for r in rows if int(r["answered"]) > 0)
