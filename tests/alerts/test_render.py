@@ -69,6 +69,12 @@ CASES: list[tuple[str, dict[str, Any], str, str]] = [
         "Альфа: индекс лояльности упал на 0.42 (все каналы)",
         "Альфа: loyalty index fell by 0.42 (all channels)",
     ),
+    (
+        "sla_breach",
+        {"case": 17, "channel": "vk", "hours": 24.0},
+        "Альфа: нет ответа дольше 24 ч (vk, обращение №17)",
+        "Альфа: no answer for over 24 h (vk, case #17)",
+    ),
 ]
 
 
