@@ -155,5 +155,7 @@ def setup(url: str, **dashboard: Any) -> DashboardSetup:
         language="ru",
         brands=BRANDS,
         own_brands=(OWN,),
+        # As the config hands them over: every brand's name and aliases ("Поляр" -> "Поляра" is no theme).
+        brand_terms=tuple(dict.fromkeys(n for b in DEMO_BRANDS for n in (b.name, *b.aliases))),
         dashboard=DashboardSettings(**dashboard),
     )
