@@ -37,6 +37,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=13)
     parser.add_argument("--synthetic", type=int, default=3000, help="synthetic comparison pairs")
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--frames", type=int, default=0, help="synthetic switch/contrast/list pairs")
+    parser.add_argument(
+        "--no-splits", action="store_true", help="leave the splits to research/choose.py (int8, blended)"
+    )
     parser.add_argument("--full", action="store_true", help="also train on the validation splits")
     parser.add_argument("--limit", type=int, default=None, help="pairs per part (a quick check)")
     args = parser.parse_args(argv)
@@ -53,10 +57,12 @@ def main(argv: list[str] | None = None) -> None:
         seed=args.seed,
         synthetic=args.synthetic,
         limit=args.limit,
+        frames=args.frames,
+        score_splits=not args.no_splits,
         log=lambda s: print(s, flush=True),  # noqa: T201
     )
     scores: dict[str, object] = {"version": model.version, **model.meta.recipe, **model.meta.metrics}
-    if not args.full:
+    if not args.full and not args.no_splits:
         scores["worst_split_f_pn_macro"] = worst(model.meta.metrics)
     scores.update({f"comparison/{k}": v for k, v in comparison_scores(model, load_comparison()).items()})
     print(json.dumps(scores, ensure_ascii=False, indent=2))  # noqa: T201

@@ -32,7 +32,7 @@ from sentiment.data import Example
 from sentiment.e5 import E5Meta, E5SentimentModel, encode_marked, head_logits, load_base
 from sentiment.fast import FastSentimentModel
 from sentiment.metrics import f_pn_macro
-from sentiment.synthetic import comparison_examples
+from sentiment.synthetic import comparison_examples, frame_examples
 
 __all__ = ["best_offsets", "f_pn_of", "fine_tune", "train_e5"]
 
@@ -136,12 +136,17 @@ def train_e5(
     synthetic: int = 3000,
     log: Log = print,
     limit: int | None = None,
+    frames: int = 0,
+    score_splits: bool = True,
 ) -> E5SentimentModel:
     """Fine-tune, save to ``out_dir``, choose the offsets on dev, score the validation splits, return it.
 
     ``validation=False`` also trains on what the validation splits hold out (then the split figures in
     meta.json are not on unseen text and are not written). ``fast`` answers items without a target.
-    ``limit`` keeps that many pairs of each part (a quick check of the whole path).
+    ``limit`` keeps that many pairs of each part (a quick check of the whole path). ``frames`` adds that
+    many pairs of :func:`sentiment.synthetic.frame_examples` (switches in one clause, "не то что", lists).
+    ``score_splits=False`` leaves the splits to ``research/choose.py``, which scores them as users run the
+    model (int8 or bfloat16) together with the blend.
     """
     data = validation_data(datasets, seed)
     if limit is not None:
@@ -150,11 +155,14 @@ def train_e5(
         data.dev = pick.sample(data.dev, min(limit, len(data.dev)))
         data.splits = {k: v[:limit] for k, v in data.splits.items()}
         synthetic = min(synthetic, limit)
+        frames = min(frames, limit)
     train = list(data.train)
     if not validation:
         train += [e for split in data.splits.values() for e in split]
         train = list({(e.text, e.target): e for e in train}.values())
     train += comparison_examples(synthetic, seed)
+    if frames:
+        train += frame_examples(frames, seed)
     tok, enc, head = fine_tune(train, data.dev, marking, top, epochs, seed, log)
     recipe = {
         "top_layers": top,
@@ -164,6 +172,8 @@ def train_e5(
         "synthetic": synthetic,
         "validation": validation,
     }
+    if frames:
+        recipe["frames"] = frames  # only when used, so earlier recipes keep their version digests
     digest = hashlib.sha256(json.dumps(recipe, sort_keys=True).encode()).hexdigest()[:6]
     meta = E5Meta(
         model_id="loyalty-monitor/default",
@@ -182,6 +192,7 @@ def train_e5(
             ),
             "RuSentNE-2023 train (MIT)" + (" (20% of sentences held out)" if validation else ""),
             f"{synthetic} synthetic two-brand comparison pairs (real and invented names)",
+            *([f"{frames} synthetic pairs of switching, contrast and list frames"] if frames else []),
             "items without a target: the fast model's general head (RuSentiment, RuSentiTweet)",
         ],
         recipe=recipe,
@@ -193,7 +204,7 @@ def train_e5(
     model.meta.bias = [bn, 0.0, bp]
     log(f"dev worst-part F_PN {score:.4f} with offsets {model.meta.bias}")
     model.meta.metrics = {"dev/worst_f_pn_macro": round(score, 4)}
-    if validation:
+    if validation and score_splits:
         from sentiment.evaluate import split_scores
 
         model.meta.metrics.update(split_scores(model, data.splits))

@@ -5,6 +5,11 @@
 * :func:`comparison_examples`: two brands compared, preferred, or judged alike, with real and invented
   names (the e5 recipe). Its frames are deliberately not those of the hand-written comparison set in
   ``research/data``, so that set measures whether the construction was learnt, not the template.
+* :func:`frame_examples`: the frames the e5 models kept missing (a switch told in one clause, "раньше X,
+  теперь Y", "спасибо X, не то что Y", "у X ..., а у Y ...", lists of brands, praise by "не пожалел"),
+  with real and invented names. They share frames with ``comparison_invented.jsonl`` and
+  ``comparison_heldout.jsonl``; ``comparison_fresh.jsonl`` was written apart from them and is what
+  measures whether a model trained on them generalises.
 
 Every pair carries the other brand of its text in ``other_brands``, as the product passes competitors.
 """
@@ -17,7 +22,7 @@ from sentiment.base import Label
 from sentiment.corpora import BRAND_ALIASES
 from sentiment.data import Example
 
-__all__ = ["comparison_examples", "switch_examples"]
+__all__ = ["comparison_examples", "frame_examples", "switch_examples"]
 
 
 # Contrastive templates for brand switching and comparison. ``{a}`` is the brand the writer turns away from
@@ -232,3 +237,89 @@ def comparison_examples(n: int, seed: int, invented: float = 0.5) -> list[Exampl
         out.append(Example(text, la, a, "synthetic", 0, 2, group, aliases_a, (b, *aliases_b)))
         out.append(Example(text, lb, b, "synthetic", 0, 2, group, aliases_b, (a, *aliases_a)))
     return out
+
+
+# (template, label of {a}, label of {b}[, label of {c}]): the frames of the issue's comparison posts that the
+# e5 models read as one opinion of both brands. {v} is a switching verb, {t} a tail that praises the switch.
+_FRAMES: tuple[tuple[str, Label, Label] | tuple[str, Label, Label, Label], ...] = (
+    ("{v} из {a} в {b}{t}", "negative", "positive"),
+    ("{v} с {a} на {b}{t}", "negative", "positive"),
+    ("{v} из {a} в {b}. {b} {good}", "negative", "positive"),
+    ("{v} из {a} в {b}, потому что {a} {bad}", "negative", "positive"),
+    ("{v} с {a} на {b}: {good_np}", "negative", "positive"),
+    ("не пожалел, что {v} из {a} в {b}", "negative", "positive"),
+    ("{v} из {a} в {b} и пожалел: {b} {bad}", "positive", "negative"),
+    ("{v} с {a} на {b}, а зря: {bad_np}", "positive", "negative"),
+    ("вернулся из {b} обратно в {a}: {b} {bad}", "positive", "negative"),
+    ("раньше был в {a}, теперь в {b}{t}", "negative", "positive"),
+    ("раньше {a}, теперь только {b}: {good_np}", "negative", "positive"),
+    ("раньше пользовалась {a}, теперь {b}. {a} {bad}", "negative", "positive"),
+    ("раньше хвалил {a}, теперь {a} {bad}, а {b} {good}", "negative", "positive"),
+    ("спасибо {b}, {good_np}, не то что {a}", "negative", "positive"),
+    ("спасибо {b}: {b} {good}, не то что {a}", "negative", "positive"),
+    ("не то что {a}: {b} {good}", "negative", "positive"),
+    ("не то что {a}, в {b} {good_np}", "negative", "positive"),
+    ("у {a} {bad_np}, а у {b} {good_np}", "negative", "positive"),
+    ("у {a} {good_np}, а у {b} {bad_np}", "positive", "negative"),
+    ("{a} {bad}, зато {b} {good}", "negative", "positive"),
+    ("{a} {good}, а {b} {bad}", "positive", "negative"),
+    ("все ругают {a}, а у меня с {a} {good_np}. а вот {b} {bad}", "positive", "negative"),
+    ("{a}, {b} и {c}: везде {bad_np}", "negative", "negative", "negative"),
+    ("{a}, {b}, {c} - все {bad}", "negative", "negative", "negative"),
+    ("и {a}, и {b} {good}", "positive", "positive"),
+    ("{a}, {b} и {c} - у всех {good_np}", "positive", "positive", "positive"),
+    ("{a}, {b} и {c} подняли тарифы с первого числа", "neutral", "neutral", "neutral"),
+    ("{a} {bad}, {b} {bad}, только {c} {good}", "negative", "negative", "positive"),
+    ("{v} из {a} в {b}, тариф тот же", "neutral", "neutral"),
+)
+_SWITCH_TAILS = (
+    "",
+    " и не пожалел",
+    " и ни разу не пожалела",
+    ", доволен",
+    ", довольна как никогда",
+    ", {good_np}",
+    " - {good_np}",
+    ". наконец-то",
+    ", всем советую",
+    " и забыл про проблемы",
+)
+
+
+def frame_examples(n: int, seed: int, invented: float = 0.5) -> list[Example]:
+    """``n`` synthetic pairs from the frames in ``_FRAMES``, every brand of each text labelled.
+
+    Why: the shipped model read "ушёл из X в Y и не пожалел" and "раньше X, теперь Y" as one opinion of
+    both brands; the clause reading cannot help when both brands sit in one clause, so the model has to
+    learn which side of "из ... в", "с ... на", "не то что" a brand stands on.
+    """
+    rng = random.Random(seed)
+    out: list[Example] = []
+    while len(out) < n:
+        frame = rng.choice(_FRAMES)
+        template, labels = frame[0], frame[1:]
+        brands: list[tuple[str, tuple[str, ...]]] = []
+        if rng.random() < invented:
+            while len(brands) < len(labels):
+                name = _invented(rng)
+                if name not in [b for b, _ in brands]:
+                    brands.append((name, ()))
+        else:
+            keys = rng.sample(rng.choice(_DOMAINS), len(labels))
+            brands = [(rng.choice(BRAND_ALIASES[k][:3]).title(), BRAND_ALIASES[k]) for k in keys]
+        names = dict(zip("abc", [b for b, _ in brands], strict=False))
+        fill = {
+            "v": rng.choice(_VERBS),
+            "good": rng.choice(_GOOD_VP),
+            "bad": rng.choice(_BAD_VP),
+            "good_np": rng.choice(_GOOD_NP),
+            "bad_np": rng.choice(_BAD_NP),
+        }
+        fill["t"] = rng.choice(_SWITCH_TAILS).format(**fill)
+        text = template.format(**names, **fill)
+        text = text[0].upper() + text[1:] + rng.choice(_OPINION_TAILS)
+        group = f"frame:{len(out)}"
+        for k, ((name, aliases), label) in enumerate(zip(brands, labels, strict=True)):
+            others = tuple(x for j, (b, al) in enumerate(brands) if j != k for x in (b, *al))
+            out.append(Example(text, label, name, "synthetic", 0, len(brands), group, aliases, others))
+    return out[:n]

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from sentiment.corpora import HELD_OUT_BRANDS, validation_data
-from sentiment.synthetic import comparison_examples
+from sentiment.data import Example
+from sentiment.synthetic import comparison_examples, frame_examples, switch_examples
 from tests.sentiment.datasets import DATASETS
 
 
@@ -35,3 +38,55 @@ def test_comparison_examples_label_both_brands_of_a_text() -> None:
         assert a.text == b.text and a.group == b.group and a.target != b.target
         assert a.target in b.other_brands and b.target in a.other_brands
     assert {e.label for e in ex} == {"negative", "neutral", "positive"}
+
+
+def test_frame_examples_label_every_brand_of_a_text() -> None:
+    ex = frame_examples(600, seed=5)
+    assert len(ex) == 600 and ex == frame_examples(600, seed=5)
+    texts: dict[str, list[Example]] = {}
+    for e in ex:
+        texts.setdefault(e.group, []).append(e)
+    assert {len(v) for v in texts.values()} <= {1, 2, 3}  # the last text may be cut by ``n``
+    for pairs in texts.values():
+        assert len({e.text for e in pairs}) == 1
+        for e in pairs:
+            assert e.target not in e.other_brands
+            assert all(o.target in e.other_brands for o in pairs if o is not e)
+    assert {e.label for e in ex} == {"negative", "neutral", "positive"}
+    # a switch told in one clause: the brand left is the negative one
+    left = [
+        e
+        for e in ex
+        if e.text.lower().startswith(("ушел из", "перешел из"))
+        and not any(cue in e.text for cue in ("пожалел:", "тот же"))
+    ]
+    assert left and all(
+        e.label == "negative"
+        for e in left
+        if e.text.lower().index(str(e.target).lower()) < e.text.index(" в ")
+    )
+
+
+def test_the_fresh_comparison_set_is_apart_from_every_training_template() -> None:
+    """comparison_fresh.jsonl measures generalisation only if no template produces its posts or frames."""
+    from research.choose import FRESH_SET
+    from research.validate import load_comparison
+
+    fresh = load_comparison(FRESH_SET)
+    assert len(fresh) == 40 and len({e.group for e in fresh}) == 20
+    synthetic = frame_examples(3000, 1) + comparison_examples(3000, 1) + switch_examples(3000, 1)
+    brands = {e.target.lower() for e in synthetic if e.target}
+    assert not brands & {str(e.target).lower() for e in fresh}
+    texts = {e.text.lower() for e in synthetic}
+    for cue in (
+        "в пользу",
+        "вместо",
+        "слава богу",
+        "нет уж",
+        "если бы не",
+        "обогнал",
+        "держусь",
+        "спасибо {} и",
+    ):
+        assert not any(re.search(cue.replace("{}", r"\S+"), t) for t in texts), cue
+    assert not any(re.match(r"ни [^,]+, ни ", t) for t in texts)
