@@ -21,8 +21,8 @@ from pathlib import Path
 
 import torch
 
-from research.clauses import HELDOUT_SET
-from research.validate import COMPARISON_SET, load_comparison, worst
+from research.clauses import FRESH_SET, HELDOUT_SET
+from research.validate import load_comparison, worst
 from sentiment.base import LABELS
 from sentiment.corpora import as_inputs, validation_data
 from sentiment.data import Example
@@ -32,7 +32,6 @@ from sentiment.registry import FAST_DIR
 
 __all__ = ["FRESH_SET", "choose", "f_pn_fast", "main"]
 
-FRESH_SET = COMPARISON_SET.parent / "comparison_fresh.jsonl"
 WEIGHTS = (0.0, 0.3, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
 CLAUSE_WEIGHTS = (0.0, 0.3, 0.5, 0.7)
 _GRID = torch.tensor([x / 10 for x in range(-15, 21)])
@@ -167,6 +166,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--cache", type=Path, required=True, help="file for the logits (reused if there)")
     parser.add_argument("--precision", default="int8", help="float32, bfloat16, int8 or auto")
     parser.add_argument("--write", type=Path, default=None, help="model directory to store the choice in")
+    parser.add_argument("--version", default=None, help="with --write: the version id to give the model")
     args = parser.parse_args(argv)
     set_threads()
     data = validation_data(args.datasets)
@@ -193,6 +193,14 @@ def main(argv: list[str] | None = None) -> None:
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
         metrics = {k: v for k, v in best.items() if k not in ("weight", "clause_weight", "bias")}
         meta.update(weight=best["weight"], clause_weight=best["clause_weight"], bias=best["bias"])
+        meta["model_id"] = "loyalty-monitor/e5"  # the default's id: stored labels name it
+        if args.version:
+            meta["version"] = args.version
+        note = (
+            f"blend weight {best['weight']}, offsets {best['bias']} and clause weight "
+            f"{best['clause_weight']} chosen on the validation dev set (research/choose.py)"
+        )
+        meta["trained_on"] = [t for t in meta.get("trained_on", []) if "research/choose.py" not in t] + [note]
         meta["metrics"] = metrics
         meta.setdefault("recipe", {})["metrics_precision"] = f"{args.precision} (research/choose.py)"
         meta_path.write_text(json.dumps(meta, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")

@@ -26,9 +26,10 @@ from sentiment.e5 import E5SentimentModel, clause_input
 from sentiment.metrics import f_pn_macro
 from sentiment.registry import load_model
 
-__all__ = ["HELDOUT_SET", "main"]
+__all__ = ["FRESH_SET", "HELDOUT_SET", "main"]
 
 HELDOUT_SET = COMPARISON_SET.parent / "comparison_heldout.jsonl"
+FRESH_SET = COMPARISON_SET.parent / "comparison_fresh.jsonl"
 _WEIGHTS = (0.0, 0.3, 0.5, 0.7)
 
 
@@ -70,6 +71,7 @@ def main(argv: list[str] | None = None) -> None:
     parts: dict[str, list[Example]] = {
         "comparison_invented": load_comparison(),
         "comparison_heldout": load_comparison(HELDOUT_SET),
+        "comparison_fresh": load_comparison(FRESH_SET),
     }
     names = [s for s in args.splits.split(",") if s]
     if names:
