@@ -176,7 +176,7 @@ def train_e5(
         recipe["frames"] = frames  # only when used, so earlier recipes keep their version digests
     digest = hashlib.sha256(json.dumps(recipe, sort_keys=True).encode()).hexdigest()[:6]
     meta = E5Meta(
-        model_id="loyalty-monitor/default",
+        model_id="loyalty-monitor/e5",  # the default's id: stored labels name it
         version=f"e5-{time.strftime('%Y%m%d', time.gmtime())}-{'val' if validation else 'full'}-{digest}",
         fast_version=fast.version,
         top_layers=top,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from research.clauses import HELDOUT_SET
+from research.clauses import FRESH_SET, HELDOUT_SET
 from research.validate import load_comparison
 from sentiment.base import SentimentInput, SentimentResult
 from sentiment.evaluate import comparison_scores
@@ -16,7 +16,9 @@ def test_every_target_and_competitor_is_found_in_its_post() -> None:
     assert len(rows) >= 40 and len({e.group for e in rows}) >= 20
     heldout = load_comparison(HELDOUT_SET)
     assert len(heldout) == 20 and not {e.group for e in heldout} & {e.group for e in rows}
-    for e in rows + heldout:
+    fresh = load_comparison(FRESH_SET)
+    assert len(fresh) == 40 and not {e.group for e in fresh} & {e.group for e in rows + heldout}
+    for e in rows + heldout + fresh:
         roles = locate(tokenize(e.text), e.target, e.aliases, e.other_brands)
         assert TokenRole.TARGET in roles, (e.text, e.target)
         assert TokenRole.OTHER_BRAND in roles, (e.text, e.other_brands)
