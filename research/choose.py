@@ -73,7 +73,7 @@ def _offsets(scores: torch.Tensor, dev: list[Example]) -> tuple[float, tuple[flo
     # which is the last index of the (bn, bp)-ordered grid
     best = float(worst_part.max())
     idx = int(torch.nonzero(worst_part == best).max())
-    return best, (float(shift[idx, 0, 0]), float(shift[idx, 0, 2]))
+    return best, (round(float(shift[idx, 0, 0]), 2), round(float(shift[idx, 0, 2]), 2))
 
 
 def _figures(name: str, examples: list[Example], scores: torch.Tensor) -> dict[str, float]:
