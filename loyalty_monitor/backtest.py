@@ -409,6 +409,7 @@ def run_backtest(
     workdir: Path | None = None,
     exact: bool = False,
     step: timedelta = _MINUTE,
+    origin: datetime | None = None,
 ) -> BacktestResult:
     """Replay ``rows`` (built with the run's tagger and error list) through every lane's settings.
 
@@ -419,6 +420,9 @@ def run_backtest(
     with the rules' own queries (slower; the default skips minutes in which nothing can change and keeps
     ended hours of the spike rule's rollup, see :class:`_Replay`). ``step`` is the clock's step: a minute,
     as ``run`` evaluates; a replay that evaluated hourly (the demo's history) is reproduced with an hour.
+    The first step ends at ``origin + step``; by default ``origin`` is the first mention's minute, or for
+    a coarser step the first mention itself (as a replay that fed its history a step at a time from its
+    first event: the demo's).
     """
     result = BacktestResult(events={lane.name: [] for lane in lanes})
     tagger = Tagger(config.brands, _LabelModel(model), batch_size=config.sentiment.batch_size)
@@ -431,7 +435,7 @@ def run_backtest(
                 engine.spike = _ReplaySpike(lane.settings, engine.brands)
         try:
             stream, total = sorted_rows(_window(rows(tagger, result.errors), since, until))
-            replay = _Replay(tagger, lanes, result, on_event, exact=exact, step=step)
+            replay = _Replay(tagger, lanes, result, on_event, exact=exact, step=step, origin=origin)
             done = 0
             for block in _blocks(stream, _TAG_BLOCK):
                 replay.feed(block)
@@ -595,9 +599,11 @@ class _Replay:
         *,
         exact: bool = False,
         step: timedelta = _MINUTE,
+        origin: datetime | None = None,
     ) -> None:
         self.exact = exact
         self.step = step
+        self.origin = origin
         self.tagger = tagger
         self.lanes = lanes
         self.result = result
@@ -615,7 +621,10 @@ class _Replay:
         for (_, mention, _h), t in zip(block, tagged, strict=True):
             at = mention.published_at
             if self.clock is None:
-                self.clock = _floor_step(at, self.step) + self.step
+                start = self.origin
+                if start is None:
+                    start = _floor_step(at, _MINUTE) if self.step <= _MINUTE else at
+                self.clock = start + self.step
                 self.result.first = at
             while at >= self.clock:
                 self._tick()
