@@ -23,7 +23,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy.engine import Connection
@@ -103,23 +103,37 @@ class AlertEngine:
                 cands += self.growth.find(conn, now, sorted({lk.root for lk in negative}))
         return self._apply(cands, now)
 
-    def evaluate_periodic(self, now: datetime | None = None) -> list[AlertChange]:
-        """Run the time-based rules (spikes, spreading, index drop) and resolve stale alerts."""
+    def evaluate_periodic(
+        self, now: datetime | None = None, only: Collection[str] | None = None
+    ) -> list[AlertChange]:
+        """Run the time-based rules (spikes, spreading, index drop) and resolve stale alerts.
+
+        ``only`` runs just the rules named (``"resolve"`` for resolving stale alerts): a replay that knows
+        the others cannot change their answer this minute skips them (see :mod:`loyalty_monitor.backtest`);
+        ``run`` runs them all.
+        """
         if not self.settings.enabled or not self.brands:
             return []
         now = now or self.clock()
         s = self.settings
-        resolve_stale(self.store, s, now)
+
+        def wanted(rule: str) -> bool:
+            return only is None or rule in only
+
+        if wanted("resolve"):
+            resolve_stale(self.store, s, now)
         cands: list[Candidate] = []
         with self.store.engine.connect() as conn:
-            if s.negative_spike.enabled:
+            if s.negative_spike.enabled and wanted("negative_spike"):
                 cands += self.spike.find(conn, now)
-            if s.engagement_growth.enabled:
+            if s.engagement_growth.enabled and wanted("engagement_growth"):
                 cands += self.growth.find(conn, now, None)
-            if s.sla_breach.enabled:
+            if s.sla_breach.enabled and wanted("sla_breach"):
                 cands += self.sla_breach.find(conn, now)
-        if s.index_drop.enabled and (
-            self._last_index_check is None or now - self._last_index_check >= timedelta(hours=1)
+        if (
+            s.index_drop.enabled
+            and wanted("index_drop")
+            and (self._last_index_check is None or now - self._last_index_check >= timedelta(hours=1))
         ):
             self._last_index_check = now
             cands += self.index_drop.find(self.store, now)

@@ -26,14 +26,18 @@ import tomllib
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO, Any
 
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import and_, select
+from sqlalchemy.engine import Connection
 
 from alerts.engine import AlertChange, AlertEngine
+from alerts.lifecycle import Candidate
+from alerts.rules.engagement_growth import EngagementGrowth
+from alerts.rules.negative_spike import NegativeSpike
 from alerts.settings import AlertsSettings
 from collectors.importer import ImportRowError, parse_import
 from core.mention import Mention
@@ -41,8 +45,9 @@ from loyalty_monitor.config import Config, ConfigError
 from loyalty_monitor.labels import hint_for, label_source
 from loyalty_monitor.tagging import Hint, Tagger
 from sentiment.base import SentimentInput, SentimentModel, SentimentResult
-from storage.schema import Alert, MentionBrand, MentionRow
+from storage.schema import Alert, IndexHourly, MentionBrand, MentionRow
 from storage.store import BrandLabel, PendingMention, Store, TaggedMention
+from storage.textnorm import text_hash
 
 __all__ = [
     "COLUMNS",
@@ -132,10 +137,18 @@ class Lane:
     """Alert id -> last time it was triggered, for alerts still open: candidates for resolving."""
     index_checked: datetime | None = None
     """When the engine last ran the hourly index check (it runs at the first periodic call, then hourly)."""
-    periodic_open: set[int] = field(default_factory=set)
-    """Open alerts of the rules the periodic evaluation re-triggers (spikes, spreading)."""
+    periodic_open: dict[int, str] = field(default_factory=dict)
+    """Open alerts of the rules the periodic evaluation re-triggers (spikes, spreading): id -> rule."""
+    firing: set[str] = field(default_factory=set)
+    """Rules whose alert the last periodic evaluation re-triggered: it will be again next minute."""
+    last_run: dict[str, datetime] = field(default_factory=dict)
+    """When each periodic rule last ran."""
+    watched: dict[str, datetime] = field(default_factory=dict)
+    """Text hash -> publication of young negative mentions of alerting brands: a copy of one spreads it."""
+    unstored: list[tuple[Mention, Sequence[BrandLabel]]] = field(default_factory=list)
+    """Mentions of quiet minutes not stored yet: stored together before the next evaluation reads them."""
     skipped: int = 0
-    """Periodic evaluations skipped as unable to change anything (see :meth:`_Replay._due`)."""
+    """Virtual minutes in which no rule could change anything, so none ran (see :meth:`_Replay._due`)."""
 
 
 # -- input -------------------------------------------------------------------------------------------------
@@ -395,24 +408,34 @@ def run_backtest(
     progress: Callable[[int, int], None] | None = None,
     workdir: Path | None = None,
     exact: bool = False,
+    step: timedelta = _MINUTE,
+    origin: datetime | None = None,
 ) -> BacktestResult:
     """Replay ``rows`` (built with the run's tagger and error list) through every lane's settings.
 
     ``model`` loads the sentiment model, called only when a row has no label of its own. ``on_event`` gets
     each event as it happens (lane name, event); ``progress`` gets (mentions replayed, total). The stores
     are temporary SQLite files under ``workdir`` (a temporary directory by default), removed at the end.
-    ``exact`` runs the periodic rules at every virtual minute, even quiet ones that cannot change anything
-    (slower; the default skips them, see :meth:`_Replay._due`).
+    ``exact`` stores each minute's mentions and runs every rule at every virtual minute, as ``run`` would,
+    with the rules' own queries (slower; the default skips minutes in which nothing can change and keeps
+    ended hours of the spike rule's rollup, see :class:`_Replay`). ``step`` is the clock's step: a minute,
+    as ``run`` evaluates; a replay that evaluated hourly (the demo's history) is reproduced with an hour.
+    The first step ends at ``origin + step``; by default ``origin`` is the first mention's minute, or for
+    a coarser step the first mention itself (as a replay that fed its history a step at a time from its
+    first event: the demo's).
     """
     result = BacktestResult(events={lane.name: [] for lane in lanes})
     tagger = Tagger(config.brands, _LabelModel(model), batch_size=config.sentiment.batch_size)
     with tempfile.TemporaryDirectory(prefix="loyalty-backtest-", dir=workdir) as tmp:
         for i, lane in enumerate(lanes):
             lane.store = _throwaway_store(Path(tmp) / f"lane{i}.db")
-            lane.engine = AlertEngine(lane.store, lane.settings, config.alert_brands())
+            lane.engine = engine = AlertEngine(lane.store, lane.settings, config.alert_brands())
+            engine.growth = _ReplayGrowth(lane.settings, engine.brands)
+            if not exact:
+                engine.spike = _ReplaySpike(lane.settings, engine.brands)
         try:
             stream, total = sorted_rows(_window(rows(tagger, result.errors), since, until))
-            replay = _Replay(tagger, lanes, result, on_event, exact=exact)
+            replay = _Replay(tagger, lanes, result, on_event, exact=exact, step=step, origin=origin)
             done = 0
             for block in _blocks(stream, _TAG_BLOCK):
                 replay.feed(block)
@@ -463,12 +486,109 @@ def _line_of(error: str) -> int:
     return int(head[5:]) if head.startswith("line ") and head[5:].isdigit() else 0
 
 
-def _floor_minute(at: datetime) -> datetime:
-    return at.replace(second=0, microsecond=0)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_TICK = timedelta(microseconds=1)
+
+
+def _floor_step(at: datetime, step: timedelta) -> datetime:
+    """``at`` down to the grid of ``step`` (whole minutes, hours, six hours... of UTC)."""
+    return _EPOCH + (at - _EPOCH) // step * step
+
+
+def _floor_hour(at: datetime) -> datetime:
+    return at.replace(minute=0, second=0, microsecond=0)
+
+
+_BASELINE_EVERY = timedelta(hours=6)
+"""How long the spreading rule keeps a channel's usual (:class:`alerts.rules.engagement_growth`)."""
+
+
+class _ReplayGrowth(EngagementGrowth):
+    """Spreading with each channel's usual taken at the turns of a fixed six-hour grid of the clock.
+
+    The rule keeps a channel's usual for six hours from whenever it was first asked for it; in a replay
+    that skips quiet minutes, "first asked" would depend on which minutes ran. Taking it at the grid's
+    turns makes it the same whichever minutes run, as ``exact`` checks (``run`` keeps it six hours from
+    its own start, an equally arbitrary phase).
+    """
+
+    def usual(self, conn: Connection, channel: str, now: datetime) -> float:
+        return super().usual(conn, channel, _floor_step(now, _BASELINE_EVERY))
+
+
+class _ReplaySpike(NegativeSpike):
+    """The spike rule reading each ended hour of the hourly rollup once, not on every minute.
+
+    In a replay, mentions arrive in order of publication, so an hour that has ended never changes again:
+    its counts are kept here, and each evaluation reads only the hours not yet ended (in ``run`` a late
+    mention may still land in a past hour, so the rule there reads them all every time). The series
+    handed to the rule are the very ones its own query would return.
+    """
+
+    def __init__(self, settings: AlertsSettings, brands: Sequence[str]) -> None:
+        super().__init__(settings, brands)
+        self._now: datetime | None = None
+        self._kept: dict[tuple[str, str], dict[datetime, int]] = {}
+        self._first: dict[tuple[str, str], datetime] = {}
+        self._start: datetime | None = None
+        self._ended: datetime | None = None
+        """Hours before this one are final and kept."""
+        self._open: list[tuple[tuple[str, str], datetime]] = []
+        """(series, hour) entries of hours not ended yet, read again on the next evaluation."""
+
+    def find(self, conn: Connection, now: datetime) -> list[Candidate]:
+        self._now = now
+        return super().find(conn, now)
+
+    def _series(
+        self, conn: Connection, start: datetime, last: datetime
+    ) -> tuple[dict[tuple[str, str], dict[datetime, int]], dict[tuple[str, str], datetime]]:
+        assert self._now is not None
+        kept, first = self._kept, self._first
+        for key, hour in self._open:
+            kept[key].pop(hour, None)
+        self._open = []
+        if start != self._start:  # the window moved on: hours before its start are not read
+            for key in list(kept):
+                kept[key] = {h: n for h, n in kept[key].items() if h >= start}
+            self._start = start
+        read_from = start if self._ended is None else max(start, self._ended)
+        ended = _floor_hour(self._now)
+        rows = conn.execute(
+            select(IndexHourly.brand, IndexHourly.channel, IndexHourly.hour, IndexHourly.negative).where(
+                and_(
+                    IndexHourly.brand.in_(self.brands),
+                    IndexHourly.hour >= read_from,
+                    IndexHourly.hour <= last,
+                )
+            )
+        ).all()
+        for r in rows:
+            for key in ((r.brand, r.channel), (r.brand, "*")):
+                counts = kept.setdefault(key, {})
+                counts[r.hour] = counts.get(r.hour, 0) + int(r.negative)
+                if r.hour >= ended:
+                    self._open.append((key, r.hour))
+        self._ended = ended
+        for key in [k for k, counts in kept.items() if not counts]:
+            del kept[key]
+        first.clear()
+        for key, counts in kept.items():
+            first[key] = min(counts)
+        return kept, first
 
 
 class _Replay:
-    """The virtual clock: mentions published in a minute are stored and evaluated at the minute's end."""
+    """The virtual clock: mentions published in a step (a minute) are stored and evaluated at its end.
+
+    Two things keep a long replay fast without changing what fires (``exact`` turns both off):
+
+    * a minute in which no rule can change anything (:meth:`_due`) runs no rule at all, and its mentions
+      wait in memory: they are stored together with the next minute that does run, which then sees exactly
+      the store the every-minute replay would have (the per-batch rules act on negative links only, so a
+      batch without one changes nothing);
+    * the spike rule reads each ended hour of the hourly rollup once (:class:`_ReplaySpike`).
+    """
 
     def __init__(
         self,
@@ -478,8 +598,12 @@ class _Replay:
         on_event: Callable[[str, AlertEvent], None] | None,
         *,
         exact: bool = False,
+        step: timedelta = _MINUTE,
+        origin: datetime | None = None,
     ) -> None:
         self.exact = exact
+        self.step = step
+        self.origin = origin
         self.tagger = tagger
         self.lanes = lanes
         self.result = result
@@ -497,7 +621,10 @@ class _Replay:
         for (_, mention, _h), t in zip(block, tagged, strict=True):
             at = mention.published_at
             if self.clock is None:
-                self.clock = _floor_minute(at) + _MINUTE
+                start = self.origin
+                if start is None:
+                    start = _floor_step(at, _MINUTE) if self.step <= _MINUTE else at
+                self.clock = start + self.step
                 self.result.first = at
             while at >= self.clock:
                 self._tick()
@@ -508,7 +635,7 @@ class _Replay:
             self.batch.append((mention, t.links))
 
     def finish(self, until: datetime | None) -> None:
-        """Evaluate the last minute, then keep the periodic rules running up to ``until`` (if given)."""
+        """Evaluate the last step, then keep the periodic rules running up to ``until`` (if given)."""
         if self.clock is None:
             return
         self._tick()
@@ -522,35 +649,91 @@ class _Replay:
         batch, self.batch = self.batch, []
         for lane in self.lanes:
             assert lane.store is not None and lane.engine is not None
-            ids: list[int] = []
-            if batch:
-                ids = self._store(lane.store, batch)
-            changes = lane.engine.evaluate(ids, now) if ids else []
-            if self._due(lane, now, bool(ids) and self._negative(lane, batch)):
-                if lane.index_checked is None or now - lane.index_checked >= timedelta(hours=1):
-                    lane.index_checked = now
-                changes += lane.engine.evaluate_periodic(now)
-            else:
+            lane.unstored.extend(batch)
+            negative = bool(batch) and self._negative(lane, batch)
+            due = self._due(lane, now, batch, negative)
+            if not (negative or due is None or due):
                 lane.skipped += 1
-            self._report(lane, changes, now)
-        self.clock = now + _MINUTE
+                continue
+            ids: list[int] = []
+            if lane.unstored:
+                ids = self._store(lane.store, lane.unstored)
+                lane.unstored = []
+            changes = lane.engine.evaluate(ids, now) if ids else []
+            if due is None or due:
+                if (due is None or "index_drop" in due) and (
+                    lane.index_checked is None or now - lane.index_checked >= timedelta(hours=1)
+                ):
+                    lane.index_checked = now  # as the engine's own hourly index check
+                changes += lane.engine.evaluate_periodic(now, due)
+                for rule in _PERIODIC_RULES if due is None else due & _PERIODIC_RULES:
+                    lane.last_run[rule] = now
+            self._report(lane, changes, now, due is None or bool(due))
+        self.clock = now + self.step
 
-    def _due(self, lane: Lane, now: datetime, negative: bool) -> bool:
-        """Whether this minute's periodic evaluation can change anything; ``run`` evaluates every minute.
+    def _due(
+        self, lane: Lane, now: datetime, batch: list[tuple[Mention, Sequence[BrandLabel]]], negative: bool
+    ) -> set[str] | None:
+        """The periodic rules that can change their answer at ``now`` (``None``: all, as ``run`` runs them).
 
-        The periodic rules read negative counts (spikes) and negative stories (spreading), the hourly index
-        and the open alerts. A minute is skipped when none of that can have changed since the last one: no
-        new negative link of an alerting brand, the same hour of the spike window (it moves on the first
-        minutes of an hour), no spike or spreading alert open (each minute re-triggers it, which moves the
-        time it resolves), no alert due to resolve and no hourly index check due. Replaying a file adds no
-        engagement snapshots, so nothing else moves with the clock. ``exact`` evaluates every minute.
+        Spikes read negative counts, spreading young negative stories and their copies, the index check
+        the hourly index, resolving the open alerts. A rule is skipped when nothing it reads can have
+        changed since it last ran:
+
+        * ``negative_spike``: no new negative link of an alerting brand, the window not moved on (it moves
+          when an hour turns), its alert not re-triggered the last time (it would be again, which moves
+          when it resolves). Within an hour the test's expectation moves with the minutes (the current hour
+          is weighted by how much of it has passed); a minute without new complaints is taken to leave the
+          answer as it was, which ``exact`` (every minute evaluated) checks.
+        * ``engagement_growth``: no copy of a young negative story (a new negative story is the batch's,
+          evaluated with it), its alert not re-triggered the last time, the channel baselines not renewed
+          (:class:`_ReplayGrowth`). A file adds no engagement snapshots, so while nothing new arrives a
+          story's growth per hour can only fall.
+        * ``sla_breach``: a replay opens no response cases, so it has none to be late with.
+        * ``index_drop``: hourly, as the engine runs it; ``resolve``: when an open alert is due to resolve.
         """
-        if self.exact or negative or now.minute in (0, 1) or lane.periodic_open:
-            return True
+        if self.exact:
+            return None
+        due: set[str] = set()
+        copied = self._copies(lane, now, batch)  # watches the batch's own negative stories too
+        spike, growth = lane.last_run.get("negative_spike"), lane.last_run.get("engagement_growth")
+        if (
+            spike is None
+            or negative
+            or "negative_spike" in lane.firing
+            or now.minute == 0
+            or _floor_hour(now - _TICK) != _floor_hour(spike - _TICK)
+        ):
+            due.add("negative_spike")
+        if (
+            growth is None
+            or "engagement_growth" in lane.firing
+            or _floor_step(now, _BASELINE_EVERY) != _floor_step(growth, _BASELINE_EVERY)
+            or copied
+        ):
+            due.add("engagement_growth")
         cutoff = now - timedelta(hours=lane.settings.resolve_after_hours)
         if lane.open_alerts and min(lane.open_alerts.values()) < cutoff:
-            return True
-        return lane.index_checked is None or now - lane.index_checked >= timedelta(hours=1)
+            due.add("resolve")
+        if lane.index_checked is None or now - lane.index_checked >= timedelta(hours=1):
+            due.add("index_drop")
+        return due
+
+    def _copies(self, lane: Lane, now: datetime, batch: list[tuple[Mention, Sequence[BrandLabel]]]) -> bool:
+        """Whether ``batch`` copies a young negative story of an alerting brand (and watch its own)."""
+        assert lane.engine is not None
+        young = now - timedelta(hours=lane.settings.engagement_growth.max_age_hours)
+        watched = lane.watched  # in order of publication: the oldest first
+        while watched and next(iter(watched.values())) < young:
+            del watched[next(iter(watched))]
+        brands = lane.engine.brands
+        copied = False
+        for mention, links in batch:
+            h = text_hash(mention.text)
+            copied = copied or h in watched
+            if h not in watched and any(lk.label == "negative" and lk.brand in brands for lk in links):
+                watched[h] = mention.published_at
+        return copied
 
     @staticmethod
     def _negative(lane: Lane, batch: list[tuple[Mention, Sequence[BrandLabel]]]) -> bool:
@@ -559,22 +742,24 @@ class _Replay:
         return any(lk.label == "negative" and lk.brand in brands for _, links in batch for lk in links)
 
     def _store(self, store: Store, batch: list[tuple[Mention, Sequence[BrandLabel]]]) -> list[int]:
-        """Store one minute's mentions and their links; returns the ids of those linked to a brand."""
+        """Store mentions and their links; returns the ids of those linked to a brand."""
         links = {(m.source, m.external_id): ls for m, ls in batch}
         new = store.upsert_mentions([m for m, _ in batch])
         if not new:
             return []
+        rows: list[Any] = []
         with store.engine.connect() as conn:
-            rows = conn.execute(
-                select(
-                    MentionRow.id,
-                    MentionRow.source,
-                    MentionRow.external_id,
-                    MentionRow.channel,
-                    MentionRow.published_at,
-                    MentionRow.duplicate_of,
-                ).where(MentionRow.id.in_(new))
-            ).all()
+            for start in range(0, len(new), 500):
+                rows += conn.execute(
+                    select(
+                        MentionRow.id,
+                        MentionRow.source,
+                        MentionRow.external_id,
+                        MentionRow.channel,
+                        MentionRow.published_at,
+                        MentionRow.duplicate_of,
+                    ).where(MentionRow.id.in_(new[start : start + 500]))
+                ).all()
         tagged = [
             TaggedMention(
                 PendingMention(r.id, "", r.channel, r.published_at, r.duplicate_of is None),
@@ -586,13 +771,13 @@ class _Replay:
         self.result.linked += sum(len(t.links) for t in tagged)
         return sorted(t.mention.id for t in tagged if t.links)
 
-    def _report(self, lane: Lane, changes: Sequence[AlertChange], now: datetime) -> None:
+    def _report(self, lane: Lane, changes: Sequence[AlertChange], now: datetime, periodic: bool) -> None:
         assert lane.store is not None
         events: list[AlertEvent] = []
         for ch in changes:
             lane.open_alerts[ch.alert_id] = now
             if ch.rule in _PERIODIC_RULES:
-                lane.periodic_open.add(ch.alert_id)
+                lane.periodic_open[ch.alert_id] = ch.rule
             if ch.kind == "merged":
                 continue  # a silent merge: nothing would have been sent
             events.append(
@@ -608,6 +793,8 @@ class _Replay:
                     self._numbers(lane.store, ch.alert_id),
                 )
             )
+        if periodic and lane.open_alerts:
+            self._triggered(lane, now)
         cutoff = now - timedelta(hours=lane.settings.resolve_after_hours)
         if lane.open_alerts and min(lane.open_alerts.values()) < cutoff:
             events += self._resolved(lane, now)
@@ -615,6 +802,23 @@ class _Replay:
             self.result.events[lane.name].append(event)
             if self.on_event is not None:
                 self.on_event(lane.name, event)
+
+    @staticmethod
+    def _triggered(lane: Lane, now: datetime) -> None:
+        """When each open alert was last triggered (a rule firing again without news touches it silently),
+        and whether a spike or spreading alert was triggered just now: then it will be next minute too."""
+        assert lane.store is not None
+        with lane.store.engine.connect() as conn:
+            rows = conn.execute(
+                select(Alert.id, Alert.triggered_at).where(
+                    and_(Alert.id.in_(list(lane.open_alerts)), Alert.state.in_(("open", "acknowledged")))
+                )
+            ).all()
+        for r in rows:
+            lane.open_alerts[r.id] = r.triggered_at
+        lane.firing = {
+            lane.periodic_open[r.id] for r in rows if r.id in lane.periodic_open and r.triggered_at >= now
+        }
 
     @staticmethod
     def _numbers(store: Store, alert_id: int) -> dict[str, Any]:
@@ -640,7 +844,7 @@ class _Replay:
         out = []
         for r in rows:
             del lane.open_alerts[r.id]
-            lane.periodic_open.discard(r.id)
+            lane.periodic_open.pop(r.id, None)
             numbers = dict((r.details or {}).get("numbers") or {})
             out.append(
                 AlertEvent(now, "resolved", r.id, r.rule, r.brand, r.channel, r.severity, r.title, numbers)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import json
 import sys
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +40,15 @@ __all__ = ["backtest"]
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="Also replay with OTHER.toml's [alerts] settings; print the alerts only one of them raised.",
 )
+@click.option(
+    "--step",
+    "step_minutes",
+    type=click.IntRange(1, 24 * 60),
+    default=1,
+    show_default=True,
+    metavar="MINUTES",
+    help="Run the rules every MINUTES of virtual time (as `run`: 1; a history replayed hourly: 60).",
+)
 @click.option("--format", "fmt", type=click.Choice(["csv", "jsonl"]), default="csv", show_default=True)
 @click.option(
     "-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="File (default stdout)."
@@ -52,6 +62,7 @@ def backtest(
     until: str | None,
     overrides: tuple[str, ...],
     compare: Path | None,
+    step_minutes: int,
     fmt: str,
     output: Path | None,
 ) -> None:
@@ -120,6 +131,7 @@ def backtest(
                 since=start,
                 until=end,
                 progress=progress,
+                step=timedelta(minutes=step_minutes),
             )
     except ImportFileError as exc:
         raise UserError(str(exc)) from None

@@ -128,3 +128,65 @@ def test_demo_responses_show_brands_answering_and_complaints_left_unanswered(dem
     assert len(answered) >= 3, rows
     assert any(int(r["answered"]) < int(r["needs_answer"]) for r in rows), rows
     assert all(r["median_first_response_min"] for r in rows if int(r["answered"]) > 0)
+
+
+def test_backtest_of_the_demo_history_reproduces_its_alerts(demo: tuple[Path, Any]) -> None:
+    """``backtest --from-db --step 60`` over the demo's stored history, on the demo's own cadence (an hour
+    at a time from its first mention, every rule run each time), opens the alerts the demo's replay opened
+    in its history: the same rules and brands, at times within a minute.
+
+    ``sla_breach`` is left out on both sides: a backtest opens no response cases (it replays mentions, not
+    the brands' reply tracking), so it cannot be late with one.
+    """
+    from sqlalchemy import func
+
+    from loyalty_monitor import backtest as bt
+    from loyalty_monitor.config import load_config
+    from storage.schema import MentionRow
+
+    tmp_path, _ = demo
+    config = load_config(tmp_path / "loyalty.toml")
+    store = Store.open(config.storage.url)
+    try:
+        with store.engine.connect() as conn:
+            first, last = conn.execute(
+                select(func.min(MentionRow.published_at), func.max(MentionRow.published_at)).where(
+                    MentionRow.published_at < LIVE_START
+                )
+            ).one()
+            first, last = (t if t.tzinfo else t.replace(tzinfo=UTC) for t in (first, last))
+            hour = timedelta(hours=1)
+            history_end = first + ((last - first) // hour + 1) * hour  # the demo's last history slice
+            raised = conn.execute(select(Alert.rule, Alert.brand, Alert.opened_at)).all()
+        lane = bt.Lane("config", config.alerts)
+        result = bt.run_backtest(
+            config,
+            lambda tagger, errors: bt.db_rows(store, None, LIVE_START),
+            [lane],
+            model=lambda: pytest.fail("the stored labels need no model"),
+            step=hour,
+            exact=True,
+        )
+    finally:
+        store.close()
+
+    def at(t: datetime) -> datetime:
+        return t if t.tzinfo else t.replace(tzinfo=UTC)
+
+    demo_side = sorted(
+        (a.rule, a.brand, at(a.opened_at))
+        for a in raised
+        if at(a.opened_at) <= history_end and a.rule != "sla_breach"
+    )
+    backtest_side = sorted(
+        (e.rule, e.brand, e.time)
+        for e in result.events["config"]
+        if e.event == "opened" and e.rule != "sla_breach"
+    )
+    assert demo_side, "the demo's history raises its incident's alerts"
+    assert [(r, b) for r, b, _ in backtest_side] == [(r, b) for r, b, _ in demo_side], (
+        backtest_side,
+        demo_side,
+    )
+    for (_, _, ours), (_, _, theirs) in zip(backtest_side, demo_side, strict=True):
+        assert abs(ours - theirs) <= timedelta(minutes=1), (backtest_side, demo_side)
