@@ -175,14 +175,14 @@ class VolumeRule(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     enabled: bool = True
-    windows_hours: list[float] = Field(default_factory=lambda: [1.0, 6.0, 24.0], min_length=1)
+    windows_hours: list[float] = Field(default_factory=lambda: [0.25, 1.0, 3.0, 6.0, 24.0], min_length=1)
     baseline_weeks: int = Field(default=4, ge=1, le=12)
     level_days: float = Field(default=3.0, gt=0, le=14)
     min_count: int = Field(default=10, ge=1)
     min_ratio: float = Field(default=1.5, ge=1)
-    relative_sd: float = Field(default=0.1, ge=0)
-    max_p_value: float = Field(default=1e-5, gt=0, lt=1)
-    critical_p_value: float = Field(default=1e-9, gt=0, lt=1)
+    relative_sd: float = Field(default=0.2, ge=0)
+    max_p_value: float = Field(default=1e-4, gt=0, lt=1)
+    critical_p_value: float = Field(default=1e-7, gt=0, lt=1)
 
     @field_validator("windows_hours")
     @classmethod

@@ -187,8 +187,18 @@ class Score:
         return f"{recall:>6.2f} {delay:>6.1f}"
 
 
+def episode_starts(alerts: Alerts, gap: int) -> npt.NDArray[np.intp]:
+    """Where alert episodes start: an alerting point with no alert in the ``gap`` points before it (an
+    open alert that triggers again is updated, not opened anew, as the product does)."""
+    hits = np.flatnonzero(alerts)
+    if not len(hits):
+        return hits
+    keep = np.concatenate(([True], np.diff(hits) > gap))
+    return hits[keep]
+
+
 def evaluate(
-    series: list[Series], detect: list[Alerts], slack_hours: float, kinds: list[str]
+    series: list[Series], detect: list[Alerts], slack_hours: float, kinds: list[str], merge_hours: float = 0.0
 ) -> tuple[Score, dict[str, Score]]:
     """Overall score (recall, false episodes per week, delay) and recall/delay per kind."""
     total = Score(weeks=len(series) * WEEKS)
@@ -196,7 +206,7 @@ def evaluate(
     for s, alerts in zip(series, detect, strict=True):
         per_hour = 60 / s.step
         slack = round(slack_hours * per_hour)
-        starts = np.flatnonzero(alerts & ~np.concatenate(([False], alerts[:-1])))
+        starts = episode_starts(alerts, round(merge_hours * per_hour))
         for a, b, kind in s.windows:
             total.total += 1
             per_kind[kind].total += 1
@@ -219,6 +229,9 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--step", type=float, default=5.0, help="minutes between counts")
     parser.add_argument("--slack-hours", type=float, default=2.0)
+    parser.add_argument(
+        "--merge-hours", type=float, default=3.0, help="alerts this close are one episode (one alert updated)"
+    )
     parser.add_argument(
         "--set",
         dest="overrides",
@@ -265,7 +278,9 @@ def main() -> None:
             continue
         members = [series[i] for i in idx]
         for name in detectors:
-            total, per_kind = evaluate(members, [results[name][i] for i in idx], args.slack_hours, kinds)
+            total, per_kind = evaluate(
+                members, [results[name][i] for i in idx], args.slack_hours, kinds, args.merge_hours
+            )
             fa = total.false / total.weeks
             recall = total.found / max(1, total.total)
             delay = statistics.median(total.delays) if total.delays else math.nan

@@ -35,6 +35,7 @@ __all__ = ["SeasonalParams", "VolumeScores", "nb_tail", "volume_scores", "volume
 
 _WEEK_H = 7 * 24
 _LEVEL_CLIP = 5.0
+_PRIOR_DOF = 3.0
 _LEVEL_PSEUDO = 2.0
 """Pseudo-count added to both sides of a level ratio: a quiet series' 0 against 1 is not a five-fold fall."""
 
@@ -43,14 +44,14 @@ _LEVEL_PSEUDO = 2.0
 class SeasonalParams:
     """What the test needs to know; :class:`alerts.settings.VolumeRule` carries the same names."""
 
-    windows_hours: tuple[float, ...] = (1.0, 6.0, 24.0)
+    windows_hours: tuple[float, ...] = (0.25, 1.0, 3.0, 6.0, 24.0)
     baseline_weeks: int = 4
     level_days: float = 3.0
     min_count: int = 10
     min_ratio: float = 1.5
-    relative_sd: float = 0.1
-    max_p_value: float = 1e-5
-    critical_p_value: float = 1e-9
+    relative_sd: float = 0.2
+    max_p_value: float = 1e-4
+    critical_p_value: float = 1e-7
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,7 +111,7 @@ def volume_scores(
     """The seasonal test at every point of a regular count series (``step_minutes`` apart, gaps as 0).
 
     A point is tested once a week of history lies before its window; the windows' results are combined
-    by taking the smallest p-value against ``max_p_value / len(windows_hours)``.
+    by taking the smallest p-value against ``max_p_value`` divided by the number of distinct windows.
     """
     x = np.asarray(counts, dtype=float)
     n = len(x)
@@ -119,16 +120,19 @@ def volume_scores(
     hour = max(1, round(per_hour))
     prefix = np.concatenate(([0.0], np.cumsum(x)))
     level_len = max(1, round(params.level_days * 24 * per_hour))
-    alpha = params.max_p_value / len(params.windows_hours)
-    alpha_crit = params.critical_p_value / len(params.windows_hours)
+    # Windows shorter than a step, or equal once rounded to steps (15 minutes on hourly counts), are one.
+    spans = sorted(
+        {max(1, round(h * per_hour)): h for h in sorted(params.windows_hours, reverse=True)}.items()
+    )
+    alpha = params.max_p_value / len(spans)
+    alpha_crit = params.critical_p_value / len(spans)
     best_p = np.ones(n)
     best_obs = np.zeros(n)
     best_exp = np.zeros(n)
     best_w = np.zeros(n)
     fires = np.zeros(n, dtype=bool)
     critical = np.zeros(n, dtype=bool)
-    for hours in params.windows_hours:
-        w = max(1, round(hours * per_hour))
+    for w, hours in spans:
         obs = _window_sums(prefix, w)
         ref = _shift(_window_sums(prefix, level_len), w)  # the level_days just before the window
         rows = []
@@ -151,9 +155,17 @@ def volume_scores(
             var = np.nanvar(capped, axis=0, ddof=1)
         weeks_seen = np.maximum(1.0, have / 3.0)
         mu = np.maximum(np.nan_to_num(mean), 0.3)
-        v = np.maximum(np.nan_to_num(var), mu) + (params.relative_sd * mu) ** 2
-        v = v * (1 + 1 / weeks_seen)
-        gate = ok & (obs >= params.min_count) & (obs >= params.min_ratio * mu)
+        # Four weeks give a variance with three degrees of freedom: often a third of the truth. It is
+        # pooled with a prior (twice Poisson, plus relative_sd of the mean) worth _PRIOR_DOF of them.
+        prior = 2.0 * mu + (params.relative_sd * mu) ** 2
+        dof = np.maximum(weeks_seen - 1, 0.0)
+        v = (dof * np.maximum(np.nan_to_num(var), mu) + _PRIOR_DOF * prior) / (dof + _PRIOR_DOF)
+        v = np.maximum(v, mu + (params.relative_sd * mu) ** 2) * (1 + 1 / weeks_seen)
+        # A long window keeps a burst for a day after it ended; it fires only while its latest quarter
+        # is itself above the expectation (as a CUSUM that has reset would no longer alarm).
+        q = max(1, w // 4)
+        fresh = _window_sums(prefix, q) >= (q / w) * mu * (1 + (params.min_ratio - 1) / 2) if w > 1 else ok
+        gate = ok & fresh & (obs >= params.min_count) & (obs >= params.min_ratio * mu)
         p = np.ones(n)
         idx = np.flatnonzero(gate)
         if len(idx):
