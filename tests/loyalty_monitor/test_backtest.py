@@ -172,11 +172,6 @@ def test_skipping_quiet_minutes_changes_nothing(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    reason="issue 20, open: the rules still raise alerts on this calm eight-week seasonal stream; "
-    "the test states the goal and turns green when the rules are tuned",
-    strict=False,
-)
 def test_calm_seasonal_eight_weeks_fire_nothing(tmp_path: Path) -> None:
     events, _ = calm_stream(56)
     assert len(events) > 10_000
