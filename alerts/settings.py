@@ -23,9 +23,12 @@ less) noise changes one number. Example::
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+if TYPE_CHECKING:
+    from alerts.rules.seasonal import SeasonalParams
 
 __all__ = [
     "AlertBrand",
@@ -42,6 +45,7 @@ __all__ = [
     "SlaBreachRule",
     "SpikeRule",
     "SpreadRule",
+    "VolumeRule",
     "destination_names",
 ]
 
@@ -154,6 +158,53 @@ class SpikeRule(BaseModel):
     max_p_value: float = Field(default=1e-5, gt=0, lt=1)
     min_ratio: float = Field(default=2.0, ge=1)
     critical_p_value: float = Field(default=1e-9, gt=0, lt=1)
+
+
+class VolumeRule(BaseModel):
+    """All mentions of a brand (any sentiment) far above the same hours of past weeks, scaled to the recent
+    level: a burst, a gradual rise, a new level while it is new (:mod:`alerts.rules.seasonal`).
+
+    Windows of ``windows_hours`` are each compared with the same window one to ``baseline_weeks`` weeks
+    ago (and an hour either side), every past week scaled by how much busier the ``level_days`` before
+    the window were than the same days of that week, so a level that stays becomes the baseline. It fires
+    when a window holds at least ``min_count`` mentions, ``min_ratio`` times the expectation, with a tail
+    probability (negative binomial, variance at least ``mean + (relative_sd * mean)**2``) at most
+    ``max_p_value`` divided by the number of windows. Example: ``[alerts.volume_spike] min_ratio = 2``.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = True
+    windows_hours: list[float] = Field(default_factory=lambda: [0.25, 1.0, 3.0, 6.0, 24.0], min_length=1)
+    baseline_weeks: int = Field(default=4, ge=1, le=12)
+    level_days: float = Field(default=3.0, gt=0, le=14)
+    min_count: int = Field(default=10, ge=1)
+    min_ratio: float = Field(default=1.5, ge=1)
+    relative_sd: float = Field(default=0.2, ge=0)
+    max_p_value: float = Field(default=1e-4, gt=0, lt=1)
+    critical_p_value: float = Field(default=1e-7, gt=0, lt=1)
+
+    @field_validator("windows_hours")
+    @classmethod
+    def _positive_windows(cls, v: list[float]) -> list[float]:
+        if any(w <= 0 or w > 72 for w in v):
+            raise ValueError("each window is more than 0 and at most 72 hours")
+        return v
+
+    def params(self) -> SeasonalParams:
+        """The pure test's parameters (:class:`alerts.rules.seasonal.SeasonalParams`)."""
+        from alerts.rules.seasonal import SeasonalParams
+
+        return SeasonalParams(
+            windows_hours=tuple(self.windows_hours),
+            baseline_weeks=self.baseline_weeks,
+            level_days=self.level_days,
+            min_count=self.min_count,
+            min_ratio=self.min_ratio,
+            relative_sd=self.relative_sd,
+            max_p_value=self.max_p_value,
+            critical_p_value=self.critical_p_value,
+        )
 
 
 class EscalationRule(BaseModel):

@@ -419,9 +419,11 @@ def demo(
 def _register() -> None:
     from loyalty_monitor.backtest_cli import backtest
     from loyalty_monitor.sentiment_cli import sentiment
+    from loyalty_monitor.volume_cli import volume_check
 
     main.add_command(sentiment)
     main.add_command(backtest)
+    main.add_command(volume_check)
 
 
 _register()

@@ -1,19 +1,30 @@
-"""The negative-spike test against a plain rolling z-score on seasonal count series with marked anomalies.
+"""Our volume decisions against a plain rolling z-score, on seasonal mention counts with marked anomalies.
 
-Builds hourly count series of eight weeks (daily peaks, a weekly rhythm, overdispersed noise) and injects
-three kinds of anomaly, each with its marked window: short bursts, gradual rises over a day, and level shifts
-that stay. Two detectors read the same series hour by hour:
+The series imitate brand-mention volume as a public benchmark gives it: a count every five minutes over
+eight weeks, a daily peak and a quiet night, quieter weekends, days busier or calmer than others (a
+gamma-distributed day factor), overdispersed counts (negative binomial), from a few mentions a day to
+thousands. Each series gets two to four marked anomalies from its second week on:
 
-* ``spike``: the decision of the ``negative_spike`` rule (:func:`alerts.rules.negative_spike.spike_test` with
-  the default settings): the last ``window_hours`` hours against the same hours of up to four past weeks
-  and an hour either side, shrunk towards the series' overall rate;
-* ``zscore``: a plain rolling z-score of the last hour against the previous 168 hours, alerting at z >= 3.
+* ``burst``: 15 minutes to 3 hours at 3 to 8 times the usual rate (plus a floor, so a quiet brand's burst
+  is not lost among its zeros);
+* ``rise``: the rate climbs linearly to 2 to 4 times the usual over 6 to 30 hours (the whole climb marked);
+* ``shift``: the level jumps 1.8 to 3 times and stays (its first 24 to 72 hours marked).
 
-An alert *episode* starts at an alerting hour that follows a quiet one. Per detector: recall (marked windows
-with an episode starting inside them or within ``window_hours`` after), episodes started outside every
-window (false alarms) per week, and the median delay from a window's start to its first alert.
+Detectors, each run on every series:
 
-    python -m research.volume_detectors [--series 30] [--seed 1]
+* ``volume``: :func:`alerts.rules.seasonal.volume_scores` with the ``volume_spike`` defaults (windows of 1,
+  6 and 24 hours against the same hours of past weeks scaled to the recent level);
+* ``negative_spike``: the ``negative_spike`` decision on the hourly sums (as the rule reads them), alerting
+  at each hour's end;
+* ``zscore 1d`` / ``zscore 1w``: a plain rolling z-score of each 5-minute count against the previous day
+  or week of counts, alerting at z >= 3.
+
+An *episode* starts at an alerting point after a quiet one. Recall: marked windows with an alert inside
+them or within ``--slack-hours`` after; false alarms: episodes starting outside every (window + slack),
+per series-week; delay: hours from a window's start to its first alert (median). Per anomaly kind, and for
+low-volume (under 200 a day) and high-volume series::
+
+    python -m research.volume_detectors [--series 30] [--seed 1] [--step 5]
 """
 
 from __future__ import annotations
@@ -22,90 +33,108 @@ import argparse
 import math
 import random
 import statistics
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from alerts.rules.negative_spike import spike_test
-from alerts.settings import SpikeRule
+import numpy as np
+import numpy.typing as npt
 
-__all__ = ["Series", "evaluate", "make_series", "spike_alerts", "zscore_alerts"]
+from alerts.rules.negative_spike import spike_test
+from alerts.rules.seasonal import volume_scores
+from alerts.settings import SpikeRule, VolumeRule
+
+__all__ = ["Series", "evaluate", "make_series", "spike_alerts", "volume_alerts", "zscore_alerts"]
 
 WEEKS = 8
-HOURS = WEEKS * 7 * 24
+Alerts = npt.NDArray[np.bool_]
 
 
 @dataclass
 class Series:
-    """Hourly counts and the marked anomaly windows, as ``(first hour, last hour)`` inclusive."""
+    """Counts per step and the marked windows ``(first step, last step, kind)``, inclusive."""
 
-    counts: list[int]
+    counts: npt.NDArray[np.float64]
     windows: list[tuple[int, int, str]]
+    daily: float
+    step: float
 
 
-def _nbinom(rnd: random.Random, mean: float, phi: float) -> int:
-    """A negative-binomial draw (gamma-Poisson) with variance ``phi * mean``."""
-    if mean <= 0:
-        return 0
-    if phi <= 1.0:
-        lam = mean
-    else:
-        shape = mean / (phi - 1.0)
-        lam = rnd.gammavariate(shape, (phi - 1.0))
-    # Poisson by inversion (small means) or normal approximation (large).
-    if lam > 60:
-        return max(0, round(rnd.gauss(lam, math.sqrt(lam))))
-    k, p, limit = 0, 1.0, math.exp(-lam)
-    while True:
-        p *= rnd.random()
-        if p <= limit:
-            return k
-        k += 1
+def _shape(local_hour: float) -> float:
+    """Daily rhythm: quiet night, a morning climb, an evening peak (mean about 1 over the day)."""
+    if local_hour < 7:
+        return 0.15
+    return 0.25 + 0.95 * math.pow(math.sin(math.pi * (local_hour - 7) / 17), 1.5)
 
 
-def make_series(rnd: random.Random) -> Series:
-    """One series: a base rate from 0.5 to 20 an hour, daily and weekly shape, two to four anomalies."""
-    base = math.exp(rnd.uniform(math.log(0.5), math.log(20)))
-    phi = rnd.uniform(1.0, 2.5)
-    rate = []
-    for h in range(HOURS):
-        local = (h + 3) % 24
-        daily = 0.25 + 0.75 * math.sin(math.pi * (local - 7) / 17) if local >= 7 else 0.15
-        weekly = 0.7 if (h // 24) % 7 >= 5 else 1.0
-        rate.append(base * daily * weekly)
+def make_series(rnd: random.Random, step: float = 5.0) -> Series:
+    """One series of ``WEEKS`` weeks at ``step`` minutes, with its marked anomalies."""
+    per_hour = 60.0 / step
+    n = round(WEEKS * 7 * 24 * per_hour)
+    daily = math.exp(rnd.uniform(math.log(15), math.log(5000)))
+    phi = rnd.uniform(1.0, 3.0)
+    day_cv = rnd.uniform(0.08, 0.25)
+    weekend = rnd.uniform(0.55, 0.9)
+    nprng = np.random.default_rng(rnd.randrange(2**32))
+    t = np.arange(n)
+    hours = t / per_hour
+    local = (hours + 3) % 24
+    shape = np.array([_shape(h) for h in np.arange(0, 24, 1 / per_hour)])
+    shape /= shape.mean()
+    day = (hours // 24).astype(int)
+    day_factor = nprng.gamma(1 / day_cv**2, day_cv**2, size=WEEKS * 7 + 1)[day]
+    week_factor = np.where(day % 7 >= 5, weekend, 1.0)
+    base = daily / (24 * per_hour)
+    rate = base * shape[(local * per_hour).astype(int) % len(shape)] * week_factor * day_factor
     windows: list[tuple[int, int, str]] = []
     taken: list[tuple[int, int]] = []
+    gap = round(48 * per_hour)
     for _ in range(rnd.randint(2, 4)):
         kind = rnd.choice(["burst", "rise", "shift"])
-        length = {"burst": rnd.randint(2, 5), "rise": rnd.randint(12, 30), "shift": rnd.randint(48, 96)}[kind]
-        for _attempt in range(20):
-            start = rnd.randrange(2 * 7 * 24, HOURS - length - 1)
-            if all(start > b + 48 or start + length < a - 48 for a, b in taken):
+        length_h = {"burst": rnd.uniform(0.25, 3), "rise": rnd.uniform(6, 30), "shift": rnd.uniform(24, 72)}[
+            kind
+        ]
+        length = max(1, round(length_h * per_hour))
+        for _attempt in range(30):
+            start = rnd.randrange(round(8 * 24 * per_hour), n - length - 1)
+            if all(start > b + gap or start + length < a - gap for a, b in taken):
                 break
         else:
             continue
         taken.append((start, start + length))
-        size = rnd.uniform(3.0, 6.0) if kind == "burst" else rnd.uniform(2.0, 4.0)
-        for i in range(length):
-            h = start + i
-            lift = size if kind != "rise" else 1.0 + (size - 1.0) * (i + 1) / length
-            # A burst or rise also adds a floor, so a quiet series' storm is not lost in its zeros.
-            rate[h] = rate[h] * lift + (3.0 if kind == "burst" else 1.0)
-        if kind == "shift":
-            for h in range(start + length, HOURS):
-                rate[h] *= size  # the shift stays: only its first days are marked
+        span = slice(start, start + length)
+        if kind == "burst":
+            size = rnd.uniform(3.0, 8.0)
+            rate[span] = rate[span] * size + step / 5.0  # plus a mention every five minutes
+        elif kind == "rise":
+            size = rnd.uniform(2.0, 4.0)
+            ramp = 1.0 + (size - 1.0) * (np.arange(1, length + 1) / length)
+            rate[span] = rate[span] * ramp + 0.05 * ramp
+        else:
+            size = rnd.uniform(1.8, 3.0)
+            rate[start:] = rate[start:] * size
         windows.append((start, start + length - 1, kind))
-    counts = [_nbinom(rnd, r, phi) for r in rate]
-    return Series(counts, windows)
+    lam = nprng.gamma(rate / (phi - 1.0), phi - 1.0) if phi > 1.0 else rate
+    counts = nprng.poisson(lam).astype(float)
+    return Series(counts, windows, daily, step)
 
 
-def spike_alerts(counts: list[int], rule: SpikeRule) -> list[bool]:
-    """Whether the ``negative_spike`` decision fires at the end of each hour (its hour-of-week sampling)."""
+def volume_alerts(s: Series, rule: VolumeRule) -> Alerts:
+    """The ``volume_spike`` decision at every point."""
+    return volume_scores(s.counts, s.step, rule.params()).fires
+
+
+def spike_alerts(s: Series, rule: SpikeRule) -> Alerts:
+    """The ``negative_spike`` decision on hourly sums, at the end of each hour."""
+    per_hour = round(60 / s.step)
+    hourly = s.counts[: len(s.counts) // per_hour * per_hour].reshape(-1, per_hour).sum(axis=1)
+    counts = [int(c) for c in hourly]
     w = rule.window_hours
-    out = [False] * len(counts)
+    out = np.zeros(len(s.counts), dtype=bool)
     prefix = [0]
     for c in counts:
         prefix.append(prefix[-1] + c)
 
-    def window_sum(end: int) -> float:  # hours end-w+1 .. end
+    def window_sum(end: int) -> float:
         lo = max(0, end - w + 1)
         return float(prefix[end + 1] - prefix[lo]) if end >= 0 else 0.0
 
@@ -119,65 +148,144 @@ def spike_alerts(counts: list[int], rule: SpikeRule) -> list[bool]:
             for off in (-1, 0, 1)
             if t - k * 168 + off - w + 1 >= 0
         ]
-        history = prefix[t - w + 1]
-        prior = history / max(1, t - w + 1) * w
-        out[t] = spike_test(observed, samples, rule, prior_mean=prior).fires
+        prior = prefix[t - w + 1] / max(1, t - w + 1) * w
+        out[(t + 1) * per_hour - 1] = spike_test(observed, samples, rule, prior_mean=prior).fires
     return out
 
 
-def zscore_alerts(counts: list[int], window: int = 168, threshold: float = 3.0) -> list[bool]:
-    """A plain rolling z-score of each hour against the previous ``window`` hours."""
-    out = [False] * len(counts)
-    for t in range(window, len(counts)):
-        past = counts[t - window : t]
-        mean = statistics.fmean(past)
-        sd = statistics.pstdev(past)
-        out[t] = sd > 0 and (counts[t] - mean) / sd >= threshold
+def zscore_alerts(counts: npt.NDArray[np.float64], window: int, threshold: float = 3.0) -> Alerts:
+    """A plain rolling z-score of each point against the previous ``window`` points."""
+    prefix = np.concatenate(([0.0], np.cumsum(counts)))
+    prefix2 = np.concatenate(([0.0], np.cumsum(counts**2)))
+    out = np.zeros(len(counts), dtype=bool)
+    t = np.arange(window, len(counts))
+    s1 = prefix[t] - prefix[t - window]
+    s2 = prefix2[t] - prefix2[t - window]
+    mean = s1 / window
+    sd = np.sqrt(np.maximum(s2 / window - mean**2, 0.0))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out[window:] = (sd > 1e-12) & ((counts[window:] - mean) / sd >= threshold)
     return out
 
 
-def evaluate(series: list[Series], detect: list[list[bool]], slack: int) -> tuple[float, float, float]:
-    """(recall of windows, false episodes per week, median delay in hours of the first alert)."""
-    found = total = false = 0
-    delays: list[int] = []
+@dataclass
+class Score:
+    found: int = 0
+    total: int = 0
+    false: int = 0
+    weeks: float = 0.0
+    delays: list[float] | None = None
+
+    def add_delay(self, d: float) -> None:
+        if self.delays is None:
+            self.delays = []
+        self.delays.append(d)
+
+    def row(self) -> str:
+        recall = self.found / self.total if self.total else math.nan
+        delay = statistics.median(self.delays) if self.delays else math.nan
+        return f"{recall:>6.2f} {delay:>6.1f}"
+
+
+def episode_starts(alerts: Alerts, gap: int) -> npt.NDArray[np.intp]:
+    """Where alert episodes start: an alerting point with no alert in the ``gap`` points before it (an
+    open alert that triggers again is updated, not opened anew, as the product does)."""
+    hits = np.flatnonzero(alerts)
+    if not len(hits):
+        return hits
+    keep = np.concatenate(([True], np.diff(hits) > gap))
+    return hits[keep]
+
+
+def evaluate(
+    series: list[Series], detect: list[Alerts], slack_hours: float, kinds: list[str], merge_hours: float = 0.0
+) -> tuple[Score, dict[str, Score]]:
+    """Overall score (recall, false episodes per week, delay) and recall/delay per kind."""
+    total = Score(weeks=len(series) * WEEKS)
+    per_kind = {k: Score() for k in kinds}
     for s, alerts in zip(series, detect, strict=True):
-        starts = [t for t in range(len(alerts)) if alerts[t] and (t == 0 or not alerts[t - 1])]
-        for a, b, _kind in s.windows:
-            total += 1
-            hits = [t for t in starts if a <= t <= b + slack] or [
-                t for t in range(a, b + slack + 1) if alerts[t]
-            ]
-            if hits:
-                found += 1
-                delays.append(hits[0] - a)
-        false += sum(1 for t in starts if not any(a <= t <= b + slack for a, b, _ in s.windows))
-    weeks = len(series) * WEEKS
-    return found / max(1, total), false / weeks, float(statistics.median(delays)) if delays else math.nan
+        per_hour = 60 / s.step
+        slack = round(slack_hours * per_hour)
+        starts = episode_starts(alerts, round(merge_hours * per_hour))
+        for a, b, kind in s.windows:
+            total.total += 1
+            per_kind[kind].total += 1
+            hit = np.flatnonzero(alerts[a : b + slack + 1])
+            if len(hit):
+                total.found += 1
+                per_kind[kind].found += 1
+                total.add_delay(hit[0] / per_hour)
+                per_kind[kind].add_delay(hit[0] / per_hour)
+        covered = np.zeros(len(alerts), dtype=bool)
+        for a, b, _ in s.windows:
+            covered[a : b + slack + 1] = True
+        total.false += int(np.sum(~covered[starts]))
+    return total, per_kind
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--series", type=int, default=30)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--step", type=float, default=5.0, help="minutes between counts")
+    parser.add_argument("--slack-hours", type=float, default=2.0)
+    parser.add_argument(
+        "--merge-hours", type=float, default=3.0, help="alerts this close are one episode (one alert updated)"
+    )
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a volume_spike setting for this run, e.g. --set max_p_value=1e-4",
+    )
+    parser.add_argument("--only", default="", help="run only detectors whose name starts with this")
     args = parser.parse_args()
     rnd = random.Random(args.seed)
-    series = [make_series(rnd) for _ in range(args.series)]
-    rule = SpikeRule()
-    runs = {
-        "spike (defaults)": [spike_alerts(s.counts, rule) for s in series],
-        "zscore (168 h, z>=3)": [zscore_alerts(s.counts) for s in series],
+    series = [make_series(rnd, args.step) for _ in range(args.series)]
+    per_day = round(24 * 60 / args.step)
+    import json
+
+    volume = VolumeRule.model_validate(
+        {k: json.loads(v) for k, v in (o.split("=", 1) for o in args.overrides)}
+    )
+    spike = SpikeRule()
+    detectors: dict[str, Callable[[Series], Alerts]] = {
+        "volume (defaults)": lambda s: volume_alerts(s, volume),
+        "negative_spike": lambda s: spike_alerts(s, spike),
+        "zscore 1d z>=3": lambda s: zscore_alerts(s.counts, per_day),
+        "zscore 1w z>=3": lambda s: zscore_alerts(s.counts, 7 * per_day),
     }
+    detectors = {k: f for k, f in detectors.items() if k.startswith(args.only)}
     kinds = sorted({k for s in series for *_, k in s.windows})
-    print(f"{args.series} series x {WEEKS} weeks, {sum(len(s.windows) for s in series)} marked windows")  # noqa: T201
-    print(f"{'detector':<22} {'recall':>6} {'false/wk':>8} {'delay h':>7}  " + "  ".join(kinds))  # noqa: T201
-    for name, detect in runs.items():
-        recall, false, delay = evaluate(series, detect, rule.window_hours)
-        per_kind = []
-        for kind in kinds:
-            only = [Series(s.counts, [w for w in s.windows if w[2] == kind]) for s in series]
-            r, _, _ = evaluate(only, detect, rule.window_hours)
-            per_kind.append(f"{kind} {r:.2f}")
-        print(f"{name:<22} {recall:>6.2f} {false:>8.2f} {delay:>7.1f}  " + "  ".join(per_kind))  # noqa: T201
+    groups = {
+        "all": list(range(len(series))),
+        "low (<200/day)": [i for i, s in enumerate(series) if s.daily < 200],
+        "high": [i for i, s in enumerate(series) if s.daily >= 200],
+    }
+    print(  # noqa: T201
+        f"{len(series)} series x {WEEKS} weeks every {args.step:g} min, "
+        f"{sum(len(s.windows) for s in series)} marked windows "
+        f"({', '.join(f'{k} {sum(w[2] == k for s in series for w in s.windows)}' for k in kinds)}), "
+        f"slack {args.slack_hours:g} h"
+    )
+    head = f"{'series':<15} {'detector':<18} {'recall':>6} {'fa/wk':>6} {'delay':>6}"
+    print(head + "".join(f"  {k + ' rec/delay':>15}" for k in kinds))  # noqa: T201
+    results = {name: [f(s) for s in series] for name, f in detectors.items()}
+    for group, idx in groups.items():
+        if not idx:
+            continue
+        members = [series[i] for i in idx]
+        for name in detectors:
+            total, per_kind = evaluate(
+                members, [results[name][i] for i in idx], args.slack_hours, kinds, args.merge_hours
+            )
+            fa = total.false / total.weeks
+            recall = total.found / max(1, total.total)
+            delay = statistics.median(total.delays) if total.delays else math.nan
+            line = f"{group:<15} {name:<18} {recall:>6.2f} {fa:>6.2f} {delay:>6.1f}"
+            print(line + "".join(f"  {per_kind[k].row():>15}" for k in kinds))  # noqa: T201
 
 
 if __name__ == "__main__":
