@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import itertools
 import json
+import math
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -23,7 +24,21 @@ from alerts.rules.seasonal import volume_scores
 from alerts.settings import VolumeRule
 from loyalty_monitor.cli import UserError
 
-__all__ = ["CountSeries", "VolumeEpisode", "detect_episodes", "read_counts", "volume_check"]
+__all__ = [
+    "MAX_COUNT",
+    "MAX_POINTS",
+    "CountSeries",
+    "VolumeEpisode",
+    "detect_episodes",
+    "read_counts",
+    "volume_check",
+]
+
+MAX_COUNT = 1e9
+"""A count above this in one point is a broken row, not a storm (no brand has a billion mentions a minute)."""
+MAX_POINTS = 5_000_000
+"""Points the grid may hold: ten years of one-minute counts fit; a stray year in one row of a 5-minute series
+would otherwise ask for an enormous grid."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,8 +93,10 @@ def read_counts(path: Path) -> CountSeries:
                 count = float(row["count"] or "")
             except ValueError:
                 raise UserError(f"{where}: field count: not a number: {row['count']!r}") from None
-            if count < 0 or count != count:
-                raise UserError(f"{where}: field count: must be 0 or more, got {row['count']!r}")
+            if not math.isfinite(count) or count < 0 or count > MAX_COUNT:
+                raise UserError(
+                    f"{where}: field count: must be a number from 0 to {MAX_COUNT:g}, got {row['count']!r}"
+                )
             points[at] = points.get(at, 0.0) + count
     if len(points) < 2:
         raise UserError(f"{path}: needs at least two rows")
@@ -89,6 +106,11 @@ def read_counts(path: Path) -> CountSeries:
         gaps[b - a] = gaps.get(b - a, 0) + 1
     step = max(gaps, key=lambda g: (gaps[g], -g.total_seconds()))
     n = int((times[-1] - times[0]) / step) + 1
+    if n > MAX_POINTS:
+        raise UserError(
+            f"{path}: {n:,} points of {step} from {times[0].isoformat()} to {times[-1].isoformat()}; "
+            f"at most {MAX_POINTS:,} (a coarser step or a shorter span)"
+        )
     counts = [0.0] * n
     for at, c in points.items():
         offset = (at - times[0]) / step

@@ -68,3 +68,19 @@ def test_bad_rows_are_named_by_line(tmp_path: Path) -> None:
     path.write_text("time,count\nyesterday,3\n", encoding="utf-8")
     result = CliRunner().invoke(main, ["volume-check", str(path)])
     assert f"{path}:line 2: field time: not an ISO time: 'yesterday'" in result.output
+
+
+def test_absurd_counts_and_spans_are_named(tmp_path: Path) -> None:
+    """A count of infinity or a billion, or one row a century away from the rest, is a named error, not a
+    crash or a grid that fills the memory."""
+    path = tmp_path / "absurd.csv"
+    for bad in ("inf", "nan", "-1", "1e12"):
+        path.write_text(f"time,count\n2026-03-02T00:00:00Z,3\n2026-03-02T00:05:00Z,{bad}\n", encoding="utf-8")
+        result = CliRunner().invoke(main, ["volume-check", str(path)])
+        assert result.exit_code != 0
+        assert f"{path}:line 3: field count: must be a number from 0 to" in result.output, bad
+    rows = "".join(f"2026-03-02T00:{m:02d}:00Z,1\n" for m in range(0, 30, 5))
+    path.write_text(f"time,count\n{rows}2126-03-02T00:00:00Z,1\n", encoding="utf-8")
+    result = CliRunner().invoke(main, ["volume-check", str(path)])
+    assert result.exit_code != 0
+    assert "points of 0:05:00" in result.output and "at most 5,000,000" in result.output
