@@ -62,13 +62,6 @@ _PRIOR_WEIGHT = 3.0
 four past weeks are few, and one quiet Tuesday would otherwise make an ordinary one look like a storm."""
 
 
-_PRIOR_PHI = 2.0
-_PRIOR_PHI_WEEKS = 3.0
-"""Complaint counts clump (copies, threads): a dispersion of 2 is the prior, as strong as three weeks of
-samples. Without it a quiet channel's six complaints in two hours (the mean 0.5) read as p = 1e-5, a few
-times in eight calm weeks."""
-
-
 def spike_test(
     observed: float, samples: Sequence[float], rule: SpikeRule, prior_mean: float | None = None
 ) -> SpikeResult:
@@ -88,10 +81,7 @@ def spike_test(
     mean = (sum(capped) + _PRIOR_WEIGHT * prior) / (n + _PRIOR_WEIGHT) if n or prior else 0.0
     mu = max(mean, 0.3)
     var = statistics.variance(capped) if n > 2 else mu
-    # A few sparse weeks (mostly 0s and 1s) look Poisson even where complaints clump (a repost, a thread):
-    # the samples' dispersion is pooled with a prior of _PRIOR_PHI worth _PRIOR_PHI_WEEKS weeks.
-    weeks = max(0.0, n / 3.0 - 1.0)
-    phi = min(10.0, max(1.0, (weeks * var / mu + _PRIOR_PHI_WEEKS * _PRIOR_PHI) / (weeks + _PRIOR_PHI_WEEKS)))
+    phi = min(10.0, max(1.0, var / mu))
     sd = math.sqrt(phi * mu)
     z = (observed - mean) / sd
     k = math.ceil(observed) - 1
