@@ -60,6 +60,7 @@ __all__ = [
     "db_rows",
     "file_rows",
     "run_backtest",
+    "setting_value",
     "sorted_rows",
     "weekly_summary",
 ]
@@ -342,7 +343,7 @@ def apply_overrides(settings: AlertsSettings, overrides: Sequence[str]) -> Alert
                 )
             last = depth == len(path) - 1
             if last:
-                node[part] = _value(raw.strip())
+                node[part] = setting_value(raw.strip())
                 break
             sub = fields[part].annotation
             if not (isinstance(sub, type) and issubclass(sub, BaseModel)):
@@ -357,7 +358,11 @@ def apply_overrides(settings: AlertsSettings, overrides: Sequence[str]) -> Alert
     return AlertsSettings.model_validate(data)
 
 
-def _value(raw: str) -> Any:
+def setting_value(raw: str) -> Any:
+    """A ``--set KEY=VALUE`` value: TOML when it parses (``1e-6``, ``true``, ``[1, 6]``), else the text.
+
+    One reading for every command that takes ``--set``, so a value means the same in each.
+    """
     try:
         return tomllib.loads(f"v = {raw}")["v"]
     except tomllib.TOMLDecodeError:

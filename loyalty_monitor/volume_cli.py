@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import csv
 import itertools
-import json
 import math
 import sys
 from collections.abc import Sequence
@@ -155,15 +154,15 @@ def detect_episodes(series: CountSeries, rule: VolumeRule, merge_hours: float = 
 
 
 def _rule(overrides: Sequence[str]) -> VolumeRule:
+    # Imported here: the backtest module pulls in the alert engine, which no other command needs at start-up.
+    from loyalty_monitor.backtest import setting_value
+
     data: dict[str, object] = {}
     for item in overrides:
         key, sep, raw = item.partition("=")
         if not sep:
             raise UserError(f"--set {item!r}: expected KEY=VALUE, e.g. max_p_value=1e-4")
-        try:
-            data[key.strip()] = json.loads(raw)
-        except json.JSONDecodeError:
-            data[key.strip()] = raw
+        data[key.strip()] = setting_value(raw.strip())
     try:
         return VolumeRule.model_validate(data)
     except ValueError as exc:
