@@ -5,8 +5,9 @@
 
 The model is scored as users run it (``--precision``, int8 by default: what CPUs without AMX use). For
 every part (dev, the five validation splits, the three comparison sets) the e5 logits and the fast model's
-raw entity logits are computed once, for the whole text and, where :func:`sentiment.e5.clause_input`
-applies, for the target's own clauses, and cached. Then for every blend weight ``w`` and clause weight
+raw entity logits are computed once, for the whole text and for the clause reads
+(:func:`sentiment.e5.clause_plan`: the target's own clauses, the chosen brand's reading mirrored), and
+cached. Then for every blend weight ``w`` and clause weight
 ``c`` the negative/positive offsets are chosen on dev (the worse of its tweets and its news, as
 :func:`sentiment.e5_finetune.best_offsets`), and ``(w, c)`` is chosen by the same dev score. The splits and
 the comparison sets are printed for every ``(w, c)`` (so the log can show what each choice would have
@@ -26,7 +27,7 @@ from research.validate import load_comparison, worst
 from sentiment.base import LABELS
 from sentiment.corpora import as_inputs, validation_data
 from sentiment.data import Example
-from sentiment.e5 import E5SentimentModel, clause_input
+from sentiment.e5 import E5Meta, E5SentimentModel, clause_plan, gather_reads
 from sentiment.fast import FastSentimentModel, set_threads
 from sentiment.registry import FAST_DIR
 
@@ -107,17 +108,21 @@ def _cache(model: E5SentimentModel, parts: dict[str, list[Example]]) -> dict[str
     out: dict[str, dict[str, torch.Tensor]] = {}
     for name, examples in parts.items():
         inputs = as_inputs(examples)
-        clauses = [clause_input(it) for it in inputs]
-        idx = [i for i, c in enumerate(clauses) if c is not None]
-        read = [c for c in clauses if c is not None]
+        read, plan = clause_plan(inputs)
         entry = {
             "e5": torch.log_softmax(model.e5_logits(model.encode(inputs)), -1),
             "fast": torch.log_softmax(fast.logits(inputs) - fast._bias[1], -1),
-            "idx": torch.tensor(idx, dtype=torch.long),
+            "idx": torch.tensor([i for i, p in enumerate(plan) if p], dtype=torch.long),
         }
         if read:
-            entry["e5_clause"] = torch.log_softmax(model.e5_logits(model.encode(read)), -1)
-            entry["fast_clause"] = torch.log_softmax(fast.logits(read) - fast._bias[1], -1)
+            # per item the mean of its reads, mirrored ones swapped (the blend is linear in both)
+            _, entry["e5_clause"], mirrored = gather_reads(
+                torch.log_softmax(model.e5_logits(model.encode(read)), -1), plan
+            )
+            _, entry["fast_clause"], _ = gather_reads(
+                torch.log_softmax(fast.logits(read) - fast._bias[1], -1), plan
+            )
+            entry["mirrored"] = torch.tensor(mirrored, dtype=torch.bool)
         out[name] = entry
         print(f"scored {name}: {len(inputs)} pairs, {len(read)} clause reads", flush=True)  # noqa: T201
     return out
@@ -128,8 +133,10 @@ def _mixed(entry: dict[str, torch.Tensor], w: float, c: float) -> torch.Tensor:
     if c > 0 and "e5_clause" in entry:
         read = w * entry["e5_clause"] + (1 - w) * entry["fast_clause"]
         idx = entry["idx"]
+        # a target left or measured against mixes its reading at the model's mirror weight
+        mix = torch.where(entry["mirrored"], E5Meta().mirror_weight, c).unsqueeze(-1)
         scores = scores.clone()
-        scores[idx] = (1 - c) * scores[idx] + c * read
+        scores[idx] = (1 - mix) * scores[idx] + mix * read
     return scores
 
 

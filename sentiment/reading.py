@@ -1,0 +1,349 @@
+"""How a post that names the target and a competitor is cut into what each brand's label is read from.
+
+Why: read whole, "у X связь пропадает, а у Y ловит везде" or "ушёл из X в Y и не пожалел" mixes two
+opinions into each brand's label, and the models then give both brands one label. Russian marks who is
+praised and who is left behind with a small closed set of words: conjunctions and punctuation that end a
+clause, prepositions that make a brand the one left ("из X в Y", "с X на Y", "от X к Y", "вместо X",
+"в пользу Y"), the standard of a comparison ("лучше, чем X", "удобнее X", "в отличие от X", "не то что
+X", "по сравнению с X") and time ("раньше X ..., теперь Y ..."). This module reads that syntax, never a
+brand's name, and says what the default model should read for a target:
+
+* **its own clauses**: the clauses naming the target and no other brand, with the brand-less clauses that
+  continue them, and the clauses naming both where the target is the one chosen, with the phrase naming
+  the brand left removed ("перешёл с X на Y, тариф дешевле" -> for Y: "перешёл на Y , тариф дешевле");
+* **the other side, mirrored**: when the target is the brand left or the standard of comparison, the
+  chosen brand's own clauses, whose negative and positive scores are then swapped ("ушёл из X в Y и не
+  пожалел": X is read as Y's "ушёл в Y и не пожалел", mirrored). Switching and preferring are a choice
+  between two: praise of the one chosen is a verdict against the one left, and regret ("перешёл с X на Y
+  и пожалел") turns both.
+
+Clauses (:func:`segments`) end at a sentence end, at a comma, colon or dash (not inside a number, and
+not before a subordinate clause: что, чтобы, чем, который, где), and before a contrastive word (а, но,
+зато, однако, хотя, теперь, сейчас, тогда). A clause that is only a list of brands ("X, Y и Z — ...")
+joins the clause after it, so a list is read as one judgement of all. A clause that names no brand
+continues the one before it ("подключился к Y — скорость честная"), or the first one after it when it
+opens the text. "не то что X", "в отличие от X", "по сравнению с X", "вместо X", "чего не скажешь о X"
+open a clause of their own: its brand is the standard the nearest other brand is measured against.
+
+A negated comparative ("ничем не лучше X", "не хуже, чем X") names two brands judged alike and sets up
+no roles; nor does a bare "из X в Y" without a verb of switching ("перевод из X в Y шёл три дня").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+
+from core.text import analyser, normal_forms
+from sentiment.text import TokenRole, locate, tokenize
+
+__all__ = ["Reading", "Segment", "readings", "segments"]
+
+_SENTENCE_END = frozenset(".!?;…")
+# Words that open a new clause with a contrast of its own.
+_CONTRAST_WORDS = frozenset({"а", "но", "зато", "однако", "хотя", "теперь", "сейчас", "тогда", "ныне"})
+# Phrases that open a clause whose brand is the standard another brand is measured against.
+_STANDARD_PHRASES: tuple[tuple[str, ...], ...] = (
+    ("не", "то", "что"),
+    ("в", "отличие", "от"),
+    ("по", "сравнению", "с"),
+    ("по", "сравнению", "со"),
+    ("в", "сравнении", "с"),
+    ("в", "сравнении", "со"),
+    ("чего", "не", "скажешь", "о"),
+    ("чего", "не", "скажешь", "об"),
+    ("чего", "не", "скажешь", "про"),
+    ("вместо",),
+)
+# Words that put the clause they open after an earlier one in time: the brand before is the one left.
+_NOW_WORDS = frozenset({"теперь", "сейчас", "ныне"})
+_PAST_WORDS = frozenset({"раньше", "прежде", "когда-то", "ранее"})
+# Prepositions of the brand left and of the brand chosen, in a clause with a verb of switching.
+_FROM = frozenset({"из", "с", "со", "от"})
+_TO = frozenset({"в", "во", "на", "к", "ко"})
+# Verbs (and nouns) of switching, by normal form. Not "перевести": "перевод из X в Y" is often a payment.
+_SWITCH_LEMMAS = frozenset(
+    {
+        "уйти",
+        "уходить",
+        "перейти",
+        "переходить",
+        "переход",
+        "переехать",
+        "переезжать",
+        "переезд",
+        "переключиться",
+        "переключаться",
+        "перебраться",
+        "перебираться",
+        "сбежать",
+        "сбегать",
+        "свалить",
+        "вернуться",
+        "возвращаться",
+        "переметнуться",
+        "пересесть",
+        "отказаться",
+        "отказываться",
+    }
+)
+# Verbs of exchange: "поменял X на Y", the object without a preposition is the brand left.
+_EXCHANGE_LEMMAS = frozenset({"поменять", "менять", "сменить", "заменить", "променять", "обменять"})
+# Prepositions between "чем" and the brand ("быстрее, чем в X").
+_PREPOSITIONS = frozenset({"в", "во", "у", "на", "с", "со", "к", "ко", "о", "об", "про", "для"})
+_NEGATIONS = frozenset({"не", "ни", "ничем", "ничуть", "нисколько"})
+
+
+@dataclass(frozen=True, slots=True)
+class Segment:
+    """A clause: its token span, the brand roles it names, and whether a standard phrase opens it."""
+
+    start: int
+    end: int
+    roles: frozenset[int]
+    standard: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """What to read for a target: ``text`` (tokens joined by spaces, which :func:`tokenize` reads back
+    unchanged), about the target's own side (``role`` TARGET) or the competitor's (OTHER_BRAND), whose
+    scores are then ``mirrored`` (negative and positive swapped)."""
+
+    text: str
+    role: int
+    mirrored: bool
+
+
+@lru_cache(maxsize=65536)
+def _is_comparative(word: str) -> bool:
+    """Whether pymorphy3 reads ``word`` as a comparative ("лучше", "удобнее", "дешевле")."""
+    if not word.isalpha() or len(word) < 4:
+        return False
+    return any("COMP" in p.tag for p in analyser().parse(word)[:2])
+
+
+@lru_cache(maxsize=65536)
+def _is_lemma(word: str, lemmas: frozenset[str]) -> bool:
+    return word.isalpha() and not normal_forms(word).isdisjoint(lemmas)
+
+
+def _starts_phrase(tokens: Sequence[str], i: int) -> tuple[str, ...] | None:
+    return next((p for p in _STANDARD_PHRASES if tuple(tokens[i : i + len(p)]) == p), None)
+
+
+def segments(tokens: Sequence[str], roles: Sequence[int]) -> list[tuple[Segment, int]]:
+    """The clauses of a tokenised text (see the module docstring), each with its sentence number.
+
+    ``roles`` are the tokens' roles (:func:`sentiment.text.locate`): "не X, а Y" is told by them.
+    """
+    out: list[tuple[Segment, int]] = []
+    n = len(tokens)
+    start, standard, sentence = 0, False, 0
+
+    def close(end: int) -> None:
+        named = frozenset(roles[start:end]) - {TokenRole.OTHER_TEXT}
+        words = [k for k in range(start, end) if tokens[k].isalnum()]
+        # "не X, а Y": a clause that only denies a brand makes it the standard of the next one
+        denied = len(words) > 1 and tokens[words[0]] == "не" and len(named) == 1
+        denied = denied and all(roles[k] != TokenRole.OTHER_TEXT for k in words[1:])
+        out.append((Segment(start, end, named, standard or denied), sentence))
+
+    i = 0
+    while i < n:
+        tok = tokens[i]
+        phrase = _starts_phrase(tokens, i)
+        if phrase is not None or (tok in _CONTRAST_WORDS and i > start):
+            if i > start:
+                close(i)
+                start = i
+            standard = phrase is not None
+            i += len(phrase) if phrase else 1
+            continue
+        if tok[0] in _SENTENCE_END or (standard and tok == ","):
+            close(i + 1)
+            start, standard = i + 1, False
+            sentence += tok[0] in _SENTENCE_END
+        i += 1
+    if start < n:
+        close(n)
+    return out
+
+
+def _mentions(tokens: Sequence[str], roles: Sequence[int], a: int, b: int) -> list[tuple[int, int, int]]:
+    """(role, start, end) of each run of brand tokens in [a, b); a hyphen inside a name stays in it."""
+    out: list[tuple[int, int, int]] = []
+    k = a
+    while k < b:
+        r = roles[k]
+        if r == TokenRole.OTHER_TEXT:
+            k += 1
+            continue
+        e = k + 1
+        while e < b and (roles[e] == r or (tokens[e] == "-" and e + 1 < b and roles[e + 1] == r)):
+            e += 1
+        out.append((r, k, e))
+        k = e
+    return out
+
+
+def _negated(tokens: Sequence[str], k: int) -> bool:
+    """Whether the word at ``k`` is negated ("не лучше", "ничем не лучше")."""
+    return any(tokens[j] in _NEGATIONS for j in range(max(0, k - 2), k))
+
+
+def _is_standard_of_comparison(tokens: Sequence[str], a: int, start: int) -> bool:
+    """Whether the mention at ``start`` is what a comparison is measured against: "удобнее X" (a
+    comparative, not negated, right before it) or "чем [предлог] X" after a comparative of the clause
+    that is not negated ("ничем не лучше, чем X" judges both alike)."""
+    k = start - 1
+    if k >= a and tokens[k] in _PREPOSITIONS:
+        k -= 1
+    if k < a:
+        return False
+    if tokens[k] == "чем":
+        comps = [j for j in range(a, k) if _is_comparative(tokens[j])]
+        return bool(comps) and not _negated(tokens, comps[-1])
+    return k == start - 1 and _is_comparative(tokens[k]) and not _negated(tokens, k)
+
+
+def _after_verb(tokens: Sequence[str], roles: Sequence[int], a: int, prep: int) -> bool:
+    """Whether a verb of switching is among the three words before ``prep`` (brand names skipped):
+    "ушёл из X в Y" makes Y the destination, "вернулась в X после полугода в Y" only X."""
+    words = [k for k in range(prep - 1, a - 1, -1) if roles[k] == TokenRole.OTHER_TEXT][:3]
+    return any(_is_lemma(tokens[k], _SWITCH_LEMMAS) for k in words)
+
+
+def _side_left_in_clause(tokens: Sequence[str], roles: Sequence[int], a: int, b: int) -> int | None:
+    """In a clause naming both sides: the side that is the brand left or the standard, or None.
+
+    A mention is the one left after "вместо", a standard phrase ("в отличие от", "по сравнению с", ...),
+    a comparative ("удобнее X", "быстрее, чем в X"), "после X" with a brand after it, a source preposition
+    (из, с, от) in a clause with a verb of switching and a destination (в, на, к, "в пользу") after it,
+    or as the object of a verb of exchange ("поменял X на Y"). A mention after a destination preposition
+    or "в пользу" is the one chosen. Both sides found left, or one found both, is no reading.
+    """
+    mentions = _mentions(tokens, roles, a, b)
+    left: set[int] = set()
+    chosen: set[int] = set()
+    switching = any(_is_lemma(tokens[k], _SWITCH_LEMMAS) for k in range(a, b))
+    exchange = [k for k in range(a, b) if _is_lemma(tokens[k], _EXCHANGE_LEMMAS)]
+    for idx, (role, s, _) in enumerate(mentions):
+        before = tokens[s - 1] if s > a else ""
+        later = [(lr, tokens[ls - 1]) for lr, ls, _ in mentions[idx + 1 :] if lr != role]
+        after_phrase = any(tuple(tokens[max(a, s - len(p)) : s]) == p for p in _STANDARD_PHRASES)
+        if (
+            after_phrase
+            or _is_standard_of_comparison(tokens, a, s)
+            or (before == "после" and later)
+            or (before in _FROM and switching and any(w in _TO or w == "пользу" for _, w in later))
+            or (
+                exchange
+                and exchange[0] < s
+                and before not in _PREPOSITIONS
+                and any(w == "на" for _, w in later)
+            )
+        ):
+            left.add(role)
+        elif (before in _TO and _after_verb(tokens, roles, a, s - 1)) or (
+            s - 2 >= a and (tokens[s - 2], before) == ("в", "пользу")
+        ):
+            chosen.add(role)
+    if len(left) == 1 and not left & chosen:
+        return next(iter(left))
+    if not left and len(chosen) == 1 and switching:
+        # "вернулась в X после полугода в Y": the destination of the switch is chosen, the other left
+        return TokenRole.TARGET if TokenRole.OTHER_BRAND in chosen else TokenRole.OTHER_BRAND
+    return None
+
+
+def readings(
+    text: str, target: str | None, aliases: Sequence[str] = (), other_brands: Sequence[str] = ()
+) -> list[Reading]:
+    """What to read for ``target`` besides the whole text; empty when the text names no other brand.
+
+    At most two readings: the target's own clauses, and, when the target is the brand left or measured
+    against and the competitors are not, the whole text read for the competitors, mirrored. See the
+    module docstring.
+    """
+    if not target or not other_brands:
+        return []
+    tokens = tokenize(text)
+    roles = locate(tokens, target, aliases, other_brands)
+    if TokenRole.OTHER_BRAND not in roles or TokenRole.TARGET not in roles:
+        return []
+    segs = segments(tokens, roles)
+    mine: list[tuple[int, int]] = []  # the target's own clauses
+    left_sides: set[int] = set()  # the sides that are a brand left or a standard of comparison
+    owner: int | None = None  # the side of the last clause naming one brand (-1: both)
+    owned_at: list[tuple[int, int]] = []  # (segment index, side) of the clauses naming one side
+    leading: list[tuple[int, int]] = []  # brand-less clauses before the first brand
+    for i, (seg, sent) in enumerate(segs):
+        span = (seg.start, seg.end)
+        if seg.standard and len(seg.roles) == 1:
+            side = next(iter(seg.roles))
+            if _nearest(segs, owned_at, i, sent, side) is not None:
+                left_sides.add(side)
+            continue
+        if not seg.roles:
+            if owner is None:
+                leading.append(span)
+            elif owner == TokenRole.TARGET:
+                mine.append(span)
+            continue
+        if len(seg.roles) > 1:
+            side_left = _side_left_in_clause(tokens, roles, seg.start, seg.end)
+            if side_left is not None:
+                left_sides.add(side_left)
+            owner = -1  # a clause naming both is read whole, never as one brand's own
+            continue
+        side = next(iter(seg.roles))
+        if owned_at and _follows_in_time(tokens, segs, owned_at[-1], i, side):
+            left_sides.add(owned_at[-1][1])
+        owner = side
+        if side == TokenRole.TARGET:
+            mine.extend(leading)
+            mine.append(span)
+        leading = []
+        owned_at.append((i, side))
+    out: list[Reading] = []
+    whole = " ".join(tokens)
+    own = " ".join(" ".join(tokens[a:b]) for a, b in mine)
+    if own and own != whole:
+        out.append(Reading(own, TokenRole.TARGET, False))
+    if TokenRole.TARGET in left_sides and TokenRole.OTHER_BRAND not in left_sides:
+        out.append(Reading(whole, TokenRole.OTHER_BRAND, True))
+    return out
+
+
+def _nearest(
+    segs: Sequence[tuple[Segment, int]], owned_at: Sequence[tuple[int, int]], i: int, sent: int, side: int
+) -> int | None:
+    """The side of the nearest clause of the same sentence naming the other side: before, else after."""
+    for j, s in reversed(owned_at):
+        if segs[j][1] == sent and s != side:
+            return s
+    for j in range(i + 1, len(segs)):
+        seg, s_sent = segs[j]
+        if s_sent != sent:
+            break
+        if len(seg.roles) == 1 and not seg.standard and side not in seg.roles:
+            return next(iter(seg.roles))
+    return None
+
+
+def _follows_in_time(
+    tokens: Sequence[str], segs: Sequence[tuple[Segment, int]], prev: tuple[int, int], i: int, side: int
+) -> bool:
+    """ "раньше X ..., теперь Y ...": clause ``i`` (side ``side``) opens with теперь/сейчас after a clause of
+    the other side, or follows one that says раньше/прежде."""
+    j, prev_side = prev
+    if prev_side == side:
+        return False
+    seg = segs[i][0]
+    first = [t for t in tokens[seg.start : seg.start + 2] if t not in {"а", "и", "но"}]
+    if first and first[0] in _NOW_WORDS:
+        return True
+    p = segs[j][0]
+    return any(t in _PAST_WORDS for t in tokens[p.start : p.end])

@@ -1,0 +1,126 @@
+"""How a post naming two brands is read: clauses, the brand left or measured against, mirrored readings."""
+
+from __future__ import annotations
+
+import pytest
+
+from sentiment.reading import Reading, readings, segments
+from sentiment.text import TokenRole, locate, tokenize
+
+OWN, OTHER = TokenRole.TARGET, TokenRole.OTHER_BRAND
+
+
+def _read(text: str, target: str, other: str) -> list[tuple[str, int, bool]]:
+    return [(r.text, r.role, r.mirrored) for r in readings(text, target, (), (other,))]
+
+
+def _segments(text: str, target: str, other: str) -> list[tuple[str, bool]]:
+    tokens = tokenize(text)
+    roles = locate(tokens, target, (), (other,))
+    return [(" ".join(tokens[s.start : s.end]), s.standard) for s, _ in segments(tokens, roles)]
+
+
+def test_clauses_end_at_sentences_contrastive_words_and_standard_phrases() -> None:
+    assert _segments(
+        "У Икса плохо, а у Игрека отлично. Спасибо Игреку, не то что Иксу, всё чётко", "Икс", "Игрек"
+    ) == [
+        ("у икса плохо ,", False),
+        ("а у игрека отлично .", False),
+        ("спасибо игреку ,", False),
+        ("не то что иксу ,", True),  # a standard phrase closes at the next comma
+        ("все четко", False),
+    ]
+    # "не X, а Y": the clause that only denies a brand is a standard too
+    assert _segments("Не Икс, а Игрек: вот где порядок", "Икс", "Игрек")[0] == ("не икс ,", True)
+
+
+@pytest.mark.parametrize(
+    ("text", "target", "other"),
+    [
+        ("Ушёл из Зорбанка в Кредо и ни разу не пожалел.", "Зорбанк", "Кредо"),
+        ("Перешёл с Бурана на Вьюгу, тариф дешевле.", "Буран", "Вьюга"),
+        ("Ушла от Омеги к Альфе, о чём не жалею.", "Омега", "Альфа"),
+        ("Поменял Бурана на Вьюгу и доволен.", "Буран", "Вьюга"),
+        ("Заменил Буран на Вьюгу.", "Буран", "Вьюга"),
+        ("Отказался от Омеги в пользу Альфы.", "Омега", "Альфа"),
+        ("Взял карту Альфы вместо Омеги, рекомендую.", "Омега", "Альфа"),
+        ("Вместо Омеги теперь пользуюсь Альфой.", "Омега", "Альфа"),
+        ("После Омеги в Альфе просто отдыхаю.", "Омега", "Альфа"),
+        ("Альфа в разы удобнее Омеги!", "Омега", "Альфа"),
+        ("В Альфе обслуживают быстрее, чем в Омеге.", "Омега", "Альфа"),
+        ("По сравнению с Омегой Альфа просто находка.", "Омега", "Альфа"),
+        ("В отличие от Омеги, Альфа ни разу не опоздала.", "Омега", "Альфа"),
+        ("Альфа отвечает за минуту, чего не скажешь об Омеге.", "Омега", "Альфа"),
+        ("Не то что Омега, в Альфе водители вежливые.", "Омега", "Альфа"),
+        ("Не Омега, а Альфа: вот где порядок.", "Омега", "Альфа"),
+        ("Вернулась в Альфу после полугода в Омеге.", "Омега", "Альфа"),
+    ],
+)
+def test_the_brand_left_or_measured_against_reads_the_other_side_mirrored(
+    text: str, target: str, other: str
+) -> None:
+    out = readings(text, target, (), (other,))
+    assert Reading(" ".join(tokenize(text)), OTHER, True) in out
+    # the brand chosen is never mirrored: it is read whole, or as its own clauses
+    assert not any(r.mirrored for r in readings(text, other, (), (target,)))
+
+
+def test_a_switch_in_one_clause_reads_the_brand_chosen_whole() -> None:
+    text = "Ушёл из Зорбанка в Кредо и ни разу не пожалел."
+    assert _read(text, "Кредо", "Зорбанк") == []
+    assert _read(text, "Зорбанк", "Кредо") == [(" ".join(tokenize(text)), OTHER, True)]
+
+
+def test_contrasting_clauses_are_each_brands_own() -> None:
+    text = "У Волнакома связь пропадает, а у Линкора ловит везде."
+    assert _read(text, "Волнаком", "Линкор") == [("у волнакома связь пропадает ,", OWN, False)]
+    assert _read(text, "Линкор", "Волнаком") == [("а у линкора ловит везде .", OWN, False)]
+    # a brand-less clause continues the clause before it
+    text = "Все ругают Домлинк, а у меня ни одного обрыва. Зато Нетфокс падает."
+    assert _read(text, "Домлинк", "Нетфокс")[0] == (
+        "все ругают домлинк , а у меня ни одного обрыва .",
+        OWN,
+        False,
+    )
+
+
+def test_before_and_now_make_the_earlier_brand_the_one_left() -> None:
+    text = "Раньше страховалась в Щитстрахе, теперь в Обереге. Нервов меньше."
+    assert _read(text, "Щитстрах", "Оберег") == [
+        ("раньше страховалась в щитстрахе ,", OWN, False),
+        (" ".join(tokenize(text)), OTHER, True),
+    ]
+    assert _read(text, "Оберег", "Щитстрах") == [("теперь в обереге . нервов меньше .", OWN, False)]
+    # the same brand before and now is no switch
+    text = "Прежде хвалил Зорбанк, а сейчас Зорбанк подводит. Хорошо, что есть Кредо."
+    assert not any(r.mirrored for r in readings(text, "Зорбанк", (), ("Кредо",)))
+
+
+@pytest.mark.parametrize(
+    ("text", "a", "b"),
+    [
+        ("Альфа ничем не лучше Омеги: у обоих очереди.", "Альфа", "Омега"),  # a negated comparative
+        ("Альфа ничуть не хуже, чем Омега.", "Альфа", "Омега"),
+        ("Перевод из Альфы в Омегу шёл три дня.", "Альфа", "Омега"),  # no verb of switching
+        ("Альфа и Омега подписали соглашение.", "Альфа", "Омега"),
+        ("Альфа, Омега и Сигма — у всех очереди.", "Альфа", "Омега"),  # a list
+        ("Кто лучше, Альфа или Омега?", "Альфа", "Омега"),
+        ("Альфа выкупила у Омеги сеть терминалов.", "Альфа", "Омега"),
+    ],
+)
+def test_no_roles_where_the_syntax_sets_none(text: str, a: str, b: str) -> None:
+    assert readings(text, a, (), (b,)) == []
+    assert readings(text, b, (), (a,)) == []
+
+
+def test_competitors_come_only_from_the_caller() -> None:
+    text = "Ушёл из Зорбанка в Кредо и ни разу не пожалел."
+    assert readings(text, "Зорбанк") == []
+    assert readings(text, None, (), ("Кредо",)) == []
+    assert readings("Зорбанк молодцы, а погода плохая.", "Зорбанк", (), ("Кредо",)) == []
+
+
+def test_readings_read_back_as_the_same_tokens() -> None:
+    text = "Кредо-Плюс заблокировал карту!!! Зато Зорбанк помог :)"
+    (r,) = readings(text, "Кредо-Плюс", ("Кредо Плюс",), ("Зорбанк",))
+    assert tokenize(r.text) == tokenize("Кредо-Плюс заблокировал карту!!!")
