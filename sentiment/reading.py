@@ -2,28 +2,29 @@
 
 Why: read whole, "у X связь пропадает, а у Y ловит везде" or "ушёл из X в Y и не пожалел" mixes two
 opinions into each brand's label, and the models then give both brands one label. Russian marks who is
-praised and who is left behind with a small closed set of words: conjunctions and punctuation that end a
+praised and who is left behind with a small closed set of words: sentence ends and conjunctions that end a
 clause, prepositions that make a brand the one left ("из X в Y", "с X на Y", "от X к Y", "вместо X",
 "в пользу Y"), the standard of a comparison ("лучше, чем X", "удобнее X", "в отличие от X", "не то что
 X", "по сравнению с X") and time ("раньше X ..., теперь Y ..."). This module reads that syntax, never a
-brand's name, and says what the default model should read for a target:
+brand's name, and says what the default model should read for a target besides the whole text:
 
 * **its own clauses**: the clauses naming the target and no other brand, with the brand-less clauses that
-  continue them, and the clauses naming both where the target is the one chosen, with the phrase naming
-  the brand left removed ("перешёл с X на Y, тариф дешевле" -> for Y: "перешёл на Y , тариф дешевле");
+  continue them;
 * **the other side, mirrored**: when the target is the brand left or the standard of comparison, the
-  chosen brand's own clauses, whose negative and positive scores are then swapped ("ушёл из X в Y и не
-  пожалел": X is read as Y's "ушёл в Y и не пожалел", mirrored). Switching and preferring are a choice
-  between two: praise of the one chosen is a verdict against the one left, and regret ("перешёл с X на Y
-  и пожалел") turns both.
+  whole text read for the competitor, whose negative and positive scores are then swapped ("ушёл из X в
+  Y и не пожалел": X is read as Y's reading, mirrored). Switching and preferring are a choice between
+  two: praise of the one chosen is a verdict against the one left, and regret ("перешёл с X на Y и
+  пожалел") turns both. The brand chosen is read whole: its clause alone ("ушёл в Y и не пожалел") was
+  read worse than the sentence (round thirteen of docs/sentiment-experiments.md).
 
-Clauses (:func:`segments`) end at a sentence end, at a comma, colon or dash (not inside a number, and
-not before a subordinate clause: что, чтобы, чем, который, где), and before a contrastive word (а, но,
-зато, однако, хотя, теперь, сейчас, тогда). A clause that is only a list of brands ("X, Y и Z — ...")
-joins the clause after it, so a list is read as one judgement of all. A clause that names no brand
-continues the one before it ("подключился к Y — скорость честная"), or the first one after it when it
-opens the text. "не то что X", "в отличие от X", "по сравнению с X", "вместо X", "чего не скажешь о X"
-open a clause of their own: its brand is the standard the nearest other brand is measured against.
+Clauses (:func:`segments`) end at a sentence end and before a contrastive word (а, но, зато, однако,
+хотя, теперь, сейчас, тогда, ныне). Commas do not end a clause (cutting there made each piece read
+worse). A clause that names no brand continues the one before it ("все ругают X, а у меня ни одного
+обрыва"), or the first one after it when it opens the text. "не то что X", "в отличие от X", "по
+сравнению с X", "вместо X", "чего не скажешь о X" open a clause of their own, closed by the next comma,
+and so does "не X," before "а Y": its brand is the standard the nearest other brand is measured against.
+Inside a clause naming both brands the prepositions and verbs decide (:func:`_side_left_in_clause`);
+"раньше X ..., теперь Y ..." sets the roles between clauses.
 
 A negated comparative ("ничем не лучше X", "не хуже, чем X") names two brands judged alike and sets up
 no roles; nor does a bare "из X в Y" without a verb of switching ("перевод из X в Y шёл три дня").
@@ -58,7 +59,7 @@ _STANDARD_PHRASES: tuple[tuple[str, ...], ...] = (
 )
 # Words that put the clause they open after an earlier one in time: the brand before is the one left.
 _NOW_WORDS = frozenset({"теперь", "сейчас", "ныне"})
-_PAST_WORDS = frozenset({"раньше", "прежде", "когда-то", "ранее"})
+_PAST_WORDS = frozenset({"раньше", "прежде", "ранее"})
 # Prepositions of the brand left and of the brand chosen, in a clause with a verb of switching.
 _FROM = frozenset({"из", "с", "со", "от"})
 _TO = frozenset({"в", "во", "на", "к", "ко"})

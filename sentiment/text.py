@@ -311,6 +311,9 @@ def target_clauses(
 ) -> str | None:
     """The clauses of ``text`` about ``target`` alone, when the text also names another brand elsewhere.
 
+    The clause rule of round eleven, kept so that ``research/clauses.py --reading before`` can compare;
+    the default now reads through :mod:`sentiment.reading`.
+
     Why: in "у X связь пропадает, а у Y ловит везде" a reading of the whole text mixes both opinions into
     each brand's label. The clauses naming the target and no other brand (each with the brand-less clauses
     that follow it: "а у меня ни одного обрыва" continues the clause before it) carry the target's own
