@@ -15,7 +15,7 @@ brand's name, and says what the default model should read for a target besides t
   Y и не пожалел": X is read as Y's reading, mirrored). Switching and preferring are a choice between
   two: praise of the one chosen is a verdict against the one left, and regret ("перешёл с X на Y и
   пожалел") turns both. The brand chosen is read whole: its clause alone ("ушёл в Y и не пожалел") was
-  read worse than the sentence (round thirteen of docs/sentiment-experiments.md).
+  read worse than the sentence (round fourteen of docs/sentiment-experiments.md).
 
 Clauses (:func:`segments`) end at a sentence end and before a contrastive word (а, но, зато, однако,
 хотя, теперь, сейчас, тогда, ныне). Commas do not end a clause (cutting there made each piece read
