@@ -130,6 +130,18 @@ _ECHOES = (
     "Кречетов, разберитесь уже со своей поддержкой! Полярбанк позорится",
     "Тоже клиент Полярбанка, тоже списали деньги без спроса. Кошмар",
 )
+_ECHO_DETAILS = (
+    "у меня заявка висит с {n} числа",
+    "мне в чате отвечают шаблонами уже {n} дней",
+    "сама ждала ответа {n} дней, так и не дождалась",
+    "мой перевод на {n} 000 ₽ тоже завис без объяснений",
+    "в отделении на {n}-й линии тоже только разводят руками",
+    "на горячей линии провисела {n} минут и ничего",
+    "клиент с {y} года, такого бардака не помню",
+)
+"""Each echo adds a detail of its own: people who pile on write their own words, so the comments are many
+complaints, not copies of one (copies count once, see :mod:`alerts.rules.copies_across_channels`)."""
+
 _ECHO_AUTHORS = (
     "Ирина Белова",
     "Денис Гусев",
@@ -319,8 +331,9 @@ def scripted_resonance(
         final = (reach // 60, reach // 300, reach // 500, reach // 3)
         events.extend(_grow(external_id, published, end, final, mid=90, width=30))
     for n in range(45):
-        echo_at = 55 + rng.random() * 280
-        text = rng.choice(_ECHOES)
+        echo_at = 55 + rng.random() ** 2 * 280  # most comments come while the copies spread
+        detail = rng.choice(_ECHO_DETAILS).format(n=rng.randrange(2, 60), y=rng.randrange(2009, 2024))
+        text = f"{rng.choice(_ECHOES)} ({detail})"
         events.append(
             Mention(
                 source=DEMO_SOURCE,

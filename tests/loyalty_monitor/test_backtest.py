@@ -191,11 +191,6 @@ def test_the_fast_replay_fires_exactly_what_every_minute_evaluated_fires(
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    reason="issue 20, open: the rules still raise alerts on this calm eight-week seasonal stream; "
-    "the test states the goal and turns green when the rules are tuned",
-    strict=False,
-)
 def test_calm_seasonal_eight_weeks_fire_nothing(tmp_path: Path) -> None:
     events, _ = calm_stream(56)
     assert len(events) > 10_000
