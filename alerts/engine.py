@@ -3,8 +3,8 @@
 The pipeline calls :meth:`AlertEngine.evaluate` with the ids of each tagged batch (text rules: escalation,
 repeat complainers, recurring problems, and spreading of the batch's stories) and
 :meth:`AlertEngine.evaluate_periodic` every minute or so (time rules: negative spikes, spreading by
-engagement growth, index drops, resolving stale alerts). Both take ``now``, so a replayed stream drives the
-engine on its own clock::
+engagement growth, index drops, volume spikes when enabled, resolving stale alerts). Both take ``now``, so
+a replayed stream drives the engine on its own clock::
 
     engine = AlertEngine(store, settings, brands)   # AlertsSettings, [AlertBrand, ...]
     for batch_ids, stream_now in replay:
@@ -39,6 +39,7 @@ from alerts.rules.recurring_problem import RecurringProblem
 from alerts.rules.repeat_complainer import RepeatComplainer
 from alerts.rules.sla_breach import SlaBreach
 from alerts.rules.texts import WordSets
+from alerts.rules.volume_spike import VolumeSpike
 from alerts.settings import AlertBrand, AlertsSettings
 from storage.store import Store, now_utc
 
@@ -76,6 +77,7 @@ class AlertEngine:
         self.spike = NegativeSpike(settings, self.brands)
         self.index_drop = IndexDrop(settings, self.brands, first_seen)
         self.sla_breach = SlaBreach(settings, self.brands)
+        self.volume = VolumeSpike(settings, self.brands)
         self._last_index_check: datetime | None = None
         # The pipeline calls evaluate() and the scheduler evaluate_periodic() from different threads; one
         # story must not be opened twice by both at once.
@@ -130,6 +132,8 @@ class AlertEngine:
                 cands += self.growth.find(conn, now, None)
             if s.sla_breach.enabled and wanted("sla_breach"):
                 cands += self.sla_breach.find(conn, now)
+            if s.volume_spike.enabled and wanted("volume_spike"):
+                cands += self.volume.find(conn, now)  # decides once per ended hour
         if (
             s.index_drop.enabled
             and wanted("index_drop")

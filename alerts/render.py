@@ -105,6 +105,16 @@ _TEXTS: dict[str, dict[Language, tuple[str, str]]] = {
             "Far more negative mentions than usual for these hours of the week.",
         ),
     },
+    "volume_spike": {
+        "ru": (
+            "{brand}: всплеск упоминаний ({where}: {count} за {window_hours:g} ч)",
+            "Упоминаний намного больше, чем обычно в эти часы недели при нынешнем уровне.",
+        ),
+        "en": (
+            "{brand}: mention volume spike ({where}: {count} in {window_hours:g} h)",
+            "Far more mentions than usual for these hours of the week at the current level.",
+        ),
+    },
     "sla_breach": {
         "ru": (
             "{brand}: нет ответа дольше {hours:g} ч ({where}, обращение №{case})",

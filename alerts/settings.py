@@ -170,11 +170,18 @@ class VolumeRule(BaseModel):
     when a window holds at least ``min_count`` mentions, ``min_ratio`` times the expectation, with a tail
     probability (negative binomial, variance at least ``mean + (relative_sd * mean)**2``) at most
     ``max_p_value`` divided by the number of windows. Example: ``[alerts.volume_spike] min_ratio = 2``.
+
+    Off by default (``enabled = false``): a brand's total volume also rises with its own campaigns,
+    releases and ordinary news, which the team knows about, while the storms PR acts on are negative and
+    :class:`SpikeRule` watches those already. Turn it on to hear of a brand suddenly in the news or a
+    source that floods. The engine decides once an hour on the ended hours, per brand over all channels
+    and, with ``by_channel``, per channel. ``loyalty-monitor volume-check`` runs the same test on a CSV.
     """
 
     model_config = ConfigDict(extra="forbid")
 
-    enabled: bool = True
+    enabled: bool = False
+    by_channel: bool = False
     windows_hours: list[float] = Field(default_factory=lambda: [0.25, 1.0, 3.0, 6.0, 24.0], min_length=1)
     baseline_weeks: int = Field(default=4, ge=1, le=12)
     level_days: float = Field(default=3.0, gt=0, le=14)
@@ -396,6 +403,7 @@ class AlertsSettings(BaseModel):
     copies_across_channels: CopiesRule = Field(default_factory=CopiesRule)
     index_drop: IndexDropRule = Field(default_factory=IndexDropRule)
     sla_breach: SlaBreachRule = Field(default_factory=SlaBreachRule)
+    volume_spike: VolumeRule = Field(default_factory=VolumeRule)
 
     @model_validator(mode="after")
     def _unique_destination_names(self) -> AlertsSettings:

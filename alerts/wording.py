@@ -48,6 +48,10 @@ _NOUNS: dict[str, dict[Language, tuple[str, ...]]] = {
         "ru": ("всплеск негатива", "всплеска негатива", "всплесков негатива"),
         "en": ("negative spike", "negative spikes"),
     },
+    "volume_spike": {
+        "ru": ("всплеск упоминаний", "всплеска упоминаний", "всплесков упоминаний"),
+        "en": ("mention volume spike", "mention volume spikes"),
+    },
     "index_drop": {
         "ru": ("падение индекса", "падения индекса", "падений индекса"),
         "en": ("loyalty index drop", "loyalty index drops"),
@@ -88,6 +92,10 @@ _WHAT: dict[str, dict[Language, tuple[str, str]]] = {
     "negative_spike": {
         "ru": ("пишут негатив намного чаще обычного", "пишет негатив намного чаще обычного"),
         "en": ("post far more negative than usual", "posts far more negative than usual"),
+    },
+    "volume_spike": {
+        "ru": ("пишут о бренде намного чаще обычного", "пишет о бренде намного чаще обычного"),
+        "en": ("mention the brand far more than usual", "mentions the brand far more than usual"),
     },
     "index_drop": {
         "ru": ("тянут индекс лояльности вниз", "тянет индекс лояльности вниз"),

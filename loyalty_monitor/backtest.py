@@ -673,6 +673,8 @@ class _Replay:
                 changes += lane.engine.evaluate_periodic(now, due)
                 for rule in _PERIODIC_RULES if due is None else due & _PERIODIC_RULES:
                     lane.last_run[rule] = now
+                if due is None or "volume_spike" in due:
+                    lane.last_run["volume_spike"] = now
             self._report(lane, changes, now, due is None or bool(due))
         self.clock = now + self.step
 
@@ -696,6 +698,7 @@ class _Replay:
           story's growth per hour can only fall.
         * ``sla_breach``: a replay opens no response cases, so it has none to be late with.
         * ``index_drop``: hourly, as the engine runs it; ``resolve``: when an open alert is due to resolve.
+        * ``volume_spike``: when an hour has ended since it last ran (it decides on ended hours only).
         """
         if self.exact:
             return None
@@ -717,6 +720,9 @@ class _Replay:
             or copied
         ):
             due.add("engagement_growth")
+        volume = lane.last_run.get("volume_spike")
+        if volume is None or _floor_hour(volume) != _floor_hour(now):
+            due.add("volume_spike")
         cutoff = now - timedelta(hours=lane.settings.resolve_after_hours)
         if lane.open_alerts and min(lane.open_alerts.values()) < cutoff:
             due.add("resolve")

@@ -10,6 +10,7 @@ module                      fires when                                       run
 ``engagement_growth``       a negative story spreads far faster than usual   per batch and periodically
 ``negative_spike``          negative counts far above the same hours before  periodically
 ``index_drop``              the week's loyalty index fell                    periodically (hourly)
+``volume_spike``            all mentions far above the same hours before     periodically (hourly, off)
 =========================== ================================================ ===========================
 
 A rule returns :class:`~alerts.lifecycle.Candidate` s: numbers (the evidence) and facts (what its wording

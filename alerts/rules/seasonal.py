@@ -31,7 +31,15 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["SeasonalParams", "VolumeScores", "nb_tail", "volume_scores", "volume_test"]
+__all__ = [
+    "SeasonalParams",
+    "VolumeScores",
+    "history_hours",
+    "nb_head",
+    "nb_tail",
+    "volume_scores",
+    "volume_test",
+]
 
 _WEEK_H = 7 * 24
 _LEVEL_CLIP = 5.0
@@ -58,7 +66,8 @@ class SeasonalParams:
 class VolumeScores:
     """Per point of the series: the strongest window's numbers (``p_value`` 1 where nothing was tested).
 
-    ``window_hours`` is the window that decided (the smallest p-value), ``fires`` whether any window fired.
+    ``window_hours`` is the window that decided (the smallest p-value), ``fires`` whether any window
+    fired and ``drops`` whether a window of three hours or more fell far below its expectation.
     """
 
     observed: npt.NDArray[np.float64]
@@ -67,6 +76,7 @@ class VolumeScores:
     window_hours: npt.NDArray[np.float64]
     fires: npt.NDArray[np.bool_]
     critical: npt.NDArray[np.bool_]
+    drops: npt.NDArray[np.bool_]
 
 
 def nb_tail(observed: npt.ArrayLike, mean: npt.ArrayLike, var: npt.ArrayLike) -> npt.NDArray[np.float64]:
@@ -88,6 +98,19 @@ def nb_tail(observed: npt.ArrayLike, mean: npt.ArrayLike, var: npt.ArrayLike) ->
     return out
 
 
+def nb_head(observed: npt.ArrayLike, mean: npt.ArrayLike, var: npt.ArrayLike) -> npt.NDArray[np.float64]:
+    """P(X <= observed) for the same negative binomial as :func:`nb_tail` (a window of 7.4 is 7 or less)."""
+    from scipy import stats
+
+    obs = np.floor(np.asarray(observed, dtype=float))
+    mu = np.maximum(np.asarray(mean, dtype=float), 1e-9)
+    v = np.maximum(np.asarray(var, dtype=float), mu * (1 + 1e-9))
+    p = mu / v
+    n = mu * p / (1 - p)
+    out: npt.NDArray[np.float64] = np.asarray(stats.nbinom.cdf(obs, n, p), dtype=float)
+    return out
+
+
 def _window_sums(prefix: npt.NDArray[np.float64], w: int) -> npt.NDArray[np.float64]:
     """``out[t]`` = sum of the ``w`` points ending at ``t`` (NaN where the series is shorter)."""
     n = len(prefix) - 1
@@ -105,6 +128,45 @@ def _shift(a: npt.NDArray[np.float64], by: int) -> npt.NDArray[np.float64]:
     return out
 
 
+def _expectation(
+    prefix: npt.NDArray[np.float64], w: int, per_hour: float, params: SeasonalParams
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.bool_]]:
+    """For windows of ``w`` steps ending at each point: (observed, expected, variance, tested)."""
+    n = len(prefix) - 1
+    week = round(_WEEK_H * per_hour)
+    hour = max(1, round(per_hour))
+    level_len = max(1, round(params.level_days * 24 * per_hour))
+    obs = _window_sums(prefix, w)
+    ref = _shift(_window_sums(prefix, level_len), w)  # the level_days just before the window
+    rows = []
+    for k in range(1, params.baseline_weeks + 1):
+        ref_k = _shift(ref, k * week)
+        ratio = np.clip((ref + _LEVEL_PSEUDO) / (ref_k + _LEVEL_PSEUDO), 1 / _LEVEL_CLIP, _LEVEL_CLIP)
+        ratio = np.where(np.isnan(ref_k) | np.isnan(ref), 1.0, ratio)
+        for off in (-hour, 0, hour):
+            rows.append(_shift(obs, k * week + off) * ratio)
+    samples = np.vstack(rows) if rows else np.full((1, n), np.nan)
+    have = np.sum(~np.isnan(samples), axis=0)
+    ok = (have >= 2) & ~np.isnan(obs)
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns: points without history
+        med = np.nanmedian(samples, axis=0)
+        mad = np.nanmedian(np.abs(samples - med), axis=0)
+        cap = med + np.maximum(3 * 1.4826 * mad, 3 * np.sqrt(np.maximum(med, 1.0)))
+        capped = np.minimum(samples, cap)
+        mean = np.nanmean(capped, axis=0)
+        var = np.nanvar(capped, axis=0, ddof=1)
+    weeks_seen = np.maximum(1.0, have / 3.0)
+    mu = np.maximum(np.nan_to_num(mean), 0.3)
+    # Four weeks give a variance with three degrees of freedom: often a third of the truth. It is
+    # pooled with a prior (twice Poisson, plus relative_sd of the mean) worth _PRIOR_DOF of them.
+    prior = 2.0 * mu + (params.relative_sd * mu) ** 2
+    dof = np.maximum(weeks_seen - 1, 0.0)
+    v = (dof * np.maximum(np.nan_to_num(var), mu) + _PRIOR_DOF * prior) / (dof + _PRIOR_DOF)
+    v = np.maximum(v, mu + (params.relative_sd * mu) ** 2) * (1 + 1 / weeks_seen)
+    return obs, mu, v, ok
+
+
 def volume_scores(
     counts: Sequence[float] | npt.NDArray[np.float64], step_minutes: float, params: SeasonalParams
 ) -> VolumeScores:
@@ -112,14 +174,15 @@ def volume_scores(
 
     A point is tested once a week of history lies before its window; the windows' results are combined
     by taking the smallest p-value against ``max_p_value`` divided by the number of distinct windows.
+    Falls are
+    flagged in ``drops`` (windows of three hours or more holding at most 1 / ``min_ratio`` of the
+    expectation, at least ``min_count`` expected, with a lower tail probability at most the same bar):
+    they are reported, never part of ``fires``.
     """
     x = np.asarray(counts, dtype=float)
     n = len(x)
     per_hour = 60.0 / step_minutes
-    week = round(_WEEK_H * per_hour)
-    hour = max(1, round(per_hour))
     prefix = np.concatenate(([0.0], np.cumsum(x)))
-    level_len = max(1, round(params.level_days * 24 * per_hour))
     # Windows shorter than a step, or equal once rounded to steps (15 minutes on hourly counts), are one.
     spans = sorted(
         {max(1, round(h * per_hour)): h for h in sorted(params.windows_hours, reverse=True)}.items()
@@ -132,35 +195,9 @@ def volume_scores(
     best_w = np.zeros(n)
     fires = np.zeros(n, dtype=bool)
     critical = np.zeros(n, dtype=bool)
-    for w, hours in spans:
-        obs = _window_sums(prefix, w)
-        ref = _shift(_window_sums(prefix, level_len), w)  # the level_days just before the window
-        rows = []
-        for k in range(1, params.baseline_weeks + 1):
-            ref_k = _shift(ref, k * week)
-            ratio = np.clip((ref + _LEVEL_PSEUDO) / (ref_k + _LEVEL_PSEUDO), 1 / _LEVEL_CLIP, _LEVEL_CLIP)
-            ratio = np.where(np.isnan(ref_k) | np.isnan(ref), 1.0, ratio)
-            for off in (-hour, 0, hour):
-                rows.append(_shift(obs, k * week + off) * ratio)
-        samples = np.vstack(rows)
-        have = np.sum(~np.isnan(samples), axis=0)
-        ok = (have >= 2) & ~np.isnan(obs)
-        with np.errstate(all="ignore"), warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns: points without history
-            med = np.nanmedian(samples, axis=0)
-            mad = np.nanmedian(np.abs(samples - med), axis=0)
-            cap = med + np.maximum(3 * 1.4826 * mad, 3 * np.sqrt(np.maximum(med, 1.0)))
-            capped = np.minimum(samples, cap)
-            mean = np.nanmean(capped, axis=0)
-            var = np.nanvar(capped, axis=0, ddof=1)
-        weeks_seen = np.maximum(1.0, have / 3.0)
-        mu = np.maximum(np.nan_to_num(mean), 0.3)
-        # Four weeks give a variance with three degrees of freedom: often a third of the truth. It is
-        # pooled with a prior (twice Poisson, plus relative_sd of the mean) worth _PRIOR_DOF of them.
-        prior = 2.0 * mu + (params.relative_sd * mu) ** 2
-        dof = np.maximum(weeks_seen - 1, 0.0)
-        v = (dof * np.maximum(np.nan_to_num(var), mu) + _PRIOR_DOF * prior) / (dof + _PRIOR_DOF)
-        v = np.maximum(v, mu + (params.relative_sd * mu) ** 2) * (1 + 1 / weeks_seen)
+    drops = np.zeros(n, dtype=bool)
+    for w, _hours in spans:
+        obs, mu, v, ok = _expectation(prefix, w, per_hour, params)
         # A long window keeps a burst for a day after it ended; it fires only while its latest quarter
         # is itself above the expectation (as a CUSUM that has reset would no longer alarm).
         q = max(1, w // 4)
@@ -174,10 +211,20 @@ def volume_scores(
         best_p = np.where(better, p, best_p)
         best_obs = np.where(better, np.nan_to_num(obs), best_obs)
         best_exp = np.where(better, mu, best_exp)
-        best_w = np.where(better, hours, best_w)
+        best_w = np.where(better, w / per_hour, best_w)  # the window as tested (whole steps)
         fires |= gate & (p <= alpha)
         critical |= gate & (p <= alpha_crit)
-    return VolumeScores(best_obs, best_exp, best_p, best_w, fires, critical)
+        if w >= 3 * per_hour - 1e-9:
+            low = ok & (mu >= params.min_count) & (np.nan_to_num(obs) * params.min_ratio <= mu)
+            idx = np.flatnonzero(low)
+            if len(idx):
+                drops[idx] |= nb_head(obs[idx], mu[idx], v[idx]) <= alpha
+    return VolumeScores(best_obs, best_exp, best_p, best_w, fires, critical, drops)
+
+
+def history_hours(params: SeasonalParams) -> float:
+    """Hours of history the test reads before a point: the past weeks, the level days, the longest window."""
+    return params.baseline_weeks * _WEEK_H + params.level_days * 24 + max(params.windows_hours) + 2
 
 
 def volume_test(
@@ -188,9 +235,7 @@ def volume_test(
     Only as much history as the test reads is kept, so a rule can pass a long series cheaply.
     """
     per_hour = 60.0 / step_minutes
-    need = round(
-        (params.baseline_weeks * _WEEK_H + params.level_days * 24 + max(params.windows_hours) + 2) * per_hour
-    )
+    need = round(history_hours(params) * per_hour)
     tail = np.asarray(counts, dtype=float)[-need:]
     s = volume_scores(tail, step_minutes, params)
     numbers = {

@@ -70,6 +70,12 @@ CASES: list[tuple[str, dict[str, Any], str, str]] = [
         "Альфа: loyalty index fell by 0.42 (all channels)",
     ),
     (
+        "volume_spike",
+        {"channel": None, "count": 420, "window_hours": 6.0},
+        "Альфа: всплеск упоминаний (все каналы: 420 за 6 ч)",
+        "Альфа: mention volume spike (all channels: 420 in 6 h)",
+    ),
+    (
         "sla_breach",
         {"case": 17, "channel": "vk", "hours": 24.0},
         "Альфа: нет ответа дольше 24 ч (vk, обращение №17)",

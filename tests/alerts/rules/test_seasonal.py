@@ -101,3 +101,14 @@ def test_volume_test_decides_the_last_point_of_an_hourly_series() -> None:
     stormy[-1] = stormy[-1] * 4 + 30
     fires, _critical, numbers = volume_test(stormy, 60, SeasonalParams())
     assert fires and numbers["count"] >= 30 and numbers["ratio"] > 2
+
+
+def test_a_source_going_silent_is_a_drop_never_a_fire() -> None:
+    lam = rate(600, seed=13)
+    at = 40 * DAY + 9 * PER_HOUR  # a collector dies at noon in Moscow, for a day
+    lam[at : at + DAY] *= 0.05
+    s = volume_scores(draw(lam, seed=13), STEP, PARAMS)
+    assert s.drops[at : at + 8 * PER_HOUR].any()
+    assert not s.fires[at : at + DAY].any()
+    calm = volume_scores(draw(rate(600, seed=14), seed=14), STEP, PARAMS)
+    assert len(episodes(calm.drops)) <= 1, "ordinary quiet days are not drops"
