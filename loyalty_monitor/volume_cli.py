@@ -180,7 +180,9 @@ def _rule(overrides: Sequence[str]) -> VolumeRule:
     help="A volume_spike setting for this run, e.g. max_p_value=1e-4 or windows_hours=[1,6] (repeatable).",
 )
 @click.option("--merge-hours", type=float, default=3.0, show_default=True, help="Alerts this close are one.")
-@click.option("--points", is_flag=True, help="One row per point (time,count,expected,p_value,alert) instead.")
+@click.option(
+    "--points", is_flag=True, help="One row per point (time,count,expected,p_value,alert,drop) instead."
+)
 def volume_check(file: Path, overrides: tuple[str, ...], merge_hours: float, points: bool) -> None:
     """Run the seasonal volume test on FILE, a CSV of time,count (a count every few minutes or hours).
 
@@ -192,7 +194,7 @@ def volume_check(file: Path, overrides: tuple[str, ...], merge_hours: float, poi
     out = csv.writer(sys.stdout, lineterminator="\n")
     if points:
         s = volume_scores(series.counts, series.step.total_seconds() / 60, rule.params())
-        out.writerow(["time", "count", "expected", "p_value", "window_hours", "alert"])
+        out.writerow(["time", "count", "expected", "p_value", "window_hours", "alert", "drop"])
         for i, count in enumerate(series.counts):
             out.writerow(
                 [
@@ -202,6 +204,7 @@ def volume_check(file: Path, overrides: tuple[str, ...], merge_hours: float, poi
                     f"{float(s.p_value[i]):.2g}",
                     f"{float(s.window_hours[i]):g}",
                     int(bool(s.fires[i])),
+                    int(bool(s.drops[i])),
                 ]
             )
         return

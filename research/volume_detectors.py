@@ -8,21 +8,25 @@ thousands. Each series gets two to four marked anomalies from its second week on
 * ``burst``: 15 minutes to 3 hours at 3 to 8 times the usual rate (plus a floor, so a quiet brand's burst
   is not lost among its zeros);
 * ``rise``: the rate climbs linearly to 2 to 4 times the usual over 6 to 30 hours (the whole climb marked);
-* ``shift``: the level jumps 1.8 to 3 times and stays (its first 24 to 72 hours marked).
+* ``shift``: the level jumps 1.8 to 3 times and stays (its first 24 to 72 hours marked);
+* ``drop``: 3 to 24 hours at 0 to 30 % of the usual (a collector that died, a source gone quiet).
 
 Detectors, each run on every series:
 
-* ``volume``: :func:`alerts.rules.seasonal.volume_scores` with the ``volume_spike`` defaults (windows of 1,
-  6 and 24 hours against the same hours of past weeks scaled to the recent level);
+* ``volume``: :func:`alerts.rules.seasonal.volume_scores` with the ``volume_spike`` defaults (windows of
+  15 minutes to 24 hours against the same hours of past weeks scaled to the recent level); its ``drops``
+  answer for the ``drop`` windows;
 * ``negative_spike``: the ``negative_spike`` decision on the hourly sums (as the rule reads them), alerting
   at each hour's end;
 * ``zscore 1d`` / ``zscore 1w``: a plain rolling z-score of each 5-minute count against the previous day
-  or week of counts, alerting at z >= 3.
+  or week of counts, alerting at z >= 3 (and at z <= -3 for the ``drop`` windows).
 
 An *episode* starts at an alerting point after a quiet one. Recall: marked windows with an alert inside
-them or within ``--slack-hours`` after; false alarms: episodes starting outside every (window + slack),
-per series-week; delay: hours from a window's start to its first alert (median). Per anomaly kind, and for
-low-volume (under 200 a day) and high-volume series::
+them or within ``--slack-hours`` after (a ``drop`` by the detector's low-side flags, the others by its
+alerts); false alarms: alert episodes starting outside every (window + slack), per series-week
+(``fa/wk``), and low-side episodes outside every drop window (``drop fa/wk``); delay: hours from a
+window's start to its first alert (median). Per anomaly kind, and for low-volume (under 200 a day)
+and high-volume series::
 
     python -m research.volume_detectors [--series 30] [--seed 1] [--step 5]
 """
@@ -89,10 +93,13 @@ def make_series(rnd: random.Random, step: float = 5.0) -> Series:
     taken: list[tuple[int, int]] = []
     gap = round(48 * per_hour)
     for _ in range(rnd.randint(2, 4)):
-        kind = rnd.choice(["burst", "rise", "shift"])
-        length_h = {"burst": rnd.uniform(0.25, 3), "rise": rnd.uniform(6, 30), "shift": rnd.uniform(24, 72)}[
-            kind
-        ]
+        kind = rnd.choice(["burst", "rise", "shift", "drop"])
+        length_h = {
+            "burst": rnd.uniform(0.25, 3),
+            "rise": rnd.uniform(6, 30),
+            "shift": rnd.uniform(24, 72),
+            "drop": rnd.uniform(3, 24),
+        }[kind]
         length = max(1, round(length_h * per_hour))
         for _attempt in range(30):
             start = rnd.randrange(round(8 * 24 * per_hour), n - length - 1)
@@ -109,18 +116,21 @@ def make_series(rnd: random.Random, step: float = 5.0) -> Series:
             size = rnd.uniform(2.0, 4.0)
             ramp = 1.0 + (size - 1.0) * (np.arange(1, length + 1) / length)
             rate[span] = rate[span] * ramp + 0.05 * ramp
-        else:
+        elif kind == "shift":
             size = rnd.uniform(1.8, 3.0)
             rate[start:] = rate[start:] * size
+        else:
+            rate[span] = rate[span] * rnd.uniform(0.0, 0.3)
         windows.append((start, start + length - 1, kind))
     lam = nprng.gamma(rate / (phi - 1.0), phi - 1.0) if phi > 1.0 else rate
     counts = nprng.poisson(lam).astype(float)
     return Series(counts, windows, daily, step)
 
 
-def volume_alerts(s: Series, rule: VolumeRule) -> Alerts:
-    """The ``volume_spike`` decision at every point."""
-    return volume_scores(s.counts, s.step, rule.params()).fires
+def volume_alerts(s: Series, rule: VolumeRule) -> tuple[Alerts, Alerts]:
+    """The ``volume_spike`` decision at every point, and its drop flags."""
+    scores = volume_scores(s.counts, s.step, rule.params())
+    return scores.fires, scores.drops
 
 
 def spike_alerts(s: Series, rule: SpikeRule) -> Alerts:
@@ -153,19 +163,24 @@ def spike_alerts(s: Series, rule: SpikeRule) -> Alerts:
     return out
 
 
-def zscore_alerts(counts: npt.NDArray[np.float64], window: int, threshold: float = 3.0) -> Alerts:
-    """A plain rolling z-score of each point against the previous ``window`` points."""
+def zscore_alerts(
+    counts: npt.NDArray[np.float64], window: int, threshold: float = 3.0
+) -> tuple[Alerts, Alerts]:
+    """A plain rolling z-score of each point against the previous ``window`` points: (z >= t, z <= -t)."""
     prefix = np.concatenate(([0.0], np.cumsum(counts)))
     prefix2 = np.concatenate(([0.0], np.cumsum(counts**2)))
     out = np.zeros(len(counts), dtype=bool)
+    low = np.zeros(len(counts), dtype=bool)
     t = np.arange(window, len(counts))
     s1 = prefix[t] - prefix[t - window]
     s2 = prefix2[t] - prefix2[t - window]
     mean = s1 / window
     sd = np.sqrt(np.maximum(s2 / window - mean**2, 0.0))
     with np.errstate(divide="ignore", invalid="ignore"):
-        out[window:] = (sd > 1e-12) & ((counts[window:] - mean) / sd >= threshold)
-    return out
+        z = (counts[window:] - mean) / sd
+        out[window:] = (sd > 1e-12) & (z >= threshold)
+        low[window:] = (sd > 1e-12) & (z <= -threshold)
+    return out, low
 
 
 @dataclass
@@ -198,29 +213,40 @@ def episode_starts(alerts: Alerts, gap: int) -> npt.NDArray[np.intp]:
 
 
 def evaluate(
-    series: list[Series], detect: list[Alerts], slack_hours: float, kinds: list[str], merge_hours: float = 0.0
-) -> tuple[Score, dict[str, Score]]:
-    """Overall score (recall, false episodes per week, delay) and recall/delay per kind."""
+    series: list[Series],
+    detect: list[tuple[Alerts, Alerts]],
+    slack_hours: float,
+    kinds: list[str],
+    merge_hours: float = 0.0,
+) -> tuple[Score, dict[str, Score], int]:
+    """Overall score (recall, false episodes per week, delay), recall/delay per kind, false drop episodes."""
     total = Score(weeks=len(series) * WEEKS)
     per_kind = {k: Score() for k in kinds}
-    for s, alerts in zip(series, detect, strict=True):
+    false_drops = 0
+    for s, (alerts, drops) in zip(series, detect, strict=True):
         per_hour = 60 / s.step
         slack = round(slack_hours * per_hour)
-        starts = episode_starts(alerts, round(merge_hours * per_hour))
         for a, b, kind in s.windows:
             total.total += 1
             per_kind[kind].total += 1
-            hit = np.flatnonzero(alerts[a : b + slack + 1])
+            flags = drops if kind == "drop" else alerts
+            hit = np.flatnonzero(flags[a : b + slack + 1])
             if len(hit):
                 total.found += 1
                 per_kind[kind].found += 1
                 total.add_delay(hit[0] / per_hour)
                 per_kind[kind].add_delay(hit[0] / per_hour)
         covered = np.zeros(len(alerts), dtype=bool)
-        for a, b, _ in s.windows:
+        dropped = np.zeros(len(alerts), dtype=bool)
+        for a, b, kind in s.windows:
             covered[a : b + slack + 1] = True
+            if kind == "drop":
+                dropped[a : b + slack + 1] = True
+        starts = episode_starts(alerts, round(merge_hours * per_hour))
         total.false += int(np.sum(~covered[starts]))
-    return total, per_kind
+        low = episode_starts(drops, round(merge_hours * per_hour))
+        false_drops += int(np.sum(~dropped[low]))
+    return total, per_kind, false_drops
 
 
 def main() -> None:
@@ -251,9 +277,9 @@ def main() -> None:
         {k: json.loads(v) for k, v in (o.split("=", 1) for o in args.overrides)}
     )
     spike = SpikeRule()
-    detectors: dict[str, Callable[[Series], Alerts]] = {
+    detectors: dict[str, Callable[[Series], tuple[Alerts, Alerts]]] = {
         "volume (defaults)": lambda s: volume_alerts(s, volume),
-        "negative_spike": lambda s: spike_alerts(s, spike),
+        "negative_spike": lambda s: (spike_alerts(s, spike), np.zeros(len(s.counts), dtype=bool)),
         "zscore 1d z>=3": lambda s: zscore_alerts(s.counts, per_day),
         "zscore 1w z>=3": lambda s: zscore_alerts(s.counts, 7 * per_day),
     }
@@ -270,7 +296,7 @@ def main() -> None:
         f"({', '.join(f'{k} {sum(w[2] == k for s in series for w in s.windows)}' for k in kinds)}), "
         f"slack {args.slack_hours:g} h"
     )
-    head = f"{'series':<15} {'detector':<18} {'recall':>6} {'fa/wk':>6} {'delay':>6}"
+    head = f"{'series':<15} {'detector':<18} {'recall':>6} {'fa/wk':>6} {'drop fa/wk':>10} {'delay':>6}"
     print(head + "".join(f"  {k + ' rec/delay':>15}" for k in kinds))  # noqa: T201
     results = {name: [f(s) for s in series] for name, f in detectors.items()}
     for group, idx in groups.items():
@@ -278,13 +304,14 @@ def main() -> None:
             continue
         members = [series[i] for i in idx]
         for name in detectors:
-            total, per_kind = evaluate(
+            total, per_kind, false_drops = evaluate(
                 members, [results[name][i] for i in idx], args.slack_hours, kinds, args.merge_hours
             )
             fa = total.false / total.weeks
             recall = total.found / max(1, total.total)
             delay = statistics.median(total.delays) if total.delays else math.nan
-            line = f"{group:<15} {name:<18} {recall:>6.2f} {fa:>6.2f} {delay:>6.1f}"
+            dfa = false_drops / total.weeks
+            line = f"{group:<15} {name:<18} {recall:>6.2f} {fa:>6.2f} {dfa:>10.2f} {delay:>6.1f}"
             print(line + "".join(f"  {per_kind[k].row():>15}" for k in kinds))  # noqa: T201
 
 

@@ -53,6 +53,7 @@ def test_points_and_settings(tmp_path: Path) -> None:
     assert points.exit_code == 0, points.output
     rows = list(csv.DictReader(io.StringIO(points.stdout)))
     assert len(rows) == 21 * 24 and sum(int(r["alert"]) for r in rows) >= 1
+    assert {r["drop"] for r in rows} <= {"0", "1"}
     strict = runner.invoke(main, ["volume-check", str(path), "--set", "min_count=1000"])
     assert strict.exit_code == 0 and strict.stdout.splitlines()[1:] == []
     bad = runner.invoke(main, ["volume-check", str(path), "--set", "max_p_value=2"])
