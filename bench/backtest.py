@@ -1,23 +1,33 @@
-"""Backtest speed and memory: N labelled mentions over 30 days replayed through every alert rule.
+"""Backtest speed and memory: N labelled mentions over D days replayed through every alert rule.
 
-Writes a JSONL import file of ``--mentions`` labelled mentions (brand and label columns, so the model is not
-loaded) spread over ``--days`` days with a daily and weekly rhythm, three brands, four channels and a few
-bursts of complaints, then runs :func:`loyalty_monitor.backtest.run_backtest` on it as ``loyalty-monitor
-backtest`` does. Prints the wall time, the peak RSS of this process and the machine's load average (the
-machine may be shared). Targets: 100,000 mentions in 2 minutes or less on 2 cores; memory bounded (the file
-is streamed and sorted on disk, so 1,000,000 mentions need about as much memory as 100,000).
+For each size, a child process writes a JSONL import file of labelled mentions (brand and label columns,
+so the model is not loaded) spread over the days with a daily and weekly rhythm, three brands, four
+channels and a few bursts of complaints, then runs :func:`loyalty_monitor.backtest.run_backtest` on it as
+``loyalty-monitor backtest`` does. Each size runs in its own process, so its peak RSS is its own. Prints,
+per size, the wall time, the CPU time, mentions per second of wall and of CPU time, the peak RSS, and the
+machine's load average (the machine may be shared: CPU seconds are the figure that load does not move).
 
-    python bench/backtest.py [--mentions 100000] [--days 30] [--shuffle] [--exact]
+Targets: 100,000 mentions over 30 days in 2 minutes or less on 2 cores; memory bounded (the file is
+streamed and sorted on disk, the throwaway store is a file, so 1,000,000 mentions need about as much
+memory as 100,000). The default sizes are 100,000 over 30 days and 1,000,000 over 300 days: the same
+density over ten times the history, the shape a long history file has.
+
+    python bench/backtest.py                                # 100000:30 and 1000000:300
+    python bench/backtest.py --sizes 100000:30,1000000:30   # mentions:days, comma-separated
+    python bench/backtest.py --mentions 20000 --days 7 [--shuffle] [--exact] [--profile OUT]
 """
 
 from __future__ import annotations
 
 import argparse
+import cProfile
 import json
 import math
 import os
 import random
 import resource
+import subprocess
+import sys
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
@@ -124,7 +134,12 @@ def write_stream(path: Path, mentions: int, days: int, seed: int = 7, shuffle: b
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--mentions", type=int, default=100_000)
+    parser.add_argument(
+        "--sizes",
+        default="100000:30,1000000:300",
+        help="MENTIONS:DAYS pairs, comma-separated, each replayed in its own process.",
+    )
+    parser.add_argument("--mentions", type=int, help="Replay one size in this process (with --days).")
     parser.add_argument("--days", type=int, default=30)
     parser.add_argument("--shuffle", action="store_true", help="Write the file out of time order.")
     parser.add_argument(
@@ -132,37 +147,63 @@ def main() -> None:
         action="store_true",
         help="Store each minute and run every rule every minute on the rules' own queries, as `run` does.",
     )
+    parser.add_argument("--profile", type=Path, help="Write a cProfile of the replay here (one size only).")
     args = parser.parse_args()
+    if args.mentions is not None:
+        one(args.mentions, args.days, shuffle=args.shuffle, exact=args.exact, profile=args.profile)
+        return
+    for pair in args.sizes.split(","):
+        mentions, _, days = pair.partition(":")
+        cmd = [sys.executable, __file__, "--mentions", mentions.strip(), "--days", (days or "30").strip()]
+        cmd += ["--shuffle"] if args.shuffle else []
+        cmd += ["--exact"] if args.exact else []
+        subprocess.run(cmd, check=True)
+
+
+def one(mentions: int, days: int, *, shuffle: bool, exact: bool, profile: Path | None) -> None:
+    """Write and replay one stream in this process; print its figures."""
     with tempfile.TemporaryDirectory(prefix="bench-backtest-") as tmp:
         path = Path(tmp) / "stream.jsonl"
         t0 = time.perf_counter()
-        rows = write_stream(path, args.mentions, args.days, shuffle=args.shuffle)
+        rows = write_stream(path, mentions, days, shuffle=shuffle)
         rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         print(
-            f"wrote {rows} mentions ({path.stat().st_size / 1e6:.0f} MB) in {time.perf_counter() - t0:.1f}s"
+            f"{mentions} mentions over {days} days: wrote {rows} ({path.stat().st_size / 1e6:.0f} MB) "
+            f"in {time.perf_counter() - t0:.1f}s",
+            flush=True,
         )
         cfg = config()
         lane = bt.Lane("config", cfg.alerts)
+        load0 = os.getloadavg()
         t1, cpu1 = time.perf_counter(), time.process_time()
+        prof = cProfile.Profile() if profile is not None else None
+        if prof is not None:
+            prof.enable()
         result = bt.run_backtest(
             cfg,
             lambda tagger, errors: bt.file_rows(path, tagger, errors),
             [lane],
             model=lambda: _no_model(),
-            exact=args.exact,
+            exact=exact,
             workdir=Path(tmp),
         )
+        if prof is not None and profile is not None:
+            prof.disable()
+            prof.dump_stats(profile)
         seconds, cpu = time.perf_counter() - t1, time.process_time() - cpu1
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     opened = sum(e.event == "opened" for e in result.events["config"])
     print(
-        f"replayed {result.mentions} mentions over {args.days} days in {seconds:.1f}s "
-        f"({result.mentions / seconds:,.0f}/s), {cpu:.1f}s of CPU; {opened} alerts opened, "
-        f"{lane.skipped} minutes ran no rule; peak RSS {peak:.0f} MiB "
+        f"  replayed {result.mentions} mentions in {seconds:.1f}s wall ({result.mentions / seconds:,.0f}/s), "
+        f"{cpu:.1f}s CPU ({result.mentions / cpu:,.0f}/s of CPU); {opened} alerts opened, "
+        f"{lane.skipped} of {days * 24 * 60} minutes ran no rule; peak RSS {peak:.0f} MiB "
         f"(after writing the file: {rss_before / 1024:.0f} MiB)"
     )
+    load1 = os.getloadavg()
     print(
-        f"load average (1/5/15 min): {' '.join(f'{x:.2f}' for x in os.getloadavg())}; cpus {os.cpu_count()}"
+        f"  load average (1/5/15 min) at start {' '.join(f'{x:.2f}' for x in load0)}, "
+        f"at end {' '.join(f'{x:.2f}' for x in load1)}; cpus {os.cpu_count()}",
+        flush=True,
     )
 
 

@@ -19,7 +19,7 @@ Usage::
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal, Protocol
@@ -42,6 +42,7 @@ __all__ = [
     "index_series",
     "index_table_rows",
     "index_window",
+    "index_window_points",
     "rolling_index",
     "share_of_voice",
 ]
@@ -502,6 +503,25 @@ def index_window(
         by_channel=by_channel,
     )
     acc = {(b, c): v for (b, c, _), v in counts.items()}
+    return index_window_points(acc, since, brands, by_channel=by_channel, min_support=min_support, z=z)
+
+
+def index_window_points(
+    counts: Mapping[tuple[str, str | None], Sequence[int]],
+    since: datetime,
+    brands: Sequence[str] | None = None,
+    *,
+    by_channel: bool = True,
+    min_support: int = DEFAULT_MIN_SUPPORT,
+    z: float = DEFAULT_Z,
+) -> list[IndexPoint]:
+    """:func:`index_window`'s points from counts already summed: (brand, channel or None) ->
+    [positive, negative, neutral], keys with no mention left out.
+
+    One shaping for the query and for a caller that keeps the counts itself (a backtest adds each stored
+    link to running window sums instead of asking the database every hour).
+    """
+    acc = {k: list(v) for k, v in counts.items()}
     if not by_channel and brands is not None:
         for b in brands:
             acc.setdefault((b, None), [0, 0, 0])

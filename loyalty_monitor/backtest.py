@@ -23,7 +23,7 @@ import logging
 import pickle
 import tempfile
 import tomllib
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -37,10 +37,13 @@ from sqlalchemy.engine import Connection
 from alerts.engine import AlertChange, AlertEngine
 from alerts.lifecycle import Candidate
 from alerts.rules.engagement_growth import EngagementGrowth
+from alerts.rules.index_drop import IndexDrop
 from alerts.rules.negative_spike import NegativeSpike
+from alerts.rules.queries import FirstSeen
 from alerts.settings import AlertsSettings
 from collectors.importer import ImportRowError, parse_import
 from core.mention import Mention
+from loyalty_index.index import IndexPoint, index_window_points
 from loyalty_monitor.config import Config, ConfigError
 from loyalty_monitor.labels import hint_for, label_source
 from loyalty_monitor.tagging import Hint, Tagger
@@ -438,6 +441,9 @@ def run_backtest(
             engine.growth = _ReplayGrowth(lane.settings, engine.brands)
             if not exact:
                 engine.spike = _ReplaySpike(lane.settings, engine.brands)
+                engine.index_drop = _ReplayIndexDrop(
+                    lane.settings, engine.brands, engine.index_drop.first_seen
+                )
         try:
             stream, total = sorted_rows(_window(rows(tagger, result.errors), since, until))
             replay = _Replay(tagger, lanes, result, on_event, exact=exact, step=step, origin=origin)
@@ -457,8 +463,14 @@ def run_backtest(
 
 
 def _throwaway_store(path: Path) -> Store:
-    """A SQLite store that trades durability for speed: it is deleted at the end of the run anyway."""
-    from sqlalchemy import event
+    """A SQLite store tuned as the throwaway it is: deleted at the end of the run, read by the rules only.
+
+    No durability (``synchronous=OFF``, the rollback journal in memory), a bigger page cache, and no
+    full-text index over the texts: the alert rules never search text (the store's text search falls back
+    to a scan where the index is missing), and keeping a trigram index of every stored text was the
+    largest single cost of storing a mention. The file keeps memory bounded on long histories.
+    """
+    from sqlalchemy import event, text
 
     from storage import migrate
     from storage.store import create_db_engine
@@ -468,11 +480,25 @@ def _throwaway_store(path: Path) -> Store:
     @event.listens_for(engine, "connect")
     def _fast(dbapi_conn: Any, _record: Any) -> None:
         cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=MEMORY")
         cur.execute("PRAGMA synchronous=OFF")
+        cur.execute("PRAGMA temp_store=MEMORY")
+        cur.execute(f"PRAGMA cache_size=-{_CACHE_KIB}")
         cur.close()
 
     migrate.upgrade(engine)
+    with engine.begin() as conn:
+        for name in _FTS_TRIGGERS:
+            conn.execute(text(f"DROP TRIGGER IF EXISTS {name}"))
+        conn.execute(text("DROP TABLE IF EXISTS mentions_fts"))
     return Store(engine)
+
+
+_CACHE_KIB = 64 * 1024
+"""The throwaway store's page cache: the recent weeks the rules read stay in memory, the rest on disk."""
+
+_FTS_TRIGGERS = ("trg_mentions_fts_ins", "trg_mentions_fts_del", "trg_mentions_fts_upd")
+"""What keeps the full-text index (migration 0006) in step with ``mentions``: dropped in a throwaway."""
 
 
 def _blocks(stream: Iterator[Row], size: int) -> Iterator[list[Row]]:
@@ -583,6 +609,108 @@ class _ReplaySpike(NegativeSpike):
         return kept, first
 
 
+_DAWN = datetime.min.replace(tzinfo=UTC)
+
+_LABEL_SLOT = {"positive": 0, "negative": 1, "neutral": 2}
+"""Where a label counts in :func:`loyalty_index.index.index_window`'s [positive, negative, neutral]."""
+
+
+class _ReplayIndexDrop(IndexDrop):
+    """The index-drop rule reading its windows from running sums the replay keeps, not from the store.
+
+    The rule asks hourly for the index of the last ``period_days`` and of the period before, per brand and
+    per channel: twelve grouped queries an hour that read the same weeks again and again. In a replay,
+    links are stored in order of publication and every one published before ``now`` is stored when the
+    rule runs, so the counts of ``[since, until)`` are ``A(until) - A(since)``, where ``A(t)`` sums the
+    links of the minutes before ``t``: a few running sums advanced minute by minute as the clock moves.
+    The points are shaped by :func:`~loyalty_index.index.index_window_points`, as the query's are. A
+    window that does not start and end on a whole minute, or a sum that cannot be advanced to where it is
+    asked for, is read by the query itself.
+    """
+
+    def __init__(self, settings: AlertsSettings, brands: Sequence[str], first_seen: FirstSeen) -> None:
+        super().__init__(settings, brands, first_seen)
+        self._wanted = frozenset(self.brands)
+        self._minutes: deque[tuple[datetime, dict[tuple[str, str], list[int]]]] = deque()
+        """Counted links per minute (oldest first), each minute's [positive, negative, neutral] per key."""
+        self._dropped = 0
+        """Minutes removed from the front of ``_minutes`` (every running sum has passed them)."""
+        self._sums: list[tuple[datetime, int, dict[tuple[str, str], list[int]]]] = []
+        """Running sums ``A(t)``: (t, minutes taken, counts per (brand, channel))."""
+        self._out_of_order = False
+
+    def add(self, published_at: datetime, brand: str, channel: str, label: str | None) -> None:
+        """Count one stored, counted link (the replay calls it for each as it stores them)."""
+        slot = _LABEL_SLOT.get(label or "")
+        if slot is None or brand not in self._wanted:
+            return
+        minute = published_at.replace(second=0, microsecond=0)
+        if not self._minutes or self._minutes[-1][0] != minute:
+            if self._minutes and minute < self._minutes[-1][0]:
+                self._out_of_order = True  # never in a replay; the query answers from then on
+            self._minutes.append((minute, {}))
+        counts = self._minutes[-1][1].setdefault((brand, channel), [0, 0, 0])
+        counts[slot] += 1
+
+    def window(self, store: Store, since: datetime, until: datetime, by_channel: bool) -> list[IndexPoint]:
+        whole = since.second == since.microsecond == until.second == until.microsecond == 0
+        hi = self._upto(until) if whole and not self._out_of_order else None
+        lo = self._upto(since) if hi is not None else None
+        if hi is None or lo is None:
+            return super().window(store, since, until, by_channel)
+        acc: dict[tuple[str, str | None], list[int]] = {}
+        for (brand, channel), v in hi.items():
+            w = lo.get((brand, channel), (0, 0, 0))
+            d = [v[0] - w[0], v[1] - w[1], v[2] - w[2]]
+            if not any(d):
+                continue
+            key = (brand, channel if by_channel else None)
+            have = acc.get(key)
+            acc[key] = d if have is None else [have[0] + d[0], have[1] + d[1], have[2] + d[2]]
+        self._prune()
+        return index_window_points(acc, since, self.brands, by_channel=by_channel)
+
+    def _upto(self, t: datetime) -> dict[tuple[str, str], list[int]] | None:
+        """``A(t)``: the counts of every minute before ``t``; ``None`` when no running sum can reach it.
+
+        The sum with the highest bound not above ``t`` is advanced to ``t``: the rule's three bounds
+        (``now - 2 * period``, ``now - period``, ``now``) each move forward hour by hour, so each keeps
+        its own sum, and none is ever asked for below where it stands.
+        """
+        best = None
+        for i, (at, _, _) in enumerate(self._sums):
+            if at <= t and (best is None or at > self._sums[best][0]):
+                best = i
+        if best is None:
+            if self._dropped:
+                return None  # the minutes before every sum are gone
+            self._sums.append((_DAWN, 0, {}))  # advanced to ``t`` below
+            best = len(self._sums) - 1
+        at, taken, counts = self._sums[best]
+        if at == t:
+            return counts
+        i = taken - self._dropped
+        while i < len(self._minutes) and self._minutes[i][0] < t:
+            for key, v in self._minutes[i][1].items():
+                have = counts.get(key)
+                if have is None:
+                    counts[key] = list(v)
+                else:
+                    have[0] += v[0]
+                    have[1] += v[1]
+                    have[2] += v[2]
+            i += 1
+        self._sums[best] = (t, i + self._dropped, counts)
+        return counts
+
+    def _prune(self) -> None:
+        """Forget the minutes every running sum has passed."""
+        floor = min((taken for _, taken, _ in self._sums), default=self._dropped)
+        while self._dropped < floor and self._minutes:
+            self._minutes.popleft()
+            self._dropped += 1
+
+
 class _Replay:
     """The virtual clock: mentions published in a step (a minute) are stored and evaluated at its end.
 
@@ -662,7 +790,7 @@ class _Replay:
                 continue
             ids: list[int] = []
             if lane.unstored:
-                ids = self._store(lane.store, lane.unstored)
+                ids = self._store(lane, lane.unstored)
                 lane.unstored = []
             changes = lane.engine.evaluate(ids, now) if ids else []
             if due is None or due:
@@ -752,8 +880,15 @@ class _Replay:
         brands = lane.engine.brands
         return any(lk.label == "negative" and lk.brand in brands for _, links in batch for lk in links)
 
-    def _store(self, store: Store, batch: list[tuple[Mention, Sequence[BrandLabel]]]) -> list[int]:
-        """Store mentions and their links; returns the ids of those linked to a brand."""
+    def _store(self, lane: Lane, batch: list[tuple[Mention, Sequence[BrandLabel]]]) -> list[int]:
+        """Store mentions and their links; returns the ids of those the per-batch rules look at.
+
+        Those rules read a batch's negative links of the alerting brands only (escalation terms, repeat
+        complainers, recurring problems, copies, spreading of new negative stories), so only mentions with
+        such a link are handed to :meth:`AlertEngine.evaluate`: the others it would load and drop.
+        """
+        assert lane.store is not None and lane.engine is not None
+        store = lane.store
         links = {(m.source, m.external_id): ls for m, ls in batch}
         new = store.upsert_mentions([m for m, _ in batch])
         if not new:
@@ -780,7 +915,18 @@ class _Replay:
         ]
         store.save_tags(tagged)
         self.result.linked += sum(len(t.links) for t in tagged)
-        return sorted(t.mention.id for t in tagged if t.links)
+        if isinstance(lane.engine.index_drop, _ReplayIndexDrop):
+            add = lane.engine.index_drop.add
+            for t in tagged:
+                if t.mention.counted:
+                    for lk in t.links:
+                        add(t.mention.published_at, lk.brand, t.mention.channel, lk.label)
+        brands = set(lane.engine.brands)
+        return sorted(
+            t.mention.id
+            for t in tagged
+            if any(lk.label == "negative" and lk.brand in brands for lk in t.links)
+        )
 
     def _report(self, lane: Lane, changes: Sequence[AlertChange], now: datetime, periodic: bool) -> None:
         assert lane.store is not None

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from alerts.lifecycle import Candidate
 from alerts.rules.queries import FirstSeen
 from alerts.settings import AlertsSettings
-from loyalty_index.index import index_window
+from loyalty_index.index import IndexPoint, index_window
 from storage.store import Store
 
 __all__ = ["RULE", "IndexDrop"]
@@ -32,6 +32,10 @@ class IndexDrop:
         self.brands = list(brands)
         self.first_seen = first_seen
 
+    def window(self, store: Store, since: datetime, until: datetime, by_channel: bool) -> list[IndexPoint]:
+        """The brands' index over ``[since, until)`` (a backtest answers from running sums of its own)."""
+        return index_window(store, since, until, self.brands, by_channel=by_channel)
+
     def find(self, store: Store, now: datetime) -> list[Candidate]:
         """Drops of this period's index against the last, overall and (``by_channel``) per channel."""
         rule = self.rule
@@ -40,15 +44,10 @@ class IndexDrop:
         with store.engine.connect() as conn:
             ready = {b for b in self.brands if (f := self.first_seen(conn, b)) and now - f >= 1.5 * period}
         for by_channel in [False, True] if rule.by_channel else [False]:
-            cur = {
-                (p.brand, p.channel): p
-                for p in index_window(store, now - period, now, self.brands, by_channel=by_channel)
-            }
+            cur = {(p.brand, p.channel): p for p in self.window(store, now - period, now, by_channel)}
             prev = {
                 (p.brand, p.channel): p
-                for p in index_window(
-                    store, now - 2 * period, now - period, self.brands, by_channel=by_channel
-                )
+                for p in self.window(store, now - 2 * period, now - period, by_channel)
             }
             for key, c in cur.items():
                 p = prev.get(key)

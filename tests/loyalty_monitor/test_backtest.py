@@ -9,7 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -19,6 +19,7 @@ from click.testing import CliRunner
 from sqlalchemy import func, select
 
 from alerts.settings import AlertsSettings
+from core.mention import Mention
 from loyalty_monitor import backtest as bt
 from loyalty_monitor.cli import main
 from loyalty_monitor.config import ConfigError
@@ -310,3 +311,82 @@ def test_from_db_replays_stored_labels_and_leaves_the_database_alone(
             assert conn.execute(select(func.count()).select_from(Alert)).scalar_one() == 0
     finally:
         live.close()
+
+
+def test_running_index_sums_give_the_index_query_s_points(tmp_path: Path) -> None:
+    """The replay's index-drop windows, summed as it stores links, are the points of ``index_window``'s
+    queries over the same store: per brand and per channel, every hour of a random stream with copies
+    (not counted), mentions of no brand, unlabelled links and quiet hours; a window off the minute grid is
+    read by the query itself."""
+    import random
+
+    from alerts.engine import AlertEngine
+    from loyalty_index.index import index_window
+    from storage.store import BrandLabel
+
+    cfg = config(competitor_alerts=True)
+    store = bt._throwaway_store(tmp_path / "lane.db")
+    try:
+        engine = AlertEngine(store, cfg.alerts, cfg.alert_brands())
+        twin = bt._ReplayIndexDrop(cfg.alerts, engine.brands, engine.index_drop.first_seen)
+        engine.index_drop = twin
+        lane = bt.Lane("config", cfg.alerts, store=store, engine=engine)
+
+        def no_model() -> SentimentModel:
+            raise AssertionError("no model")
+
+        tagger = Tagger(cfg.brands, bt._LabelModel(no_model))
+        replay = bt._Replay(tagger, [lane], bt.BacktestResult(events={"config": []}), None)
+        rnd = random.Random(11)
+        times = sorted(START + timedelta(seconds=rnd.randrange(4 * 86400)) for _ in range(3000))
+        times = [t for t in times if not START + timedelta(hours=30) <= t < START + timedelta(hours=41)]
+        texts: list[str] = []
+        pending: list[tuple[Mention, Sequence[BrandLabel]]] = []
+        labels = ("negative", "neutral", "positive", "mixed")
+        period = timedelta(days=1)
+        now = START + timedelta(hours=1)
+        compared = 0
+
+        def check(now: datetime) -> int:
+            n = 0
+            for since, until in ((now - period, now), (now - 2 * period, now - period)):
+                for by_channel in (False, True):
+                    want = index_window(store, since, until, engine.brands, by_channel=by_channel)
+                    assert twin.window(store, since, until, by_channel) == want, (since, by_channel)
+                    n += sum(p.positive + p.negative + p.neutral for p in want)
+            return n
+
+        for i, at in enumerate([*times, START + timedelta(days=5)]):
+            while at >= now:
+                if pending:
+                    replay._store(lane, pending)
+                    pending = []
+                compared += check(now)
+                now += timedelta(hours=1)
+            copy = texts and rnd.random() < 0.15
+            text = rnd.choice(texts) if copy else f"text {i} {rnd.random()}"
+            texts.append(text)
+            links = [
+                BrandLabel(b, rnd.choice(labels), 0.9, "file")
+                for b in ("Альфа", "Бета", "Гамма")
+                if rnd.random() < 0.5
+            ]
+            m = Mention(
+                source="t",
+                external_id=str(i),
+                channel=rnd.choice(("vk", "telegram", "news")),
+                text=text,
+                published_at=at,
+            )
+            m.collected_at = at
+            pending.append((m, links))
+            if rnd.random() < 0.3:  # stored a minute at a time, or together with later quiet minutes
+                replay._store(lane, pending)
+                pending = []
+        assert compared > 10_000
+        off = now - timedelta(seconds=30)
+        assert twin.window(store, off - period, off, True) == index_window(
+            store, off - period, off, engine.brands
+        )
+    finally:
+        store.close()
