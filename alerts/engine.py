@@ -34,7 +34,7 @@ from alerts.rules.engagement_growth import EngagementGrowth
 from alerts.rules.escalation_terms import EscalationTerms
 from alerts.rules.index_drop import IndexDrop
 from alerts.rules.negative_spike import NegativeSpike
-from alerts.rules.queries import FirstSeen, Link, load_links, recent_complaints
+from alerts.rules.queries import Complaint, FirstSeen, Link, load_links, recent_complaints
 from alerts.rules.recurring_problem import RecurringProblem
 from alerts.rules.repeat_complainer import RepeatComplainer
 from alerts.rules.sla_breach import SlaBreach
@@ -78,6 +78,10 @@ class AlertEngine:
         self.index_drop = IndexDrop(settings, self.brands, first_seen)
         self.sla_breach = SlaBreach(settings, self.brands)
         self.volume = VolumeSpike(settings, self.brands)
+        self.complaints: Callable[[Connection, str, datetime, float, int], list[Complaint]] = (
+            recent_complaints
+        )
+        """Where the text rules read a brand's recent complaints: the query, or a backtest's own window."""
         self._last_index_check: datetime | None = None
         # The pipeline calls evaluate() and the scheduler evaluate_periodic() from different threads; one
         # story must not be opened twice by both at once.
@@ -154,7 +158,7 @@ class AlertEngine:
             by_brand[lk.brand].append(lk)
         out: list[Candidate] = []
         for brand, fresh in by_brand.items():
-            complaints = recent_complaints(
+            complaints = self.complaints(
                 conn, brand, now, self.recurring.history_days, self.settings.recurring_problem.max_candidates
             )
             recent = self.words.recent(complaints)

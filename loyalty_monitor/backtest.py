@@ -39,7 +39,7 @@ from alerts.lifecycle import Candidate
 from alerts.rules.engagement_growth import EngagementGrowth
 from alerts.rules.index_drop import IndexDrop
 from alerts.rules.negative_spike import NegativeSpike
-from alerts.rules.queries import FirstSeen
+from alerts.rules.queries import Complaint, FirstSeen
 from alerts.settings import AlertsSettings
 from collectors.importer import ImportRowError, parse_import
 from core.mention import Mention
@@ -151,6 +151,8 @@ class Lane:
     """Text hash -> publication of young negative mentions of alerting brands: a copy of one spreads it."""
     unstored: list[tuple[Mention, Sequence[BrandLabel]]] = field(default_factory=list)
     """Mentions of quiet minutes not stored yet: stored together before the next evaluation reads them."""
+    complaints: _ReplayComplaints | None = None
+    """The brands' recent complaints kept as they are stored (not in ``exact``)."""
     skipped: int = 0
     """Virtual minutes in which no rule could change anything, so none ran (see :meth:`_Replay._due`)."""
 
@@ -711,6 +713,51 @@ class _ReplayIndexDrop(IndexDrop):
             self._dropped += 1
 
 
+class _ReplayComplaints:
+    """A brand's recent complaints kept in memory as the replay stores them, newest first on request.
+
+    The text rules compare each fresh complaint with the brand's complaints of the last weeks
+    (:func:`alerts.rules.queries.recent_complaints`, up to ``max_candidates``): on a busy history that is
+    thousands of rows read back for every batch with a complaint. In a replay every complaint is stored
+    in order of publication before the rules run, so the same list is the tail of what was stored: the
+    counted negative links of each brand, oldest dropped as the window moves. Complaints published at the
+    same instant come newest id first (the query leaves their order to the database).
+    """
+
+    def __init__(self, brands: Sequence[str], days: float) -> None:
+        self._days = timedelta(days=days)
+        self._kept: dict[str, deque[Complaint]] = {b: deque() for b in brands}
+
+    def add(self, brand: str, label: str, mention_id: int, published_at: datetime, mention: Mention) -> None:
+        """Keep one stored, counted link if it is a complaint about an alerting brand."""
+        kept = self._kept.get(brand)
+        if kept is None or label != "negative":
+            return
+        thread = mention.parent_external_id or f"#{mention_id}"
+        kept.append(
+            Complaint(mention_id, mention.text, mention.author, mention.channel, published_at, thread)
+        )
+
+    def __call__(
+        self, conn: Connection, brand: str, now: datetime, days: float, limit: int
+    ) -> list[Complaint]:
+        """:func:`~alerts.rules.queries.recent_complaints` answered from memory (``conn`` is not read)."""
+        kept = self._kept.get(brand)
+        if kept is None:
+            return []
+        keep = max(self._days, timedelta(days=days))
+        while kept and kept[0].published_at < now - keep:
+            kept.popleft()
+        since = now - timedelta(days=days)
+        out: list[Complaint] = []
+        for c in reversed(kept):
+            if c.published_at < since or len(out) >= limit:
+                break
+            if c.published_at <= now:
+                out.append(c)
+        return out
+
+
 class _Replay:
     """The virtual clock: mentions published in a step (a minute) are stored and evaluated at its end.
 
@@ -915,6 +962,14 @@ class _Replay:
         ]
         store.save_tags(tagged)
         self.result.linked += sum(len(t.links) for t in tagged)
+        if lane.complaints is not None:
+            mentions = {(m.source, m.external_id): m for m, _ in batch}
+            for t, r in sorted(zip(tagged, rows, strict=True), key=lambda tr: (tr[1].published_at, tr[1].id)):
+                if t.mention.counted:
+                    for lk in t.links:
+                        lane.complaints.add(
+                            lk.brand, lk.label, r.id, r.published_at, mentions[(r.source, r.external_id)]
+                        )
         if isinstance(lane.engine.index_drop, _ReplayIndexDrop):
             add = lane.engine.index_drop.add
             for t in tagged:

@@ -313,14 +313,16 @@ def test_from_db_replays_stored_labels_and_leaves_the_database_alone(
         live.close()
 
 
-def test_running_index_sums_give_the_index_query_s_points(tmp_path: Path) -> None:
-    """The replay's index-drop windows, summed as it stores links, are the points of ``index_window``'s
-    queries over the same store: per brand and per channel, every hour of a random stream with copies
-    (not counted), mentions of no brand, unlabelled links and quiet hours; a window off the minute grid is
-    read by the query itself."""
+def test_replay_twins_answer_as_the_queries_they_replace(tmp_path: Path) -> None:
+    """What the replay keeps as it stores links answers as the rules' queries over the same store, every
+    hour of a random stream with copies (not counted), replies, mentions of no brand, unlabelled links and
+    quiet hours: the index-drop windows (``index_window``, per brand and per channel; a window off the
+    minute grid is read by the query itself) and the brands' recent complaints (``recent_complaints``;
+    complaints published at the same second may come in either order from the query)."""
     import random
 
     from alerts.engine import AlertEngine
+    from alerts.rules.queries import recent_complaints
     from loyalty_index.index import index_window
     from storage.store import BrandLabel
 
@@ -331,6 +333,7 @@ def test_running_index_sums_give_the_index_query_s_points(tmp_path: Path) -> Non
         twin = bt._ReplayIndexDrop(cfg.alerts, engine.brands, engine.index_drop.first_seen)
         engine.index_drop = twin
         lane = bt.Lane("config", cfg.alerts, store=store, engine=engine)
+        lane.complaints = bt._ReplayComplaints(engine.brands, 2.0)
 
         def no_model() -> SentimentModel:
             raise AssertionError("no model")
@@ -354,6 +357,14 @@ def test_running_index_sums_give_the_index_query_s_points(tmp_path: Path) -> Non
                     want = index_window(store, since, until, engine.brands, by_channel=by_channel)
                     assert twin.window(store, since, until, by_channel) == want, (since, by_channel)
                     n += sum(p.positive + p.negative + p.neutral for p in want)
+            assert lane.complaints is not None
+            with store.engine.connect() as conn:
+                for brand in engine.brands:
+                    for days, limit in ((2.0, 5000), (0.5, 40)):
+                        want_c = recent_complaints(conn, brand, now, days, limit)
+                        want_c.sort(key=lambda c: (c.published_at, c.id), reverse=True)
+                        assert lane.complaints(conn, brand, now, days, limit) == want_c, (now, brand, days)
+                        n += len(want_c)
             return n
 
         for i, at in enumerate([*times, START + timedelta(days=5)]):
@@ -377,6 +388,8 @@ def test_running_index_sums_give_the_index_query_s_points(tmp_path: Path) -> Non
                 channel=rnd.choice(("vk", "telegram", "news")),
                 text=text,
                 published_at=at,
+                author=rnd.choice((None, "anna", "boris", f"u{i}")),
+                parent_external_id=str(rnd.randrange(i)) if i and rnd.random() < 0.2 else None,
             )
             m.collected_at = at
             pending.append((m, links))
