@@ -439,13 +439,8 @@ def run_backtest(
     with tempfile.TemporaryDirectory(prefix="loyalty-backtest-", dir=workdir) as tmp:
         for i, lane in enumerate(lanes):
             lane.store = _throwaway_store(Path(tmp) / f"lane{i}.db")
-            lane.engine = engine = AlertEngine(lane.store, lane.settings, config.alert_brands())
-            engine.growth = _ReplayGrowth(lane.settings, engine.brands)
-            if not exact:
-                engine.spike = _ReplaySpike(lane.settings, engine.brands)
-                engine.index_drop = _ReplayIndexDrop(
-                    lane.settings, engine.brands, engine.index_drop.first_seen
-                )
+            lane.engine = AlertEngine(lane.store, lane.settings, config.alert_brands())
+            _fit_for_replay(lane, exact=exact)
         try:
             stream, total = sorted_rows(_window(rows(tagger, result.errors), since, until))
             replay = _Replay(tagger, lanes, result, on_event, exact=exact, step=step, origin=origin)
@@ -462,6 +457,22 @@ def run_backtest(
                     lane.store.close()
     result.errors.sort(key=_line_of)
     return result
+
+
+def _fit_for_replay(lane: Lane, *, exact: bool) -> None:
+    """Give the lane's engine the replay's twins of the rules' parts (see :class:`_Replay`).
+
+    ``exact`` keeps the rules' own queries for all but the spreading rule's baseline grid.
+    """
+    engine = lane.engine
+    assert engine is not None
+    engine.growth = _ReplayGrowth(lane.settings, engine.brands)
+    if exact:
+        return
+    engine.spike = _ReplaySpike(lane.settings, engine.brands)
+    engine.index_drop = _ReplayIndexDrop(lane.settings, engine.brands, engine.index_drop.first_seen)
+    lane.complaints = _ReplayComplaints(engine.brands, engine.recurring.history_days)
+    engine.complaints = lane.complaints
 
 
 def _throwaway_store(path: Path) -> Store:

@@ -330,10 +330,10 @@ def test_replay_twins_answer_as_the_queries_they_replace(tmp_path: Path) -> None
     store = bt._throwaway_store(tmp_path / "lane.db")
     try:
         engine = AlertEngine(store, cfg.alerts, cfg.alert_brands())
-        twin = bt._ReplayIndexDrop(cfg.alerts, engine.brands, engine.index_drop.first_seen)
-        engine.index_drop = twin
         lane = bt.Lane("config", cfg.alerts, store=store, engine=engine)
-        lane.complaints = bt._ReplayComplaints(engine.brands, 2.0)
+        bt._fit_for_replay(lane, exact=False)
+        twin = engine.index_drop
+        assert isinstance(twin, bt._ReplayIndexDrop)
 
         def no_model() -> SentimentModel:
             raise AssertionError("no model")
@@ -357,13 +357,12 @@ def test_replay_twins_answer_as_the_queries_they_replace(tmp_path: Path) -> None
                     want = index_window(store, since, until, engine.brands, by_channel=by_channel)
                     assert twin.window(store, since, until, by_channel) == want, (since, by_channel)
                     n += sum(p.positive + p.negative + p.neutral for p in want)
-            assert lane.complaints is not None
             with store.engine.connect() as conn:
                 for brand in engine.brands:
                     for days, limit in ((2.0, 5000), (0.5, 40)):
                         want_c = recent_complaints(conn, brand, now, days, limit)
                         want_c.sort(key=lambda c: (c.published_at, c.id), reverse=True)
-                        assert lane.complaints(conn, brand, now, days, limit) == want_c, (now, brand, days)
+                        assert engine.complaints(conn, brand, now, days, limit) == want_c, (now, brand, days)
                         n += len(want_c)
             return n
 
