@@ -28,11 +28,9 @@ __all__ = [
     "FOCUS_WINDOWS",
     "AliasMatcher",
     "TokenRole",
-    "clauses",
     "focus",
     "locate",
     "mark",
-    "target_clauses",
     "tokenize",
 ]
 
@@ -264,77 +262,3 @@ def focus(text: str, target: str | None, aliases: Sequence[str] = ()) -> str:
         else:
             spans.append([lo, hi])
     return " … ".join(text[lo:hi] for lo, hi in spans)
-
-
-# Words that open a new clause with a contrast of its own ("у X плохо, а у Y хорошо"). Sentence ends also
-# close a clause; commas and dashes do not, because they usually join a brand to its own opinion
-# ("подключился к X — скорость честная").
-_CONTRAST_WORDS = frozenset({"а", "но", "зато", "однако", "теперь", "тогда"})
-# Phrases that open a clause closed by the next comma ("не то что X, в Y ...").
-_CONTRAST_PHRASES: tuple[tuple[str, ...], ...] = (("не", "то", "что"), ("в", "отличие", "от"))
-_SENTENCE_END = frozenset(".!?;…")
-
-
-def clauses(tokens: Sequence[str]) -> list[tuple[int, int]]:
-    """``(start, end)`` token spans of the clauses of a tokenised text (:func:`tokenize`).
-
-    A clause ends at a sentence end and before a contrastive word (а, но, зато, однако, теперь, тогда);
-    "не то что ..." and "в отличие от ..." are clauses of their own up to the next comma.
-    """
-    spans: list[tuple[int, int]] = []
-    start = 0
-    closes_at_comma = False
-    i = 0
-    n = len(tokens)
-    while i < n:
-        tok = tokens[i]
-        phrase = next((p for p in _CONTRAST_PHRASES if tuple(tokens[i : i + len(p)]) == p), None)
-        if phrase is not None or (tok in _CONTRAST_WORDS and i > start):
-            if i > start:
-                spans.append((start, i))
-            start = i
-            closes_at_comma = phrase is not None
-            i += len(phrase) if phrase else 1
-            continue
-        if tok[0] in _SENTENCE_END or (closes_at_comma and tok == ","):
-            spans.append((start, i + 1))
-            start = i + 1
-            closes_at_comma = False
-        i += 1
-    if start < n:
-        spans.append((start, n))
-    return spans
-
-
-def target_clauses(
-    text: str, target: str | None, aliases: Sequence[str] = (), other_brands: Sequence[str] = ()
-) -> str | None:
-    """The clauses of ``text`` about ``target`` alone, when the text also names another brand elsewhere.
-
-    The clause rule of round eleven, kept so that ``research/clauses.py --reading before`` can compare;
-    the default now reads through :mod:`sentiment.reading`.
-
-    Why: in "у X связь пропадает, а у Y ловит везде" a reading of the whole text mixes both opinions into
-    each brand's label. The clauses naming the target and no other brand (each with the brand-less clauses
-    that follow it: "а у меня ни одного обрыва" continues the clause before it) carry the target's own
-    opinion. ``None`` when there is nothing to separate: no other brand, or every clause naming the
-    target names another brand too ("ушёл из X в Y"), so the whole text is all there is to read.
-    The result is the clauses' tokens joined by spaces, which :func:`tokenize` reads back unchanged.
-    """
-    if not target or not other_brands:
-        return None
-    tokens = tokenize(text)
-    roles = locate(tokens, target, aliases, other_brands)
-    if TokenRole.OTHER_BRAND not in roles or TokenRole.TARGET not in roles:
-        return None
-    keep: list[tuple[int, int]] = []
-    owner: int | None = None  # the role of the last clause that named a brand
-    for a, b in clauses(tokens):
-        named = set(roles[a:b]) - {TokenRole.OTHER_TEXT}
-        if named:
-            owner = TokenRole.TARGET if named == {TokenRole.TARGET} else TokenRole.OTHER_BRAND
-        if owner == TokenRole.TARGET:
-            keep.append((a, b))
-    if not keep:
-        return None
-    return " ".join(" ".join(tokens[a:b]) for a, b in keep)
