@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-__all__ = ["now_utc", "utc"]
+__all__ = ["floor_hour", "now_utc", "utc"]
 
 
 def now_utc() -> datetime:
@@ -21,3 +21,9 @@ def utc(value: datetime) -> datetime:
     if value.tzinfo is None or value.utcoffset() is None:
         raise ValueError(f"naive datetime {value.isoformat()} has no timezone; pass an aware datetime")
     return value.astimezone(UTC)
+
+
+def floor_hour(at: datetime) -> datetime:
+    """``at`` down to its whole hour: the hourly rules decide per ended hour of UTC, so the live engine and
+    the backtest must cut hours the same way."""
+    return at.replace(minute=0, second=0, microsecond=0)

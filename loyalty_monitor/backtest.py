@@ -42,6 +42,7 @@ from alerts.rules.negative_spike import NegativeSpike
 from alerts.rules.queries import Complaint, FirstSeen
 from alerts.settings import AlertsSettings
 from collectors.importer import ImportRowError, parse_import
+from core.clock import floor_hour
 from core.mention import Mention
 from loyalty_index.index import IndexPoint, index_window_points
 from loyalty_monitor.config import Config, ConfigError
@@ -539,10 +540,6 @@ def _floor_step(at: datetime, step: timedelta) -> datetime:
     return _EPOCH + (at - _EPOCH) // step * step
 
 
-def _floor_hour(at: datetime) -> datetime:
-    return at.replace(minute=0, second=0, microsecond=0)
-
-
 _BASELINE_EVERY = timedelta(hours=6)
 """How long the spreading rule keeps a channel's usual (:class:`alerts.rules.engagement_growth`)."""
 
@@ -597,7 +594,7 @@ class _ReplaySpike(NegativeSpike):
                 kept[key] = {h: n for h, n in kept[key].items() if h >= start}
             self._start = start
         read_from = start if self._ended is None else max(start, self._ended)
-        ended = _floor_hour(self._now)
+        ended = floor_hour(self._now)
         rows = conn.execute(
             select(IndexHourly.brand, IndexHourly.channel, IndexHourly.hour, IndexHourly.negative).where(
                 and_(
@@ -896,7 +893,7 @@ class _Replay:
             or negative
             or "negative_spike" in lane.firing
             or now.minute == 0
-            or _floor_hour(now - _TICK) != _floor_hour(spike - _TICK)
+            or floor_hour(now - _TICK) != floor_hour(spike - _TICK)
         ):
             due.add("negative_spike")
         if (
@@ -907,7 +904,7 @@ class _Replay:
         ):
             due.add("engagement_growth")
         volume = lane.last_run.get("volume_spike")
-        if volume is None or _floor_hour(volume) != _floor_hour(now):
+        if volume is None or floor_hour(volume) != floor_hour(now):
             due.add("volume_spike")
         cutoff = now - timedelta(hours=lane.settings.resolve_after_hours)
         if lane.open_alerts and min(lane.open_alerts.values()) < cutoff:

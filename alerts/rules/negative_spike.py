@@ -22,6 +22,7 @@ from sqlalchemy.engine import Connection
 from alerts.lifecycle import Candidate
 from alerts.rules.queries import top_mentions
 from alerts.settings import AlertsSettings, SpikeRule
+from core.clock import floor_hour
 from storage.schema import Alert, IndexHourly, MentionBrand, effective_label
 
 __all__ = ["RULE", "NegativeSpike", "SpikeResult", "cap_storms", "spike_test"]
@@ -100,10 +101,6 @@ def spike_test(
     return SpikeResult(observed, mean, sd, z, phi, p, fires, fires and p <= rule.critical_p_value)
 
 
-def _floor_hour(at: datetime) -> datetime:
-    return at.replace(minute=0, second=0, microsecond=0)
-
-
 class NegativeSpike:
     """The rule, run periodically over the hourly rollup (``index_hourly``)."""
 
@@ -135,7 +132,7 @@ class NegativeSpike:
     def find(self, conn: Connection, now: datetime) -> list[Candidate]:
         """Negative counts of the last hours against the same hours of past weeks (hour of week)."""
         rule = self.rule
-        last = _floor_hour(now - timedelta(microseconds=1))
+        last = floor_hour(now - timedelta(microseconds=1))
         frac = min(1.0, (now - last).total_seconds() / 3600)
         window = [last - timedelta(hours=h) for h in range(rule.window_hours)]
         start = last - timedelta(weeks=rule.baseline_weeks, hours=rule.window_hours + 2)

@@ -27,6 +27,7 @@ from alerts.lifecycle import Candidate
 from alerts.rules.queries import top_mentions
 from alerts.rules.seasonal import history_hours, volume_test
 from alerts.settings import AlertsSettings
+from core.clock import floor_hour
 from storage.schema import IndexHourly, MentionBrand
 
 __all__ = ["RULE", "VolumeSpike"]
@@ -35,10 +36,6 @@ RULE = "volume_spike"
 
 _MAX_IDS = 500
 """Mentions kept with an alert: a busy brand's day holds thousands; the latest few hundred show the story."""
-
-
-def _floor_hour(at: datetime) -> datetime:
-    return at.replace(minute=0, second=0, microsecond=0)
 
 
 class VolumeSpike:
@@ -57,7 +54,7 @@ class VolumeSpike:
 
     def find(self, conn: Connection, now: datetime) -> list[Candidate]:
         """Test each brand's hourly totals ending with the last ended hour (nothing if already decided)."""
-        ended = _floor_hour(now)  # hours before this one have ended
+        ended = floor_hour(now)  # hours before this one have ended
         if self._decided == ended:
             return []
         self._decided = ended
