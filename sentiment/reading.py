@@ -22,7 +22,8 @@ Clauses (:func:`segments`) end at a sentence end and before a contrastive word (
 worse). A clause that names no brand continues the one before it ("все ругают X, а у меня ни одного
 обрыва"), or the first one after it when it opens the text. "не то что X", "в отличие от X", "по
 сравнению с X", "вместо X", "чего не скажешь о X" open a clause of their own, closed by the next comma,
-and so does "не X," before "а Y": its brand is the standard the nearest other brand is measured against.
+and so does "не X," before "а Y" (or "а не Y" after "X,"): its brand is the standard the nearest other
+brand is measured against.
 Inside a clause naming both brands the prepositions and verbs decide (:func:`_side_left_in_clause`);
 "раньше X ..., теперь Y ..." sets the roles between clauses.
 
@@ -146,7 +147,9 @@ def segments(tokens: Sequence[str], roles: Sequence[int]) -> list[tuple[Segment,
     def close(end: int) -> None:
         named = frozenset(roles[start:end]) - {TokenRole.OTHER_TEXT}
         words = [k for k in range(start, end) if tokens[k].isalnum()]
-        # "не X, а Y": a clause that only denies a brand makes it the standard of the next one
+        if len(words) > 2 and tokens[words[0]] == "а" and tokens[words[1]] == "не":
+            words = words[1:]  # "X, а не Y": the same denial, after the brand chosen
+        # "не X, а Y": a clause that only denies a brand makes it the standard of the one beside it
         denied = len(words) > 1 and tokens[words[0]] == "не" and len(named) == 1
         denied = denied and all(roles[k] != TokenRole.OTHER_TEXT for k in words[1:])
         out.append((Segment(start, end, named, standard or denied), sentence))

@@ -30,8 +30,11 @@ def test_clauses_end_at_sentences_contrastive_words_and_standard_phrases() -> No
         ("не то что иксу ,", True),  # a standard phrase closes at the next comma
         ("все четко", False),
     ]
-    # "не X, а Y": the clause that only denies a brand is a standard too
+    # "не X, а Y" and "Y, а не X": the clause that only denies a brand is a standard too
     assert _segments("Не Икс, а Игрек: вот где порядок", "Икс", "Игрек")[0] == ("не икс ,", True)
+    assert _segments("Выбрал Игрек, а не Икс. Доволен", "Икс", "Игрек")[1] == ("а не икс .", True)
+    # a denial that says more than the brand is an ordinary clause
+    assert _segments("Хорошо у Игрека, а не как у Икса.", "Икс", "Игрек")[1] == ("а не как у икса .", False)
 
 
 @pytest.mark.parametrize(
@@ -53,6 +56,8 @@ def test_clauses_end_at_sentences_contrastive_words_and_standard_phrases() -> No
         ("Альфа отвечает за минуту, чего не скажешь об Омеге.", "Омега", "Альфа"),
         ("Не то что Омега, в Альфе водители вежливые.", "Омега", "Альфа"),
         ("Не Омега, а Альфа: вот где порядок.", "Омега", "Альфа"),
+        ("Выбрала Альфу, а не Омегу.", "Омега", "Альфа"),
+        ("Теперь только Альфа, а не Омега!", "Омега", "Альфа"),
         ("Вернулась в Альфу после полугода в Омеге.", "Омега", "Альфа"),
     ],
 )
