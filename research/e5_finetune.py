@@ -5,6 +5,10 @@
 The model is trained once (:func:`sentiment.e5_finetune.train_e5` with ``validation=True``) and scored on
 every split it never saw and on the hand-written comparison set; recipes are compared on the worst split.
 ``--weights`` also scores blends with the fast model (``(1 - w) · log p_fast + w · log p_e5``).
+
+``--distil TEACHER_RUN`` trains a ``--layers``-layer student of a trained e5 model instead
+(:mod:`research.distil`: soft targets from the teacher's head logits mixed with gold by ``--alpha`` at
+``--temperature``, the student started from the teacher's bottom layers unless ``--init base``).
 """
 
 from __future__ import annotations
@@ -47,9 +51,42 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--full", action="store_true", help="also train on the validation splits")
     parser.add_argument("--limit", type=int, default=None, help="pairs per part (a quick check)")
+    parser.add_argument("--distil", type=Path, default=None, help="teacher e5 run: train its student")
+    parser.add_argument("--alpha", type=float, default=0.5, help="with --distil: the gold share of the loss")
+    parser.add_argument("--temperature", type=float, default=2.0, help="with --distil: softmax temperature")
+    parser.add_argument("--init", choices=("teacher", "base"), default="teacher", help="with --distil")
+    parser.add_argument(
+        "--more-comparisons", type=int, default=2000, help="with --distil: comparisons of another seed"
+    )
+    parser.add_argument("--negated", type=int, default=1000, help="with --distil: negated-praise pairs")
+    parser.add_argument("--teacher-precision", default="int8", help="with --distil: the teacher's scoring")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     fast = FastSentimentModel.load(FAST_DIR)
+    if args.distil is not None:
+        from research.distil import train_distilled
+
+        student = train_distilled(
+            args.datasets,
+            args.out,
+            fast,
+            args.distil,
+            layers=args.layers,
+            alpha=args.alpha,
+            temperature=args.temperature,
+            init=args.init,
+            epochs=args.epochs,
+            seed=args.seed,
+            synthetic=args.synthetic,
+            more_comparisons=args.more_comparisons,
+            negated=args.negated,
+            news_repeat=args.news_repeat,
+            limit=args.limit,
+            teacher_precision=args.teacher_precision,
+            log=lambda s: print(s, flush=True),  # noqa: T201
+        )
+        print(json.dumps({"version": student.version, **student.meta.metrics}, indent=2))  # noqa: T201
+        return
     model = train_e5(
         args.datasets,
         args.out,
