@@ -30,8 +30,9 @@ from sentiment.corpora import as_inputs, validation_data
 from sentiment.data import Example
 from sentiment.e5 import E5Meta, E5SentimentModel, clause_plan, gather_reads
 from sentiment.fast import FastSentimentModel, set_threads
-from sentiment.register import reads_as_news
+from sentiment.register import news_score, reads_as_news
 from sentiment.registry import FAST_DIR
+from sentiment.text import focus
 
 __all__ = [
     "FRESH_SET",
@@ -199,12 +200,17 @@ def choose(
     return best, rows
 
 
-def news_masks(parts: dict[str, list[Example]]) -> dict[str, torch.Tensor]:
-    """Per part, which pairs the register reads as news (:func:`sentiment.register.reads_as_news`)."""
-    return {
-        name: torch.tensor([reads_as_news(it) for it in as_inputs(examples)], dtype=torch.bool)
-        for name, examples in parts.items()
-    }
+def news_masks(parts: dict[str, list[Example]], threshold: float = 0.0) -> dict[str, torch.Tensor]:
+    """Per part, which pairs the register reads as news (:func:`sentiment.register.reads_as_news`; another
+    ``threshold`` on :func:`sentiment.register.news_score` shows what a stricter or looser rule gives)."""
+    out: dict[str, torch.Tensor] = {}
+    for name, examples in parts.items():
+        if threshold == 0.0:
+            flags = [reads_as_news(it) for it in as_inputs(examples)]
+        else:
+            flags = [news_score(focus(e.text, e.target, e.aliases)) > threshold for e in examples]
+        out[name] = torch.tensor(flags, dtype=torch.bool)
+    return out
 
 
 def register_share(parts: dict[str, list[Example]], news: dict[str, torch.Tensor]) -> dict[str, float]:
@@ -271,7 +277,15 @@ def main(argv: list[str] | None = None) -> None:
         action="store_true",
         help="also choose a second weight and offsets for the pairs read as news (sentiment/register.py)",
     )
+    parser.add_argument(
+        "--register-threshold",
+        type=float,
+        default=0.0,
+        help="with --register: read as news above this news_score (0: the shipped rule; not stored)",
+    )
     args = parser.parse_args(argv)
+    if args.write is not None and args.register_threshold != 0.0:
+        parser.error("--register-threshold is for comparison only: the model reads news at 0")
     set_threads()
     data = validation_data(args.datasets)
     parts: dict[str, list[Example]] = {
@@ -293,7 +307,7 @@ def main(argv: list[str] | None = None) -> None:
         print(json.dumps(row, ensure_ascii=False), flush=True)  # noqa: T201
     print("chosen on dev: " + json.dumps(best, ensure_ascii=False), flush=True)  # noqa: T201
     if args.register:
-        news = news_masks(parts)
+        news = news_masks(parts, args.register_threshold)
         print("read as news: " + json.dumps(register_share(parts, news)), flush=True)  # noqa: T201
         best, rows = choose_register(cache, parts, best, news)
         for row in rows:

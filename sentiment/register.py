@@ -118,8 +118,8 @@ def news_score(text: str) -> float:
 
 
 def is_news(text: str) -> bool:
-    """Whether ``text`` reads as a news report rather than a social post (:func:`news_score` at least 0)."""
-    return news_score(text) >= 0
+    """Whether ``text`` reads as a news report rather than a social post (:func:`news_score` above 0)."""
+    return news_score(text) > 0
 
 
 def reads_as_news(item: SentimentInput) -> bool:
