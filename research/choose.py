@@ -2,6 +2,7 @@
 
     python -m research.choose --e5 /tmp/e5-mask --cache /tmp/e5-mask-int8.pt [--precision int8]
     python -m research.choose ... --write /tmp/e5-mask      # store the chosen blend in its meta.json
+    python -m research.choose ... --register                # and a blend for pairs read as news
 
 The model is scored as users run it (``--precision``, int8 by default: what CPUs without AMX use). For
 every part (dev, the five validation splits, the three comparison sets) the e5 logits and the fast model's
@@ -12,6 +13,11 @@ cached. Then for every blend weight ``w`` and clause weight
 :func:`sentiment.e5_finetune.best_offsets`), and ``(w, c)`` is chosen by the same dev score. The splits and
 the comparison sets are printed for every ``(w, c)`` (so the log can show what each choice would have
 given) but play no part in the choice: they stay what the model never saw and was never tuned on.
+
+With ``--register`` a second weight and offsets are chosen, on dev in the same way, for the pairs whose
+text reads as news (:mod:`sentiment.register`), the other pairs keeping the first choice; ``--write``
+then stores them as ``news_weight`` / ``news_bias`` (and removes them without ``--register``). A cache
+missing a part (one written before the generated comparison set was scored) gets that part added.
 """
 
 from __future__ import annotations
