@@ -32,7 +32,7 @@ from research.validate import COMPARISON_SET, load_comparison
 from sentiment.base import LABELS, SentimentInput
 from sentiment.corpora import as_inputs, validation_data
 from sentiment.data import Example
-from sentiment.e5 import E5SentimentModel, clause_plan, gather_reads
+from sentiment.e5 import E5SentimentModel, clause_plan, gather_reads, reads_news
 from sentiment.metrics import f_pn_macro
 from sentiment.registry import load_model
 from sentiment.text import TokenRole, locate, tokenize
@@ -144,13 +144,13 @@ def _figures(name: str, examples: list[Example], scores: torch.Tensor) -> dict[s
 
 def _whole(model: E5SentimentModel, inputs: list[SentimentInput], cache: Path | None) -> torch.Tensor:
     """Blended whole-text scores, from ``cache`` when it holds them for this model and these texts."""
-    key = hashlib.sha256(
-        json.dumps([model.version, [(i.text, i.target, i.aliases, i.other_brands) for i in inputs]]).encode()
-    ).hexdigest()[:16]
+    blend = [model.meta.weight, model.meta.bias, model.meta.news_weight, model.meta.news_bias]
+    texts = [(i.text, i.target, i.aliases, i.other_brands) for i in inputs]
+    key = hashlib.sha256(json.dumps([model.version, blend, texts]).encode()).hexdigest()[:16]
     path = cache / f"whole-{key}.pt" if cache is not None else None
     if path is not None and path.is_file():
         return torch.load(path)  # type: ignore[no-any-return]
-    scores = model._blended(inputs, 256)
+    scores = model._blended(inputs, 256, model.news(inputs))
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
         torch.save(scores, path)
@@ -162,7 +162,8 @@ def _clause_scores(
 ) -> tuple[list[int], torch.Tensor | None, int, list[bool]]:
     """(items with a clause reading, their clause scores with offsets, the number of extra reads, whether
     each item's reading holds the other side mirrored)."""
-    bias = torch.tensor(model.meta.bias)
+    news = model.news(inputs)
+    _, bias = model._blend_params(len(inputs), news)
     if reading == "before":
         parts = [
             target_clauses(it.text, it.target, it.aliases, it.other_brands) if it.target else None
@@ -172,12 +173,15 @@ def _clause_scores(
         reads = [SentimentInput(parts[i] or "", *_rest(inputs[i])) for i in idx]
         if not reads:
             return [], None, 0, []
-        return idx, model._blended(reads, 256), len(reads), [False] * len(idx)
+        sub = None if news is None else [news[i] for i in idx]
+        return idx, model._blended(reads, 256, sub), len(reads), [False] * len(idx)
     reads, plan = clause_plan(inputs)
     if not reads:
         return [], None, 0, []
-    idx, read, mirrored = gather_reads(model._blended(reads, 256) - bias, plan)
-    return idx, read + bias, len(reads), mirrored
+    read_news = reads_news(news, plan, len(reads))
+    _, read_bias = model._blend_params(len(reads), read_news)
+    idx, read, mirrored = gather_reads(model._blended(reads, 256, read_news) - read_bias, plan)
+    return idx, read + bias[idx], len(reads), mirrored
 
 
 def _rest(it: SentimentInput) -> tuple[str | None, tuple[str, ...], tuple[str, ...]]:

@@ -47,6 +47,7 @@ from sentiment.e5_torch import InferenceEncoder, scoring_dtype
 from sentiment.errors import ModelLoadError
 from sentiment.fast import FastSentimentModel
 from sentiment.reading import readings
+from sentiment.register import reads_as_news
 from sentiment.text import TokenRole, focus, locate, mark, tokenize
 
 __all__ = [
@@ -60,6 +61,7 @@ __all__ = [
     "gather_reads",
     "is_e5_dir",
     "mark_target",
+    "reads_news",
     "target_window",
 ]
 
@@ -185,6 +187,10 @@ class E5Meta:
     # the clause reading's weight for a target that is the brand left ("ушёл из X в Y"), whose reading
     # includes the chosen brand's mirrored; chosen on the comparison dev sets (research/clauses.py)
     mirror_weight: float = 0.5
+    # the blend for pairs whose text reads as a news report (sentiment/register.py), chosen on the dev
+    # set (research/choose.py --register); absent (None): every pair is blended alike, as before
+    news_weight: float | None = None
+    news_bias: list[float] | None = None
     trained_on: list[str] = field(default_factory=list)
     recipe: dict[str, Any] = field(default_factory=dict)
     metrics: dict[str, float] = field(default_factory=dict)
@@ -322,13 +328,37 @@ class E5SentimentModel:
         """Head logits (N, 3) for encoded rows, run in length-sorted batches."""
         return head_logits(self.tokenizer, self.runner, self.head, rows, batch_size)
 
-    def blend(self, fast_raw: torch.Tensor, e5: torch.Tensor) -> torch.Tensor:
-        """Blended log-probabilities plus offsets; ``fast_raw``: the entity head's logits, no offsets."""
-        w = self.meta.weight
+    def blend(
+        self, fast_raw: torch.Tensor, e5: torch.Tensor, news: Sequence[bool] | None = None
+    ) -> torch.Tensor:
+        """Blended log-probabilities plus offsets; ``fast_raw``: the entity head's logits, no offsets.
+
+        ``news`` (one flag per row) gives the rows read as news the model's news weight and offsets when
+        meta.json has them.
+        """
+        w, bias = self._blend_params(len(e5), news)
         mixed = w * torch.log_softmax(e5, -1)
-        if w < 1:
+        if bool((w < 1).any()):
             mixed = mixed + (1 - w) * torch.log_softmax(fast_raw, -1)
-        return mixed + torch.tensor(self.meta.bias)
+        return mixed + bias
+
+    def _blend_params(self, n: int, news: Sequence[bool] | None) -> tuple[torch.Tensor, torch.Tensor]:
+        """Per row the blend weight (n, 1) and offsets (n, 3): the news pair's where a row reads as news."""
+        w = torch.full((n, 1), float(self.meta.weight))
+        bias = torch.tensor(self.meta.bias, dtype=torch.float32).expand(n, 3).clone()
+        if news is not None and self.meta.news_weight is not None:
+            rows = torch.tensor(list(news), dtype=torch.bool)
+            if bool(rows.any()):
+                w[rows] = float(self.meta.news_weight)
+                bias[rows] = torch.tensor(self.meta.news_bias or self.meta.bias, dtype=torch.float32)
+        return w, bias
+
+    def news(self, items: Sequence[SentimentInput]) -> list[bool] | None:
+        """Which items read as news (:func:`sentiment.register.reads_as_news`); None when the model has no
+        news blend, so the register is not computed."""
+        if self.meta.news_weight is None:
+            return None
+        return [reads_as_news(it) for it in items]
 
     def logits(self, items: Sequence[SentimentInput], batch_size: int = 256) -> torch.Tensor:
         """Scores (N, 3): blended for targeted items, the fast general head's logits for the rest.
@@ -336,6 +366,8 @@ class E5SentimentModel:
         With ``meta.clause_weight`` above 0, a targeted item whose text also names a competitor is also
         read as its clauses (:func:`clause_reads`: the target's own, and the chosen competitor's mirrored
         when the target is the brand left), and the whole and clause scores are mixed with that weight.
+        With a news blend in meta.json, an item whose text reads as news (:mod:`sentiment.register`) is
+        blended with the news weight and offsets, its clause reads too (the register is the whole text's).
         """
         targeted = [i for i, it in enumerate(items) if it.target]
         untargeted = [i for i, it in enumerate(items) if not it.target]
@@ -344,27 +376,34 @@ class E5SentimentModel:
             out[untargeted] = self.fast.logits([items[i] for i in untargeted], batch_size)
         if targeted:
             chosen = [items[i] for i in targeted]
-            scores = self._blended(chosen, batch_size)
+            news = self.news(chosen)
+            scores = self._blended(chosen, batch_size, news)
             c = self.meta.clause_weight
             if c > 0:
                 reads, plan = clause_plan(chosen)
                 if reads:
-                    bias = torch.tensor(self.meta.bias)
-                    split, read, mirrored = gather_reads(self._blended(reads, batch_size) - bias, plan)
+                    read_news = reads_news(news, plan, len(reads))
+                    _, read_bias = self._blend_params(len(reads), read_news)
+                    raw = self._blended(reads, batch_size, read_news) - read_bias
+                    split, read, mirrored = gather_reads(raw, plan)
+                    _, bias = self._blend_params(len(chosen), news)
                     mix = clause_mix(self.meta, mirrored)
-                    scores[split] = (1 - mix) * scores[split] + mix * (read + bias)
+                    scores[split] = (1 - mix) * scores[split] + mix * (read + bias[split])
             out[targeted] = scores
         return out
 
-    def _blended(self, chosen: Sequence[SentimentInput], batch_size: int) -> torch.Tensor:
-        """Blended scores (N, 3) of targeted items, offsets included."""
+    def _blended(
+        self, chosen: Sequence[SentimentInput], batch_size: int, news: Sequence[bool] | None = None
+    ) -> torch.Tensor:
+        """Blended scores (N, 3) of targeted items, offsets included (``news``: see :meth:`blend`)."""
         e5 = self.e5_logits(self.encode(chosen), min(batch_size, 64))
-        if self.meta.weight < 1:
+        w, _ = self._blend_params(len(chosen), news)
+        need = [i for i in range(len(chosen)) if float(w[i]) < 1]
+        raw = torch.zeros_like(e5)  # e5 alone: the fast model is not run for those items
+        if need:
             # The blend was tuned on the entity head's raw logits (no offsets).
-            raw = self.fast.logits(chosen, batch_size) - self.fast._bias[1]
-        else:
-            raw = torch.zeros_like(e5)  # e5 alone: the fast model is not run for targeted items
-        return self.blend(raw, e5)
+            raw[need] = self.fast.logits([chosen[i] for i in need], batch_size) - self.fast._bias[1]
+        return self.blend(raw, e5, news)
 
     def predict(self, items: Sequence[SentimentInput], batch_size: int = 256) -> list[SentimentResult]:
         """Label every item, in order."""
@@ -440,6 +479,23 @@ def gather_reads(
         parts = [scores[r][_MIRROR] if mirrored else scores[r] for r, mirrored in plan[i]]
         out[row] = torch.stack(parts).mean(0)
     return idx, out, [any(m for _, m in plan[i]) for i in idx]
+
+
+def reads_news(
+    news: Sequence[bool] | None, plan: Sequence[Sequence[tuple[int, bool]]], n_reads: int
+) -> list[bool] | None:
+    """Per clause read, whether the pair it belongs to reads as news (None when ``news`` is None).
+
+    A clause is read in the register of its whole text (a short clause of a report is still a report);
+    a read is shared only by the pairs of one post, which have one text and so one register.
+    """
+    if news is None:
+        return None
+    flags = [False] * n_reads
+    for i, entries in enumerate(plan):
+        for r, _ in entries:
+            flags[r] = news[i]
+    return flags
 
 
 def clause_mix(meta: E5Meta, mirrored: Sequence[bool]) -> torch.Tensor:

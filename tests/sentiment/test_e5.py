@@ -197,6 +197,43 @@ def test_the_brand_left_is_read_as_the_chosen_brand_mirrored(
     torch.testing.assert_close(mixed[1], plain[1])  # the brand chosen is read whole
 
 
+NEWS = "Как сообщили в пресс-службе ведомства, 7 декабря Роспотребнадзор оштрафовал компанию Волнаком."
+
+
+def test_a_news_blend_applies_to_the_pairs_read_as_news(
+    tiny_fast: FastSentimentModel, base: tuple[Any, Any]
+) -> None:
+    model = _model(tiny_fast, base, 0.5, top=1)
+    items = [SentimentInput(NEWS, "Волнаком"), ITEMS[3], ITEMS[1]]
+    assert model.news(items) is None  # no news blend in meta.json: the register is not even read
+    plain = model.logits(items)
+    model.meta.news_weight, model.meta.news_bias = 0.0, [0.5, 0.0, -0.5]
+    assert model.news(items) == [True, False, False]
+    got = model.logits(items)
+    fast = torch.log_softmax(tiny_fast.logits(items[:1]) - tiny_fast._bias[1], -1)[0]
+    torch.testing.assert_close(got[0], fast + torch.tensor([0.5, 0.0, -0.5]))  # the fast head alone
+    torch.testing.assert_close(got[1:], plain[1:])  # a post, and an item without a target: as before
+
+
+def test_a_clause_read_takes_the_register_of_its_whole_text(
+    tiny_fast: FastSentimentModel, base: tuple[Any, Any]
+) -> None:
+    """A short clause of a report is blended as the report is, not as the short text it is alone."""
+    model = _model(tiny_fast, base, 0.5, top=1)
+    text = (
+        "Как сообщили в пресс-службе ведомства, 7 декабря Роспотребнадзор оштрафовал компанию Волнаком "
+        "по итогам проверки, а у Линкора всё хорошо."
+    )
+    item = SentimentInput(text, "Линкор", other_brands=("Волнаком",))
+    model.meta.clause_weight, model.meta.news_weight, model.meta.news_bias = 0.7, 1.0, [0.0, 0.0, 0.0]
+    reads, plan = clause_plan([item])
+    assert reads and model.news([item]) == [True] and model.news(reads) == [False] * len(reads)
+    whole = model._blended([item], 64, [True])
+    read = model._blended(reads, 64, [True] * len(reads))
+    _, clause, _ = gather_reads(read, plan)
+    torch.testing.assert_close(model.logits([item]), 0.3 * whole + 0.7 * clause)
+
+
 def test_the_two_brands_of_a_post_share_their_reads() -> None:
     text = "Раньше закупалась в Корзинке, теперь только Пятак: цены ниже."
     a = SentimentInput(text, "Корзинка", other_brands=("Пятак",))
