@@ -21,13 +21,8 @@ from pathlib import Path
 
 import torch
 
-from research.choose import _figures, _mixed, f_pn_fast, news_masks
-from research.clauses import FRESH_SET, HELDOUT_SET
-from research.comparison_dev import DEV_SET
-from research.validate import load_comparison
+from research.choose import _figures, _mixed, evaluation_parts, f_pn_fast, news_masks
 from sentiment.base import LABELS, SentimentInput
-from sentiment.corpora import validation_data
-from sentiment.data import Example
 from sentiment.e5 import E5Meta
 from sentiment.fast import FastSentimentModel, set_threads
 from sentiment.registry import E5_DIR, FAST_DIR
@@ -77,15 +72,7 @@ def main(argv: list[str] | None = None) -> None:
     set_threads()
     meta = E5Meta.from_json(json.loads(args.meta.read_text(encoding="utf-8")))
     cache: dict[str, dict[str, torch.Tensor]] = torch.load(args.cache)
-    data = validation_data(args.datasets)
-    parts: dict[str, list[Example]] = {
-        "dev": data.dev,
-        "comparison": load_comparison(),
-        "comparison_heldout": load_comparison(HELDOUT_SET),
-        "comparison_fresh": load_comparison(FRESH_SET),
-        "comparison_generated": load_comparison(DEV_SET),
-        **data.splits,
-    }
+    parts = evaluation_parts(args.datasets)
     fast = FastSentimentModel.load(FAST_DIR)
     own_bias = fast._bias[1]
     news = news_masks(parts)

@@ -44,6 +44,7 @@ __all__ = [
     "FRESH_SET",
     "choose",
     "choose_register",
+    "evaluation_parts",
     "f_pn_fast",
     "main",
     "news_masks",
@@ -268,6 +269,19 @@ def choose_register(
     return best, rows
 
 
+def evaluation_parts(datasets: Path) -> dict[str, list[Example]]:
+    """Every set a model is chosen and judged on: dev, the comparison sets and the validation splits."""
+    data = validation_data(datasets)
+    return {
+        "dev": data.dev,
+        "comparison": load_comparison(),
+        "comparison_heldout": load_comparison(HELDOUT_SET),
+        "comparison_fresh": load_comparison(FRESH_SET),
+        "comparison_generated": load_comparison(DEV_SET),
+        **data.splits,
+    }
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -293,15 +307,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.write is not None and args.register_threshold != 0.0:
         parser.error("--register-threshold is for comparison only: the model reads news at 0")
     set_threads()
-    data = validation_data(args.datasets)
-    parts: dict[str, list[Example]] = {
-        "dev": data.dev,
-        "comparison": load_comparison(),
-        "comparison_heldout": load_comparison(HELDOUT_SET),
-        "comparison_fresh": load_comparison(FRESH_SET),
-        "comparison_generated": load_comparison(DEV_SET),
-        **data.splits,
-    }
+    parts = evaluation_parts(args.datasets)
     cache: dict[str, dict[str, torch.Tensor]] = torch.load(args.cache) if args.cache.is_file() else {}
     if any(name not in cache for name in parts):
         fast = FastSentimentModel.load(FAST_DIR)
