@@ -45,7 +45,9 @@ from sentiment.e5_finetune import (
     Log,
     _batches,
     best_offsets,
+    class_weights,
     f_pn_of,
+    optimiser,
     with_news_repeated,
 )
 from sentiment.fast import FastSentimentModel
@@ -271,16 +273,10 @@ def train_distilled(
     train_ids = [encode_marked(tok, as_input(e), MAX_TOKENS, "mask") for e in train]
     dev_ids = [encode_marked(tok, as_input(e), MAX_TOKENS, "mask") for e in data.dev]
     gold = torch.tensor([LABELS.index(e.label) for e in train])
-    counts = torch.bincount(gold, minlength=3).float().clamp(min=1)
-    weight = (counts.sum() / counts).sqrt()
-    weight /= weight.mean()
-    params = [p for p in enc.parameters() if p.requires_grad]  # type: ignore[attr-defined]
-    opt = torch.optim.AdamW(
-        [{"params": params, "lr": 1e-4}, {"params": head.parameters(), "lr": 1e-3}], weight_decay=0.01
-    )
+    weight = class_weights(gold)
     batch_size = 32
     steps = epochs * math.ceil(len(train) / batch_size)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=[1e-4, 1e-3], total_steps=steps, pct_start=0.1)
+    opt, sched = optimiser(enc, head, steps)  # type: ignore[arg-type]
     log(
         f"distil: {len(taught)} taught + {len(untaught)} gold-only pairs, {layers} layers from {init}, "
         f"alpha {alpha}, T {temperature}, {epochs} epochs, seed {seed}"

@@ -34,7 +34,15 @@ from sentiment.fast import FastSentimentModel
 from sentiment.metrics import f_pn_macro
 from sentiment.synthetic import comparison_examples, frame_examples
 
-__all__ = ["best_offsets", "f_pn_of", "fine_tune", "train_e5", "with_news_repeated"]
+__all__ = [
+    "best_offsets",
+    "class_weights",
+    "f_pn_of",
+    "fine_tune",
+    "optimiser",
+    "train_e5",
+    "with_news_repeated",
+]
 
 _GRID = [x / 10 for x in range(-15, 21)]
 MAX_TOKENS = 96
@@ -75,6 +83,27 @@ def _batches(n: int, size: int, rng: random.Random, length: Callable[[int], int]
     return out
 
 
+def class_weights(gold: torch.Tensor) -> torch.Tensor:
+    """Per-class loss weights, the square root of inverse frequency, mean 1: the rarer polar classes count
+    more without letting a few examples dominate."""
+    counts = torch.bincount(gold, minlength=3).float().clamp(min=1)
+    weight = (counts.sum() / counts).sqrt()
+    return weight / weight.mean()
+
+
+def optimiser(
+    enc: nn.Module, head: nn.Module, steps: int
+) -> tuple[torch.optim.Optimizer, torch.optim.lr_scheduler.LRScheduler]:
+    """AdamW with a one-cycle schedule: the encoder's trainable layers at 1e-4, the fresh head at 1e-3
+    (a new head needs to move further than pretrained layers should)."""
+    params = [p for p in enc.parameters() if p.requires_grad]
+    opt = torch.optim.AdamW(
+        [{"params": params, "lr": 1e-4}, {"params": head.parameters(), "lr": 1e-3}], weight_decay=0.01
+    )
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=[1e-4, 1e-3], total_steps=steps, pct_start=0.1)
+    return opt, sched
+
+
 def fine_tune(
     train: Sequence[Example],
     dev: Sequence[Example],
@@ -97,16 +126,9 @@ def fine_tune(
     dev_ids = [encode_marked(tok, as_input(e), MAX_TOKENS, marking) for e in dev]
     log(f"tokenised {len(train_ids)} + {len(dev_ids)} texts in {time.time() - t0:.0f}s")
     gold = torch.tensor([LABELS.index(e.label) for e in train])
-    counts = torch.bincount(gold, minlength=3).float().clamp(min=1)
-    weight = (counts.sum() / counts).sqrt()
-    weight /= weight.mean()
-    params = [p for p in enc.parameters() if p.requires_grad]
-    opt = torch.optim.AdamW(
-        [{"params": params, "lr": 1e-4}, {"params": head.parameters(), "lr": 1e-3}], weight_decay=0.01
-    )
+    weight = class_weights(gold)
     batch_size = 32
-    steps = epochs * math.ceil(len(train) / batch_size)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=[1e-4, 1e-3], total_steps=steps, pct_start=0.1)
+    opt, sched = optimiser(enc, head, epochs * math.ceil(len(train) / batch_size))
     log(
         f"e5: {len(train)} training pairs, marking {marking}, {layers} layers (top {min(top, layers)} "
         f"trained), {epochs} epochs, seed {seed}"
