@@ -13,7 +13,8 @@ data compares them. ``--reading before`` scores the rule of round eleven (the ta
 clauses only, cut at sentence ends and contrastive words) for comparison.
 
 The comparison sets come first: ``comparison_invented`` (designed on), ``comparison_heldout``,
-``comparison_generated`` (the generated dev set, :mod:`research.comparison_dev`), and with ``--fresh``
+``comparison_generated`` (the generated dev set, :mod:`research.comparison_dev`), its second part
+``comparison_generated_more`` (other frames, round seventeen), and with ``--fresh``
 ``comparison_fresh``, the set kept unseen until a rule is final.
 """
 
@@ -27,7 +28,7 @@ from pathlib import Path
 
 import torch
 
-from research.comparison_dev import DEV_SET
+from research.comparison_dev import DEV_SET, MORE_SET
 from research.validate import COMPARISON_SET, load_comparison
 from sentiment.base import LABELS, SentimentInput
 from sentiment.corpora import as_inputs, validation_data
@@ -208,6 +209,7 @@ def main(argv: list[str] | None = None) -> None:
         "comparison_invented": load_comparison(),
         "comparison_heldout": load_comparison(HELDOUT_SET),
         "comparison_generated": load_comparison(DEV_SET),
+        "comparison_generated_more": load_comparison(MORE_SET),
     }
     if args.fresh:
         parts["comparison_fresh"] = load_comparison(FRESH_SET)

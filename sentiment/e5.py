@@ -427,7 +427,10 @@ def clause_reads(item: SentimentInput) -> list[tuple[SentimentInput, bool]]:
     text = focus(item.text, item.target, item.aliases)
     out: list[tuple[SentimentInput, bool]] = []
     for r in readings(text, item.target, item.aliases, item.other_brands):
-        if r.role == TokenRole.TARGET:
+        if r.joint:  # the brands judged alike: the competitors read as the target too, one read for all
+            joint = (*item.aliases, *item.other_brands)
+            out.append((SentimentInput(r.text, item.target, joint, ()), r.mirrored))
+        elif r.role == TokenRole.TARGET:
             out.append((SentimentInput(r.text, item.target, item.aliases, item.other_brands), r.mirrored))
         else:
             other = item.other_brands

@@ -90,6 +90,28 @@ _SWITCH_LEMMAS = frozenset(
         "отказываться",
     }
 )
+# Verbs that move one's money or business (perfective): a switch too, unless the clause names an amount
+# ("перевёл 500 рублей из X в Y" is a payment) or uses the noun ("перевод из X в Y шёл три дня").
+_TRANSFER_LEMMAS = frozenset({"перевести", "перенести"})
+# Verbs of leaving a brand without a destination in their clause ("закрыл счёт в X, открыл в Y"): the
+# brand within three words after one is left when the other brand is not.
+_LEAVE_LEMMAS = frozenset(
+    {
+        "закрыть",
+        "закрывать",
+        "расторгнуть",
+        "расторгать",
+        "отключиться",
+        "отключаться",
+        "удалить",
+        "отписаться",
+        "бросить",
+    }
+)
+# Words that judge the brands of a clause alike ("X и Y одинаково плохи", "у обоих", "у всех", "тоже").
+_ALIKE_WORDS = frozenset(
+    {"оба", "обе", "обоих", "обеих", "одинаково", "одинаковы", "одинаковые", "одинаковый", "тоже"}
+)
 # Verbs of exchange: "поменял X на Y", the object without a preposition is the brand left.
 _EXCHANGE_LEMMAS = frozenset({"поменять", "менять", "сменить", "заменить", "променять", "обменять"})
 # Prepositions between "чем" and the brand ("быстрее, чем в X").
@@ -111,11 +133,13 @@ class Segment:
 class Reading:
     """What to read for a target: ``text`` (tokens joined by spaces, which :func:`tokenize` reads back
     unchanged), about the target's own side (``role`` TARGET) or the competitor's (OTHER_BRAND), whose
-    scores are then ``mirrored`` (negative and positive swapped)."""
+    scores are then ``mirrored`` (negative and positive swapped). A ``joint`` reading (role TARGET) reads
+    the competitors as the target too: the brands are judged alike, so one read is both brands' label."""
 
     text: str
     role: int
     mirrored: bool
+    joint: bool = False
 
 
 @lru_cache(maxsize=65536)
@@ -212,11 +236,29 @@ def _is_standard_of_comparison(tokens: Sequence[str], a: int, start: int) -> boo
     return k == start - 1 and _is_comparative(tokens[k]) and not _negated(tokens, k)
 
 
-def _after_verb(tokens: Sequence[str], roles: Sequence[int], a: int, prep: int) -> bool:
-    """Whether a verb of switching is among the three words before ``prep`` (brand names skipped):
-    "ушёл из X в Y" makes Y the destination, "вернулась в X после полугода в Y" only X."""
+def _after_verb(
+    tokens: Sequence[str], roles: Sequence[int], a: int, prep: int, lemmas: frozenset[str]
+) -> bool:
+    """Whether a verb of ``lemmas`` is among the three words before ``prep`` (brand names skipped), not
+    negated: "ушёл из X в Y" makes Y the destination, "вернулась в X после полугода в Y" only X;
+    "закрыл счёт в X" leaves X."""
     words = [k for k in range(prep - 1, a - 1, -1) if roles[k] == TokenRole.OTHER_TEXT][:3]
-    return any(_is_lemma(tokens[k], _SWITCH_LEMMAS) for k in words)
+    return any(_is_lemma(tokens[k], lemmas) and not _negated(tokens, k) for k in words)
+
+
+def _alike(tokens: Sequence[str], roles: Sequence[int], a: int, b: int) -> bool:
+    """Whether a clause naming both sides judges them alike: a word of likeness ("одинаково", "оба",
+    "тоже"), "у всех", "ни X, ни Y", or a negated comparative ("ничем не лучше X", "не хуже, чем X")."""
+    for k in range(a, b):
+        t = tokens[k]
+        if t in _ALIKE_WORDS or (t == "всех" and k > a and tokens[k - 1] == "у"):
+            return True
+        if _is_comparative(t) and _negated(tokens, k):
+            return True
+    neither = {
+        roles[k + 1] for k in range(a, b - 1) if tokens[k] == "ни" and roles[k + 1] != TokenRole.OTHER_TEXT
+    }
+    return len(neither) > 1
 
 
 def _side_left_in_clause(tokens: Sequence[str], roles: Sequence[int], a: int, b: int) -> int | None:
@@ -231,7 +273,10 @@ def _side_left_in_clause(tokens: Sequence[str], roles: Sequence[int], a: int, b:
     mentions = _mentions(tokens, roles, a, b)
     left: set[int] = set()
     chosen: set[int] = set()
-    switching = any(_is_lemma(tokens[k], _SWITCH_LEMMAS) for k in range(a, b))
+    switching = any(_is_lemma(tokens[k], _SWITCH_LEMMAS) for k in range(a, b)) or (
+        any(_is_lemma(tokens[k], _TRANSFER_LEMMAS) for k in range(a, b))
+        and not any(any(c.isdigit() for c in tokens[k]) for k in range(a, b))
+    )
     exchange = [k for k in range(a, b) if _is_lemma(tokens[k], _EXCHANGE_LEMMAS)]
     for idx, (role, s, _) in enumerate(mentions):
         before = tokens[s - 1] if s > a else ""
@@ -242,6 +287,7 @@ def _side_left_in_clause(tokens: Sequence[str], roles: Sequence[int], a: int, b:
             or _is_standard_of_comparison(tokens, a, s)
             or (before == "после" and later)
             or (before in _FROM and switching and any(w in _TO or w == "пользу" for _, w in later))
+            or _after_verb(tokens, roles, a, s, _LEAVE_LEMMAS)
             or (
                 exchange
                 and exchange[0] < s
@@ -250,7 +296,7 @@ def _side_left_in_clause(tokens: Sequence[str], roles: Sequence[int], a: int, b:
             )
         ):
             left.add(role)
-        elif (before in _TO and _after_verb(tokens, roles, a, s - 1)) or (
+        elif (before in _TO and _after_verb(tokens, roles, a, s - 1, _SWITCH_LEMMAS)) or (
             s - 2 >= a and (tokens[s - 2], before) == ("в", "пользу")
         ):
             chosen.add(role)
@@ -283,6 +329,7 @@ def readings(
     owner: int | None = None  # the side of the last clause naming one brand (-1: both)
     owned_at: list[tuple[int, int]] = []  # (segment index, side) of the clauses naming one side
     leading: list[tuple[int, int]] = []  # brand-less clauses before the first brand
+    alike = False  # a clause naming both judges them alike
     for i, (seg, sent) in enumerate(segs):
         span = (seg.start, seg.end)
         if seg.standard and len(seg.roles) == 1:
@@ -300,6 +347,8 @@ def readings(
             side_left = _side_left_in_clause(tokens, roles, seg.start, seg.end)
             if side_left is not None:
                 left_sides.add(side_left)
+            elif _alike(tokens, roles, seg.start, seg.end):
+                alike = True
             owner = -1  # a clause naming both is read whole, never as one brand's own
             continue
         side = next(iter(seg.roles))
@@ -318,6 +367,8 @@ def readings(
         out.append(Reading(own, TokenRole.TARGET, False))
     if TokenRole.TARGET in left_sides and TokenRole.OTHER_BRAND not in left_sides:
         out.append(Reading(whole, TokenRole.OTHER_BRAND, True))
+    elif alike and not left_sides:
+        out.append(Reading(whole, TokenRole.TARGET, False, joint=True))
     return out
 
 

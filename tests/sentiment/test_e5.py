@@ -20,6 +20,7 @@ from sentiment.e5 import (
     head_logits,
     is_e5_dir,
     load_base,
+    mark_target,
     quantise_q4,
 )
 from sentiment.errors import ModelLoadError
@@ -246,6 +247,17 @@ def test_the_two_brands_of_a_post_share_their_reads() -> None:
     idx, read, mirrored = gather_reads(scores, plan)
     assert idx == [0, 1] and mirrored == [True, False]
     torch.testing.assert_close(read[0], (scores[plan[0][0][0]] + scores[plan[0][1][0]][[2, 1, 0]]) / 2)
+
+
+def test_brands_judged_alike_share_one_read_marking_both_as_the_target() -> None:
+    text = "Корзинка и Пятак одинаково плохи: очереди."
+    a = SentimentInput(text, "Корзинка", other_brands=("Пятак",))
+    b = SentimentInput(text, "Пятак", other_brands=("Корзинка",))
+    reads, plan = clause_plan([a, b])
+    assert len(reads) == 1 and plan == [[(0, False)], [(0, False)]]
+    assert mark_target(reads[0].text, reads[0].target or "", reads[0].aliases, (), "mask") == (
+        "[[ X ]] и [[ X ]] одинаково плохи : очереди ."
+    )
 
 
 def test_switch_examples_pair_opposite_labels() -> None:

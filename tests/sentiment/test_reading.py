@@ -59,6 +59,11 @@ def test_clauses_end_at_sentences_contrastive_words_and_standard_phrases() -> No
         ("Выбрала Альфу, а не Омегу.", "Омега", "Альфа"),
         ("Теперь только Альфа, а не Омега!", "Омега", "Альфа"),
         ("Вернулась в Альфу после полугода в Омеге.", "Омега", "Альфа"),
+        # a verb that moves one's money is a switch too; closing an account leaves the brand
+        ("Перевёл все накопления из Омеги в Альфу: честные цены.", "Омега", "Альфа"),
+        ("Перенесла зарплатный проект из Омеги в Альфу.", "Омега", "Альфа"),
+        ("Закрыл счёт в Омеге, открыл в Альфе — красота.", "Омега", "Альфа"),
+        ("Расторгла договор с Омегой и подключилась к Альфе.", "Омега", "Альфа"),
     ],
 )
 def test_the_brand_left_or_measured_against_reads_the_other_side_mirrored(
@@ -104,11 +109,11 @@ def test_before_and_now_make_the_earlier_brand_the_one_left() -> None:
 @pytest.mark.parametrize(
     ("text", "a", "b"),
     [
-        ("Альфа ничем не лучше Омеги: у обоих очереди.", "Альфа", "Омега"),  # a negated comparative
-        ("Альфа ничуть не хуже, чем Омега.", "Альфа", "Омега"),
         ("Перевод из Альфы в Омегу шёл три дня.", "Альфа", "Омега"),  # no verb of switching
+        ("Перевёл 500 рублей из Альфы в Омегу.", "Альфа", "Омега"),  # an amount: a payment
+        ("Альфа не закрыла мне счёт в Омеге.", "Альфа", "Омега"),  # a negated verb of leaving
         ("Альфа и Омега подписали соглашение.", "Альфа", "Омега"),
-        ("Альфа, Омега и Сигма — у всех очереди.", "Альфа", "Омега"),  # a list
+        ("Альфа, Омега и Сигма открыли офисы.", "Альфа", "Омега"),  # a list, nothing said alike
         ("Кто лучше, Альфа или Омега?", "Альфа", "Омега"),
         ("Альфа выкупила у Омеги сеть терминалов.", "Альфа", "Омега"),
     ],
@@ -129,3 +134,27 @@ def test_readings_read_back_as_the_same_tokens() -> None:
     text = "Кредо-Плюс заблокировал карту!!! Зато Зорбанк помог :)"
     (r,) = readings(text, "Кредо-Плюс", ("Кредо Плюс",), ("Зорбанк",))
     assert tokenize(r.text) == tokenize("Кредо-Плюс заблокировал карту!!!")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Альфа ничем не лучше Омеги: у обоих очереди.",  # a negated comparative
+        "Альфа ничуть не хуже, чем Омега.",
+        "Альфа и Омега одинаково плохи.",
+        "Альфа, Омега, Сигма — у всех очереди.",
+        "Ни Альфа, ни Омега так и не ответили.",
+        "Альфа, как и Омега, тоже подняла цены.",
+        "Альфа и Омега оба хороши.",
+    ],
+)
+def test_brands_judged_alike_read_one_joint_reading(text: str) -> None:
+    whole = " ".join(tokenize(text))
+    assert readings(text, "Альфа", (), ("Омега",)) == [Reading(whole, OWN, False, joint=True)]
+    assert readings(text, "Омега", (), ("Альфа",)) == [Reading(whole, OWN, False, joint=True)]
+
+
+def test_likeness_never_overrides_roles() -> None:
+    # a switch judged with "тоже" is still a switch: the brand left reads the other side mirrored
+    text = "Ушёл из Омеги в Альфу, там тоже очереди, но меньше."
+    assert [r.mirrored for r in readings(text, "Омега", (), ("Альфа",))] == [True]
