@@ -34,7 +34,7 @@ from research.validate import load_comparison, worst
 from sentiment.base import LABELS
 from sentiment.corpora import as_inputs, validation_data
 from sentiment.data import Example
-from sentiment.e5 import E5Meta, E5SentimentModel, clause_plan, gather_reads
+from sentiment.e5 import E5Meta, E5SentimentModel, clause_plan, gather_reads, stance_prior
 from sentiment.fast import FastSentimentModel, set_threads
 from sentiment.register import news_score, reads_as_news
 from sentiment.registry import FAST_DIR
@@ -174,7 +174,8 @@ def _mixed(
     mirror_weight: float = E5Meta().mirror_weight,
 ) -> torch.Tensor:
     """Blended log-probabilities without offsets; ``w`` one weight or one per item (N,); a target left or
-    measured against mixes its reading at ``mirror_weight`` (the model's, from its meta.json)."""
+    measured against mixes its reading at ``mirror_weight`` (the model's, from its meta.json), and with
+    the clause reading on the model's stance prior is added (``entry["stance"]`` when present)."""
     wt = torch.as_tensor(w, dtype=torch.float32)
     w_all = wt.unsqueeze(-1) if wt.dim() else wt
     scores = w_all * entry["e5"] + (1 - w_all) * entry["fast"]
@@ -186,6 +187,8 @@ def _mixed(
         mix = torch.where(entry["mirrored"], mirror_weight, c).unsqueeze(-1)
         scores = scores.clone()
         scores[idx] = (1 - mix) * scores[idx] + mix * read
+    if c > 0 and "stance" in entry:
+        scores = scores + entry["stance"]
     return scores
 
 
@@ -323,6 +326,8 @@ def main(argv: list[str] | None = None) -> None:
         cache = _cache(model, parts, cache)
         torch.save(cache, args.cache)
     meta = E5Meta.from_json(json.loads((args.e5 / "meta.json").read_text(encoding="utf-8")))
+    for name, examples in parts.items():  # the model's stance prior, from the texts (no model run)
+        cache[name]["stance"] = stance_prior(as_inputs(examples), meta.stance_weight)
     best, rows = choose(cache, parts, mirror_weight=meta.mirror_weight)
     for row in rows:
         print(json.dumps(row, ensure_ascii=False), flush=True)  # noqa: T201

@@ -46,7 +46,7 @@ from sentiment.decision import results_from_probabilities
 from sentiment.e5_torch import InferenceEncoder, scoring_dtype
 from sentiment.errors import ModelLoadError
 from sentiment.fast import FastSentimentModel
-from sentiment.reading import readings
+from sentiment.reading import readings, stance
 from sentiment.register import reads_as_news
 from sentiment.text import TokenRole, focus, locate, mark, tokenize
 
@@ -62,6 +62,7 @@ __all__ = [
     "is_e5_dir",
     "mark_target",
     "reads_news",
+    "stance_prior",
     "target_window",
 ]
 
@@ -187,6 +188,9 @@ class E5Meta:
     # the clause reading's weight for a target that is the brand left ("ушёл из X в Y"), whose reading
     # includes the chosen brand's mirrored; chosen on the comparison dev sets (research/clauses.py)
     mirror_weight: float = 0.5
+    # the prior added for what the syntax says of the target ((-1, 0, +1) times this: the brand chosen
+    # leans positive, the brand left negative; sentiment.reading.stance); 0 (absent): no prior
+    stance_weight: float = 0.0
     # the blend for pairs whose text reads as a news report (sentiment/register.py), chosen on the dev
     # set (research/choose.py --register); absent (None): every pair is blended alike, as before
     news_weight: float | None = None
@@ -389,6 +393,7 @@ class E5SentimentModel:
                     _, bias = self._blend_params(len(chosen), news)
                     mix = clause_mix(self.meta, mirrored)
                     scores[split] = (1 - mix) * scores[split] + mix * (read + bias[split])
+                scores = scores + stance_prior(chosen, self.meta.stance_weight)
             out[targeted] = scores
         return out
 
@@ -499,6 +504,18 @@ def reads_news(
         for r, _ in entries:
             flags[r] = news[i]
     return flags
+
+
+def stance_prior(items: Sequence[SentimentInput], weight: float) -> torch.Tensor:
+    """Per item ``weight · stance · (-1, 0, +1)`` (:func:`sentiment.reading.stance`): the brand chosen
+    leans positive, the brand left or measured against negative; zeros without a competitor or weight."""
+    out = torch.zeros(len(items), 3)
+    if weight:
+        for i, it in enumerate(items):
+            if it.target and it.other_brands:
+                side = stance(focus(it.text, it.target, it.aliases), it.target, it.aliases, it.other_brands)
+                out[i, 0], out[i, 2] = -weight * side, weight * side
+    return out
 
 
 def clause_mix(meta: E5Meta, mirrored: Sequence[bool]) -> torch.Tensor:

@@ -40,7 +40,7 @@ from functools import lru_cache
 from core.text import analyser, normal_forms
 from sentiment.text import TokenRole, locate, tokenize
 
-__all__ = ["Reading", "Segment", "readings", "segments"]
+__all__ = ["Reading", "Segment", "readings", "segments", "stance"]
 
 _SENTENCE_END = frozenset(".!?;…")
 # Words that open a new clause with a contrast of its own.
@@ -108,6 +108,8 @@ _LEAVE_LEMMAS = frozenset(
         "бросить",
     }
 )
+# Words of regret: a switch regretted turns the roles' verdict ("перешёл с X на Y и пожалел").
+_REGRET_LEMMAS = frozenset({"жалеть", "пожалеть", "ошибка", "зря", "зачем", "напрасно"})
 # Words that judge the brands of a clause alike ("X и Y одинаково плохи", "у обоих", "у всех", "тоже").
 _ALIKE_WORDS = frozenset(
     {"оба", "обе", "обоих", "обеих", "одинаково", "одинаковы", "одинаковые", "одинаковый", "тоже"}
@@ -314,16 +316,38 @@ def readings(
     """What to read for ``target`` besides the whole text; empty when the text names no other brand.
 
     At most two readings: the target's own clauses, and, when the target is the brand left or measured
-    against and the competitors are not, the whole text read for the competitors, mirrored. See the
-    module docstring.
+    against and the competitors are not, the whole text read for the competitors, mirrored; or, when a
+    clause judges the brands alike, one joint reading. See the module docstring.
     """
+    return _analyse(text, target, aliases, other_brands)[0]
+
+
+def stance(
+    text: str, target: str | None, aliases: Sequence[str] = (), other_brands: Sequence[str] = ()
+) -> int:
+    """What the syntax says of the target in a post naming a competitor: +1 the brand chosen, -1 the brand
+    left or measured against, 0 neither (see :func:`_stance`).
+
+    Why: switching and preferring are a choice, and the choice itself is a verdict ("ушёл из X в Y";
+    "не X, а Y"; "Y удобнее X"). The models often read the brand chosen wrongly where the praise is
+    negated ("ни разу не пожалел", "ни одного сбоя") or only implied ("взял карту Y вместо X"), and
+    regret ("перешёл с X на Y, и это была ошибка") is beyond them; the default adds this as a prior to the
+    pair's scores (``stance_weight`` in meta.json).
+    """
+    return _analyse(text, target, aliases, other_brands)[1]
+
+
+def _analyse(
+    text: str, target: str | None, aliases: Sequence[str], other_brands: Sequence[str]
+) -> tuple[list[Reading], int]:
     if not target or not other_brands:
-        return []
+        return [], 0
     tokens = tokenize(text)
     roles = locate(tokens, target, aliases, other_brands)
     if TokenRole.OTHER_BRAND not in roles or TokenRole.TARGET not in roles:
-        return []
+        return [], 0
     segs = segments(tokens, roles)
+    role_sentences: set[int] = set()  # the sentences whose clauses set a role
     mine: list[tuple[int, int]] = []  # the target's own clauses
     left_sides: set[int] = set()  # the sides that are a brand left or a standard of comparison
     owner: int | None = None  # the side of the last clause naming one brand (-1: both)
@@ -336,6 +360,7 @@ def readings(
             side = next(iter(seg.roles))
             if _nearest(segs, owned_at, i, sent, side) is not None:
                 left_sides.add(side)
+                role_sentences.add(sent)
             continue
         if not seg.roles:
             if owner is None:
@@ -347,6 +372,7 @@ def readings(
             side_left = _side_left_in_clause(tokens, roles, seg.start, seg.end)
             if side_left is not None:
                 left_sides.add(side_left)
+                role_sentences.add(sent)
             elif _alike(tokens, roles, seg.start, seg.end):
                 alike = True
             owner = -1  # a clause naming both is read whole, never as one brand's own
@@ -354,6 +380,7 @@ def readings(
         side = next(iter(seg.roles))
         if owned_at and _follows_in_time(tokens, segs, owned_at[-1], i, side):
             left_sides.add(owned_at[-1][1])
+            role_sentences.add(sent)
         owner = side
         if side == TokenRole.TARGET:
             mine.extend(leading)
@@ -369,7 +396,27 @@ def readings(
         out.append(Reading(whole, TokenRole.OTHER_BRAND, True))
     elif alike and not left_sides:
         out.append(Reading(whole, TokenRole.TARGET, False, joint=True))
-    return out
+    return out, _stance(tokens, segs, left_sides, role_sentences)
+
+
+def _stance(
+    tokens: Sequence[str], segs: Sequence[tuple[Segment, int]], left_sides: set[int], sentences: set[int]
+) -> int:
+    """+1 when the target is the brand chosen, -1 when it is the brand left or measured against, 0 when
+    the syntax sets no roles, both sides were found left, or a role is only asked about ("кто уходил из X
+    в Y?"). Regret ("о чём жалею", "зря", "это была ошибка", "зачем я ушёл"), not negated, turns it."""
+    if len(left_sides) != 1:
+        return 0
+    ends = [t for t in tokens if t[0] in _SENTENCE_END]
+    if any(k < len(ends) and ends[k].startswith("?") for k in sentences) and not _regret(tokens):
+        return 0
+    side = -1 if TokenRole.TARGET in left_sides else 1
+    return -side if _regret(tokens) else side
+
+
+def _regret(tokens: Sequence[str]) -> bool:
+    """Whether the text regrets (a word of regret not negated: "жалею", not "ни капли не жалею")."""
+    return any(_is_lemma(t, _REGRET_LEMMAS) and not _negated(tokens, k) for k, t in enumerate(tokens))
 
 
 def _nearest(

@@ -22,6 +22,7 @@ from sentiment.e5 import (
     load_base,
     mark_target,
     quantise_q4,
+    stance_prior,
 )
 from sentiment.errors import ModelLoadError
 from sentiment.fast import FastSentimentModel
@@ -196,6 +197,25 @@ def test_the_brand_left_is_read_as_the_chosen_brand_mirrored(
     mirrored = (plain[1] - bias)[[2, 1, 0]] + bias  # the chosen brand's whole reading, mirrored
     torch.testing.assert_close(mixed[0], 0.5 * plain[0] + 0.5 * mirrored)
     torch.testing.assert_close(mixed[1], plain[1])  # the brand chosen is read whole
+
+
+def test_the_stance_prior_leans_the_brand_chosen_positive_and_the_brand_left_negative(
+    tiny_fast: FastSentimentModel, base: tuple[Any, Any]
+) -> None:
+    model = _model(tiny_fast, base, 0.5, top=1)
+    text = "Ушёл из Зорбанка в Кредо и не пожалел."
+    items = [
+        SentimentInput(text, "Зорбанк", other_brands=("Кредо",)),
+        SentimentInput(text, "Кредо", other_brands=("Зорбанк",)),
+        SentimentInput("Зорбанк и Кредо подписали соглашение.", "Кредо", other_brands=("Зорбанк",)),
+    ]
+    model.meta.clause_weight = 0.7
+    without = model.logits(items)
+    model.meta.stance_weight = 1.5
+    prior = model.logits(items)
+    model.meta.clause_weight, model.meta.stance_weight = 0.0, 0.0
+    torch.testing.assert_close(prior - without, 1.5 * torch.tensor([[1.0, 0, -1], [-1, 0, 1], [0, 0, 0]]))
+    assert not stance_prior(items, 0.0).any()
 
 
 NEWS = "Как сообщили в пресс-службе ведомства, 7 декабря Роспотребнадзор оштрафовал компанию Волнаком."

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from sentiment.reading import Reading, readings, segments
+from sentiment.reading import Reading, readings, segments, stance
 from sentiment.text import TokenRole, locate, tokenize
 
 OWN, OTHER = TokenRole.TARGET, TokenRole.OTHER_BRAND
@@ -158,3 +158,37 @@ def test_likeness_never_overrides_roles() -> None:
     # a switch judged with "тоже" is still a switch: the brand left reads the other side mirrored
     text = "Ушёл из Омеги в Альфу, там тоже очереди, но меньше."
     assert [r.mirrored for r in readings(text, "Омега", (), ("Альфа",))] == [True]
+
+
+@pytest.mark.parametrize(
+    ("text", "left", "chosen"),
+    [
+        ("Ушёл из Омеги в Альфу, ни капли не жалею.", "Омега", "Альфа"),
+        ("Взяла карту Альфы вместо Омеги и живу спокойно.", "Омега", "Альфа"),
+        ("Не Омега, а Альфа: вот где ни одного сбоя.", "Омега", "Альфа"),
+        ("Альфа в разы удобнее Омеги.", "Омега", "Альфа"),
+        ("Раньше сидел на Омеге, теперь на Альфе.", "Омега", "Альфа"),
+        # regret, not negated, turns the verdict of the choice
+        ("Перешёл на Омегу с Альфы, и это была ошибка.", "Омега", "Альфа"),
+        ("Зачем я только ушёл с Альфы на Омегу, тут очереди.", "Омега", "Альфа"),
+        ("Поменял Альфу на Омегу и горько пожалел.", "Омега", "Альфа"),
+    ],
+)
+def test_stance_says_which_brand_the_syntax_chose(text: str, left: str, chosen: str) -> None:
+    assert stance(text, left, (), (chosen,)) == -1
+    assert stance(text, chosen, (), (left,)) == 1
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Кто-нибудь уходил из Омеги в Альфу? Стоит ли?",  # a switch only asked about
+        "Альфа и Омега одинаково плохи.",  # alike
+        "Перевод из Альфы в Омегу шёл три дня.",  # no roles
+        "Альфа лучше Омеги, а Омега лучше Альфы.",  # both sides found left
+    ],
+)
+def test_no_stance_where_no_choice_is_made(text: str) -> None:
+    assert stance(text, "Альфа", (), ("Омега",)) == 0
+    assert stance(text, "Омега", (), ("Альфа",)) == 0
+    assert stance("Ушёл из Омеги в Альфу.", "Альфа") == 0  # no competitor configured
