@@ -38,6 +38,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from core.text import analyser, normal_forms
+from sentiment.register import is_news
 from sentiment.text import TokenRole, locate, tokenize
 
 __all__ = ["Reading", "Segment", "readings", "segments", "stance"]
@@ -45,6 +46,8 @@ __all__ = ["Reading", "Segment", "readings", "segments", "stance"]
 _SENTENCE_END = frozenset(".!?;…")
 # Words that open a new clause with a contrast of its own.
 _CONTRAST_WORDS = frozenset({"а", "но", "зато", "однако", "хотя", "теперь", "сейчас", "тогда", "ныне"})
+# Words after "а" that make it add or go on in time, not contrast ("а также", "а потом").
+_ADDING_WORDS = frozenset({"также", "затем", "потом", "вскоре", "еще", "ещё", "заодно"})
 # Phrases that open a clause whose brand is the standard another brand is measured against.
 _STANDARD_PHRASES: tuple[tuple[str, ...], ...] = (
     ("не", "то", "что"),
@@ -354,6 +357,8 @@ def _analyse(
     owned_at: list[tuple[int, int]] = []  # (segment index, side) of the clauses naming one side
     leading: list[tuple[int, int]] = []  # brand-less clauses before the first brand
     alike = False  # a clause naming both judges them alike
+    theirs: list[tuple[int, int]] = []  # the competitors' own clauses
+    contrasted = False  # a clause of one side opens with a contrastive word after the other's
     for i, (seg, sent) in enumerate(segs):
         span = (seg.start, seg.end)
         if seg.standard and len(seg.roles) == 1:
@@ -367,6 +372,8 @@ def _analyse(
                 leading.append(span)
             elif owner == TokenRole.TARGET:
                 mine.append(span)
+            elif owner == TokenRole.OTHER_BRAND:
+                theirs.append(span)
             continue
         if len(seg.roles) > 1:
             side_left = _side_left_in_clause(tokens, roles, seg.start, seg.end)
@@ -381,10 +388,15 @@ def _analyse(
         if owned_at and _follows_in_time(tokens, segs, owned_at[-1], i, side):
             left_sides.add(owned_at[-1][1])
             role_sentences.add(sent)
+        if owned_at and owned_at[-1][1] != side and _contrasts(tokens, seg.start):
+            contrasted = True
         owner = side
         if side == TokenRole.TARGET:
             mine.extend(leading)
             mine.append(span)
+        else:
+            theirs.extend(leading)
+            theirs.append(span)
         leading = []
         owned_at.append((i, side))
     out: list[Reading] = []
@@ -396,6 +408,9 @@ def _analyse(
         out.append(Reading(whole, TokenRole.OTHER_BRAND, True))
     elif alike and not left_sides:
         out.append(Reading(whole, TokenRole.TARGET, False, joint=True))
+    elif contrasted and not left_sides and own and theirs and not is_news(text):
+        # "у X плохо, а у Y хорошо": contrasted clauses, each side reads the other's mirrored too
+        out.append(Reading(" ".join(" ".join(tokens[a:b]) for a, b in theirs), TokenRole.OTHER_BRAND, True))
     return out, _stance(tokens, segs, left_sides, role_sentences)
 
 
@@ -417,6 +432,14 @@ def _stance(
 def _regret(tokens: Sequence[str]) -> bool:
     """Whether the text regrets (a word of regret not negated: "жалею", not "ни капли не жалею")."""
     return any(_is_lemma(t, _REGRET_LEMMAS) and not _negated(tokens, k) for k, t in enumerate(tokens))
+
+
+def _contrasts(tokens: Sequence[str], k: int) -> bool:
+    """Whether the clause at ``k`` opens with a contrast ("а", "но", "зато", ...), not an "а" that only
+    adds or goes on in time ("а также", "а потом")."""
+    if tokens[k] not in _CONTRAST_WORDS:
+        return False
+    return not (tokens[k] == "а" and k + 1 < len(tokens) and tokens[k + 1] in _ADDING_WORDS)
 
 
 def _nearest(

@@ -167,7 +167,7 @@ def test_clause_weight_mixes_in_the_targets_own_clauses(
     tiny_fast: FastSentimentModel, base: tuple[Any, Any]
 ) -> None:
     model = _model(tiny_fast, base, 0.5, top=1)
-    text = "У Волнакома связь пропадает, а у Линкора ловит везде."
+    text = "У Волнакома связь пропадает. У Линкора ловит везде."  # own clauses, not contrasted
     items = [
         SentimentInput(text, "Линкор", other_brands=("Волнаком",)),
         SentimentInput("Волнаком и Линкор подписали соглашение.", "Волнаком", other_brands=("Линкор",)),
@@ -176,7 +176,7 @@ def test_clause_weight_mixes_in_the_targets_own_clauses(
     plain = model.logits(items)
     model.meta.clause_weight = 0.5
     mixed = model.logits(items)
-    clause = model.logits([SentimentInput("а у линкора ловит везде .", "Линкор", other_brands=("Волнаком",))])
+    clause = model.logits([SentimentInput("у линкора ловит везде .", "Линкор", other_brands=("Волнаком",))])
     model.meta.clause_weight = 0.0
     torch.testing.assert_close(mixed[0], 0.5 * plain[0] + 0.5 * clause[0])
     torch.testing.assert_close(mixed[1:], plain[1:])  # nothing to separate, and no target

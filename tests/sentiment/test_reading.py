@@ -83,8 +83,10 @@ def test_a_switch_in_one_clause_reads_the_brand_chosen_whole() -> None:
 
 def test_contrasting_clauses_are_each_brands_own() -> None:
     text = "У Волнакома связь пропадает, а у Линкора ловит везде."
-    assert _read(text, "Волнаком", "Линкор") == [("у волнакома связь пропадает ,", OWN, False)]
-    assert _read(text, "Линкор", "Волнаком") == [("а у линкора ловит везде .", OWN, False)]
+    mine, theirs = "у волнакома связь пропадает ,", "а у линкора ловит везде ."
+    # contrasted clauses: each side also reads the other side's own clauses, mirrored
+    assert _read(text, "Волнаком", "Линкор") == [(mine, OWN, False), (theirs, OTHER, True)]
+    assert _read(text, "Линкор", "Волнаком") == [(theirs, OWN, False), (mine, OTHER, True)]
     # a brand-less clause continues the clause before it
     text = "Все ругают Домлинк, а у меня ни одного обрыва. Зато Нетфокс падает."
     assert _read(text, "Домлинк", "Нетфокс")[0] == (
@@ -92,6 +94,22 @@ def test_contrasting_clauses_are_each_brands_own() -> None:
         OWN,
         False,
     )
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Альфа выпустила карту, а также Омега открыла офис.",  # "а" that adds
+        "Альфа открыла офис, а потом Омега запустила карту.",  # "а" that goes on in time
+        "Альфа открыла офис. Омега запустила карту.",  # no contrastive word
+        # a report: the register reads it as news, where "а" joins events, not opinions
+        "Как сообщили в пресс-службе 7 декабря, Альфа открыла новый офис в Казани, а Омега объявила "
+        "о закрытии двух отделений в Москве.",
+    ],
+)
+def test_clauses_not_contrasted_read_only_their_own(text: str) -> None:
+    assert not any(r.mirrored for r in readings(text, "Альфа", (), ("Омега",)))
+    assert not any(r.mirrored for r in readings(text, "Омега", (), ("Альфа",)))
 
 
 def test_before_and_now_make_the_earlier_brand_the_one_left() -> None:
@@ -132,7 +150,7 @@ def test_competitors_come_only_from_the_caller() -> None:
 
 def test_readings_read_back_as_the_same_tokens() -> None:
     text = "Кредо-Плюс заблокировал карту!!! Зато Зорбанк помог :)"
-    (r,) = readings(text, "Кредо-Плюс", ("Кредо Плюс",), ("Зорбанк",))
+    r, _ = readings(text, "Кредо-Плюс", ("Кредо Плюс",), ("Зорбанк",))
     assert tokenize(r.text) == tokenize("Кредо-Плюс заблокировал карту!!!")
 
 
