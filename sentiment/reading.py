@@ -15,7 +15,17 @@ brand's name, and says what the default model should read for a target besides t
   Y и не пожалел": X is read as Y's reading, mirrored). Switching and preferring are a choice between
   two: praise of the one chosen is a verdict against the one left, and regret ("перешёл с X на Y и
   пожалел") turns both. The brand chosen is read whole: its clause alone ("ушёл в Y и не пожалел") was
-  read worse than the sentence (round fourteen of docs/sentiment-experiments.md).
+  read worse than the sentence (round fourteen of docs/sentiment-experiments.md);
+* **the other side's own clauses, mirrored**, when the two brands own clauses joined by a contrastive
+  word ("у X связь пропадает, а у Y ловит везде"; not an "а" that adds, "а также", nor a text that reads
+  as a news report, :mod:`sentiment.register`, where "а" joins events rather than opinions);
+* **one joint reading** when a clause judges the brands alike ("X и Y одинаково плохи", "у обоих", "у
+  всех", "тоже", "ни X, ни Y", "ничем не лучше X"): the text with every brand marked as the target, one
+  read shared by all its brands.
+
+Besides the readings, :func:`stance` says what the syntax makes of the target (the brand chosen, the
+brand left or measured against, or neither; regret turns it, a question sets none), which the default
+adds as a prior: the choice itself is a verdict the models often miss.
 
 Clauses (:func:`segments`) end at a sentence end and before a contrastive word (а, но, зато, однако,
 хотя, теперь, сейчас, тогда, ныне). Commas do not end a clause (cutting there made each piece read
@@ -24,11 +34,14 @@ worse). A clause that names no brand continues the one before it ("все руг
 сравнению с X", "вместо X", "чего не скажешь о X" open a clause of their own, closed by the next comma,
 and so does "не X," before "а Y" (or "а не Y" after "X,"): its brand is the standard the nearest other
 brand is measured against.
-Inside a clause naming both brands the prepositions and verbs decide (:func:`_side_left_in_clause`);
+Inside a clause naming both brands the prepositions and verbs decide (:func:`_side_left_in_clause`):
+verbs of switching and, when the clause names no amount, of moving one's money ("перевёл все
+накопления из X в Y"), of exchange ("поменял X на Y"), and of leaving ("закрыл счёт в X, открыл в Y");
 "раньше X ..., теперь Y ..." sets the roles between clauses.
 
 A negated comparative ("ничем не лучше X", "не хуже, чем X") names two brands judged alike and sets up
-no roles; nor does a bare "из X в Y" without a verb of switching ("перевод из X в Y шёл три дня").
+no roles; nor does a bare "из X в Y" without a verb of switching ("перевод из X в Y шёл три дня") or
+with an amount ("перевёл 500 рублей из X в Y").
 """
 
 from __future__ import annotations
