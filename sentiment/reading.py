@@ -335,7 +335,7 @@ def readings(
     against and the competitors are not, the whole text read for the competitors, mirrored; or, when a
     clause judges the brands alike, one joint reading. See the module docstring.
     """
-    return _analyse(text, target, aliases, other_brands)[0]
+    return list(_analyse(text, target, tuple(aliases), tuple(other_brands))[0])
 
 
 def stance(
@@ -350,18 +350,20 @@ def stance(
     regret ("перешёл с X на Y, и это была ошибка") is beyond them; the default adds this as a prior to the
     pair's scores (``stance_weight`` in meta.json).
     """
-    return _analyse(text, target, aliases, other_brands)[1]
+    return _analyse(text, target, tuple(aliases), tuple(other_brands))[1]
 
 
+@lru_cache(maxsize=4096)
 def _analyse(
-    text: str, target: str | None, aliases: Sequence[str], other_brands: Sequence[str]
-) -> tuple[list[Reading], int]:
+    text: str, target: str | None, aliases: tuple[str, ...], other_brands: tuple[str, ...]
+) -> tuple[tuple[Reading, ...], int]:
+    """The readings and the stance of a target; cached because the default asks for both of one pair."""
     if not target or not other_brands:
-        return [], 0
+        return (), 0
     tokens = tokenize(text)
     roles = locate(tokens, target, aliases, other_brands)
     if TokenRole.OTHER_BRAND not in roles or TokenRole.TARGET not in roles:
-        return [], 0
+        return (), 0
     segs = segments(tokens, roles)
     role_sentences: set[int] = set()  # the sentences whose clauses set a role
     mine: list[tuple[int, int]] = []  # the target's own clauses
@@ -424,7 +426,7 @@ def _analyse(
     elif contrasted and not left_sides and own and theirs and not is_news(text):
         # "у X плохо, а у Y хорошо": contrasted clauses, each side reads the other's mirrored too
         out.append(Reading(" ".join(" ".join(tokens[a:b]) for a, b in theirs), TokenRole.OTHER_BRAND, True))
-    return out, _stance(tokens, segs, left_sides, role_sentences)
+    return tuple(out), _stance(tokens, segs, left_sides, role_sentences)
 
 
 def _stance(
