@@ -186,8 +186,9 @@ class E5Meta:
     weight: float = 0.5
     bias: list[float] = field(default_factory=lambda: [0.0, 0.0, 0.0])
     clause_weight: float = 0.0
-    # the clause reading's weight for a target that is the brand left ("ушёл из X в Y"), whose reading
-    # includes the chosen brand's mirrored; chosen on the comparison dev sets (research/clauses.py)
+    # the clause reading's weight for a target whose reading includes the other side's mirrored (the
+    # brand left, "ушёл из X в Y"; contrasted clauses, "у X ..., а у Y ..."); chosen on the comparison
+    # dev sets (research/clauses.py)
     mirror_weight: float = 0.5
     # the prior added for what the syntax says of the target ((-1, 0, +1) times this: the brand chosen
     # leans positive, the brand left negative; sentiment.reading.stance); 0 (absent): no prior
