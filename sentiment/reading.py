@@ -445,8 +445,16 @@ def _stance(
 
 
 def _regret(tokens: Sequence[str]) -> bool:
-    """Whether the text regrets (a word of regret not negated: "жалею", not "ни капли не жалею")."""
-    return any(_is_lemma(t, _REGRET_LEMMAS) and not _negated(tokens, k) for k, t in enumerate(tokens))
+    """Whether the text regrets (a word of regret not negated: "жалею", not "ни капли не жалею"), and
+    not only a switch made late ("жалею, что раньше не ушёл": "что ... не" right after it)."""
+    for k, t in enumerate(tokens):
+        if not _is_lemma(t, _REGRET_LEMMAS) or _negated(tokens, k):
+            continue
+        after = list(tokens[k + 1 : k + 6])
+        if "что" in after and "не" in after[after.index("что") :]:
+            continue
+        return True
+    return False
 
 
 def _contrasts(tokens: Sequence[str], k: int) -> bool:

@@ -190,6 +190,8 @@ def test_likeness_never_overrides_roles() -> None:
         ("Перешёл на Омегу с Альфы, и это была ошибка.", "Омега", "Альфа"),
         ("Зачем я только ушёл с Альфы на Омегу, тут очереди.", "Омега", "Альфа"),
         ("Поменял Альфу на Омегу и горько пожалел.", "Омега", "Альфа"),
+        # regret of a switch made late is no regret of the switch
+        ("Ушёл из Омеги в Альфу, жалею только, что раньше не ушёл.", "Омега", "Альфа"),
     ],
 )
 def test_stance_says_which_brand_the_syntax_chose(text: str, left: str, chosen: str) -> None:
