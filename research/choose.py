@@ -34,7 +34,7 @@ from research.validate import load_comparison, worst
 from sentiment.base import LABELS
 from sentiment.corpora import as_inputs, validation_data
 from sentiment.data import Example
-from sentiment.e5 import E5Meta, E5SentimentModel, clause_plan, gather_reads
+from sentiment.e5 import E5Meta, E5SentimentModel, clause_plan, gather_reads, stance_prior
 from sentiment.fast import FastSentimentModel, set_threads
 from sentiment.register import news_score, reads_as_news
 from sentiment.registry import FAST_DIR
@@ -167,8 +167,15 @@ def _cache(
     return out
 
 
-def _mixed(entry: dict[str, torch.Tensor], w: float | torch.Tensor, c: float) -> torch.Tensor:
-    """Blended log-probabilities without offsets; ``w`` one weight or one per item (N,)."""
+def _mixed(
+    entry: dict[str, torch.Tensor],
+    w: float | torch.Tensor,
+    c: float,
+    mirror_weight: float = E5Meta().mirror_weight,
+) -> torch.Tensor:
+    """Blended log-probabilities without offsets; ``w`` one weight or one per item (N,); a target left or
+    measured against mixes its reading at ``mirror_weight`` (the model's, from its meta.json), and with
+    the clause reading on the model's stance prior is added (``entry["stance"]`` when present)."""
     wt = torch.as_tensor(w, dtype=torch.float32)
     w_all = wt.unsqueeze(-1) if wt.dim() else wt
     scores = w_all * entry["e5"] + (1 - w_all) * entry["fast"]
@@ -177,9 +184,11 @@ def _mixed(entry: dict[str, torch.Tensor], w: float | torch.Tensor, c: float) ->
         w_read = wt[idx].unsqueeze(-1) if wt.dim() else wt
         read = w_read * entry["e5_clause"] + (1 - w_read) * entry["fast_clause"]
         # a target left or measured against mixes its reading at the model's mirror weight
-        mix = torch.where(entry["mirrored"], E5Meta().mirror_weight, c).unsqueeze(-1)
+        mix = torch.where(entry["mirrored"], mirror_weight, c).unsqueeze(-1)
         scores = scores.clone()
         scores[idx] = (1 - mix) * scores[idx] + mix * read
+    if c > 0 and "stance" in entry:
+        scores = scores + entry["stance"]
     return scores
 
 
@@ -188,18 +197,19 @@ def choose(
     parts: dict[str, list[Example]],
     weights: tuple[float, ...] = WEIGHTS,
     clause_weights: tuple[float, ...] = CLAUSE_WEIGHTS,
+    mirror_weight: float = E5Meta().mirror_weight,
 ) -> tuple[dict[str, object], list[dict[str, object]]]:
     """(the chosen row, every row): one row per (w, c) with its dev-chosen offsets and all figures."""
     rows: list[dict[str, object]] = []
     for w in weights:
         for c in clause_weights:
-            dev_scores = _mixed(cache["dev"], w, c)
+            dev_scores = _mixed(cache["dev"], w, c, mirror_weight)
             dev_score, (bn, bp) = _offsets(dev_scores, parts["dev"])
             shift = torch.tensor([bn, 0.0, bp])
             figures: dict[str, float] = {"dev/worst_f_pn_macro": round(dev_score, 4)}
             for name, examples in parts.items():
                 if name != "dev":
-                    figures.update(_figures(name, examples, _mixed(cache[name], w, c) + shift))
+                    figures.update(_figures(name, examples, _mixed(cache[name], w, c, mirror_weight) + shift))
             figures["worst_split_f_pn_macro"] = worst(figures)
             rows.append({"weight": w, "clause_weight": c, "bias": [bn, 0.0, bp], **figures})
     # dev decides; among equal dev scores the larger clause weight and e5 weight (the fewer knobs off)
@@ -236,6 +246,7 @@ def choose_register(
     base: dict[str, object],
     news: dict[str, torch.Tensor],
     weights: tuple[float, ...] = WEIGHTS,
+    mirror_weight: float = E5Meta().mirror_weight,
 ) -> tuple[dict[str, object], list[dict[str, object]]]:
     """A second (weight, offsets) for the pairs read as news, chosen on dev; the rest keep ``base``'s.
 
@@ -251,7 +262,7 @@ def choose_register(
     for wn in weights:
         mask = news["dev"]
         dev_score, (bn, bp) = _offsets(
-            _mixed(cache["dev"], torch.where(mask, wn, w_base), c), parts["dev"], mask, bias
+            _mixed(cache["dev"], torch.where(mask, wn, w_base), c, mirror_weight), parts["dev"], mask, bias
         )
         news_bias = torch.tensor([bn, 0.0, bp])
         figures: dict[str, float] = {"dev/worst_f_pn_macro": round(dev_score, 4)}
@@ -259,7 +270,7 @@ def choose_register(
             if name == "dev":
                 continue
             m = news[name]
-            scores = _mixed(cache[name], torch.where(m, wn, w_base), c)
+            scores = _mixed(cache[name], torch.where(m, wn, w_base), c, mirror_weight)
             scores = scores + torch.where(m.unsqueeze(-1), news_bias, bias)
             figures.update(_figures(name, examples, scores))
         figures["worst_split_f_pn_macro"] = worst(figures)
@@ -314,14 +325,17 @@ def main(argv: list[str] | None = None) -> None:
         model = E5SentimentModel.load(args.e5, fast, precision=args.precision)
         cache = _cache(model, parts, cache)
         torch.save(cache, args.cache)
-    best, rows = choose(cache, parts)
+    meta = E5Meta.from_json(json.loads((args.e5 / "meta.json").read_text(encoding="utf-8")))
+    for name, examples in parts.items():  # the model's stance prior, from the texts (no model run)
+        cache[name]["stance"] = stance_prior(as_inputs(examples), meta.stance_weight)
+    best, rows = choose(cache, parts, mirror_weight=meta.mirror_weight)
     for row in rows:
         print(json.dumps(row, ensure_ascii=False), flush=True)  # noqa: T201
     print("chosen on dev: " + json.dumps(best, ensure_ascii=False), flush=True)  # noqa: T201
     if args.register:
         news = news_masks(parts, args.register_threshold)
         print("read as news: " + json.dumps(register_share(parts, news)), flush=True)  # noqa: T201
-        best, rows = choose_register(cache, parts, best, news)
+        best, rows = choose_register(cache, parts, best, news, mirror_weight=meta.mirror_weight)
         for row in rows:
             print(json.dumps(row, ensure_ascii=False), flush=True)  # noqa: T201
         print("chosen on dev for news: " + json.dumps(best, ensure_ascii=False), flush=True)  # noqa: T201

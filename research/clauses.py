@@ -7,13 +7,15 @@ For every targeted pair the blended scores of the whole text are computed once (
 keyed by the model's version and the texts, so a second run with another reading rule only reads the
 clauses), and for the pairs whose text names a competitor the scores of their clause reads
 (:func:`sentiment.e5.clause_plan`: the target's own clauses, the chosen competitor's mirrored); the
-figures are then printed for several clause weights (0 is the model without the clause reading; a target
-that is the brand left keeps the model's ``mirror_weight`` at every other weight), so one pass over the
-data compares them. ``--reading before`` scores the rule of round eleven (the target's own
+figures are then printed for several clause weights (0 is the model without the clause reading nor the
+stance prior; a target that is the brand left keeps the model's ``mirror_weight`` at every other weight,
+and the model's ``stance_weight`` prior, :func:`sentiment.e5.stance_prior`, is added), so one pass over
+the data compares them. ``--reading before`` scores the rule of round eleven (the target's own
 clauses only, cut at sentence ends and contrastive words) for comparison.
 
 The comparison sets come first: ``comparison_invented`` (designed on), ``comparison_heldout``,
-``comparison_generated`` (the generated dev set, :mod:`research.comparison_dev`), and with ``--fresh``
+``comparison_generated`` (the generated dev set, :mod:`research.comparison_dev`), its second part
+``comparison_generated_more`` (other frames, round seventeen), and with ``--fresh``
 ``comparison_fresh``, the set kept unseen until a rule is final.
 """
 
@@ -27,12 +29,12 @@ from pathlib import Path
 
 import torch
 
-from research.comparison_dev import DEV_SET
+from research.comparison_dev import DEV_SET, MORE_SET
 from research.validate import COMPARISON_SET, load_comparison
 from sentiment.base import LABELS, SentimentInput
 from sentiment.corpora import as_inputs, validation_data
 from sentiment.data import Example
-from sentiment.e5 import E5SentimentModel, clause_plan, gather_reads, reads_news
+from sentiment.e5 import E5SentimentModel, clause_plan, gather_reads, reads_news, stance_prior
 from sentiment.metrics import f_pn_macro
 from sentiment.registry import load_model
 from sentiment.text import TokenRole, locate, tokenize
@@ -208,6 +210,7 @@ def main(argv: list[str] | None = None) -> None:
         "comparison_invented": load_comparison(),
         "comparison_heldout": load_comparison(HELDOUT_SET),
         "comparison_generated": load_comparison(DEV_SET),
+        "comparison_generated_more": load_comparison(MORE_SET),
     }
     if args.fresh:
         parts["comparison_fresh"] = load_comparison(FRESH_SET)
@@ -219,6 +222,8 @@ def main(argv: list[str] | None = None) -> None:
         inputs = as_inputs(examples)
         whole = _whole(model, inputs, args.cache)
         idx, read, n_reads, mirrored = _clause_scores(model, inputs, args.reading)
+        # the prior of what the syntax says of the target comes with the clause reading (rule of now)
+        prior = stance_prior(inputs, model.meta.stance_weight if args.reading == "now" else 0.0)
         row: dict[str, object] = {
             "split": name,
             "pairs": len(examples),
@@ -231,6 +236,8 @@ def main(argv: list[str] | None = None) -> None:
                 # a target left or measured against keeps the model's mirror weight
                 mix = torch.tensor([model.meta.mirror_weight if m else c for m in mirrored]).unsqueeze(-1)
                 scores[idx] = (1 - mix) * whole[idx] + mix * read
+            if c > 0:
+                scores = scores + prior
             row[f"clause_weight={c}"] = _figures(name, examples, scores)
         print(json.dumps(row, ensure_ascii=False), flush=True)  # noqa: T201
 

