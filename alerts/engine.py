@@ -38,7 +38,7 @@ from alerts.rules.queries import Complaint, FirstSeen, Link, load_links, recent_
 from alerts.rules.recurring_problem import RecurringProblem
 from alerts.rules.repeat_complainer import RepeatComplainer
 from alerts.rules.sla_breach import SlaBreach
-from alerts.rules.texts import WordSets
+from alerts.rules.texts import Recent, WordSets
 from alerts.rules.volume_spike import VolumeSpike
 from alerts.settings import AlertBrand, AlertsSettings
 from storage.store import Store, now_utc
@@ -82,6 +82,9 @@ class AlertEngine:
             recent_complaints
         )
         """Where the text rules read a brand's recent complaints: the query, or a backtest's own window."""
+        self.recent_words: Callable[[Connection, str, datetime], Sequence[Recent]] = self._recent_words
+        """The brand's recent complaints with their word sets, newest first, as the text rules compare them:
+        :attr:`complaints` through :attr:`words`, or a backtest's own, kept as it stores them."""
         self._last_index_check: datetime | None = None
         # The pipeline calls evaluate() and the scheduler evaluate_periodic() from different threads; one
         # story must not be opened twice by both at once.
@@ -158,10 +161,7 @@ class AlertEngine:
             by_brand[lk.brand].append(lk)
         out: list[Candidate] = []
         for brand, fresh in by_brand.items():
-            complaints = self.complaints(
-                conn, brand, now, self.recurring.history_days, self.settings.recurring_problem.max_candidates
-            )
-            recent = self.words.recent(complaints)
+            recent = self.recent_words(conn, brand, now)
             scans = [r.scan(conn, brand, recent, now) for r in rules]
             for lk in fresh:
                 words = self.words.of(lk.id, lk.text)
@@ -170,6 +170,12 @@ class AlertEngine:
                     if cand is not None:
                         out.append(cand)
         return out
+
+    def _recent_words(self, conn: Connection, brand: str, now: datetime) -> Sequence[Recent]:
+        complaints = self.complaints(
+            conn, brand, now, self.recurring.history_days, self.settings.recurring_problem.max_candidates
+        )
+        return self.words.recent(complaints)
 
     def _apply(self, cands: Sequence[Candidate], now: datetime) -> list[AlertChange]:
         changes: list[AlertChange] = []

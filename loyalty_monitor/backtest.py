@@ -39,12 +39,19 @@ from alerts.lifecycle import Candidate
 from alerts.rules.engagement_growth import EngagementGrowth
 from alerts.rules.index_drop import IndexDrop
 from alerts.rules.negative_spike import NegativeSpike
-from alerts.rules.queries import Complaint, FirstSeen
+from alerts.rules.queries import FirstSeen
 from alerts.settings import AlertsSettings
 from collectors.importer import ImportRowError, parse_import
 from core.clock import floor_hour
 from core.mention import Mention
 from loyalty_index.index import IndexPoint, index_window_points
+from loyalty_monitor.backtest_text import (
+    ReplayChannelPosts,
+    ReplayComplaints,
+    ReplayCopies,
+    ReplayRecurring,
+    ReplayRepeatComplainer,
+)
 from loyalty_monitor.config import Config, ConfigError
 from loyalty_monitor.labels import hint_for, label_source
 from loyalty_monitor.tagging import Hint, Tagger
@@ -152,8 +159,10 @@ class Lane:
     """Text hash -> publication of young negative mentions of alerting brands: a copy of one spreads it."""
     unstored: list[tuple[Mention, Sequence[BrandLabel]]] = field(default_factory=list)
     """Mentions of quiet minutes not stored yet: stored together before the next evaluation reads them."""
-    complaints: _ReplayComplaints | None = None
+    complaints: ReplayComplaints | None = None
     """The brands' recent complaints kept as they are stored (not in ``exact``)."""
+    authors: ReplayRepeatComplainer | None = None
+    """The authors' recent counted links kept as they are stored (not in ``exact``)."""
     skipped: int = 0
     """Virtual minutes in which no rule could change anything, so none ran (see :meth:`_Replay._due`)."""
 
@@ -467,13 +476,22 @@ def _fit_for_replay(lane: Lane, *, exact: bool) -> None:
     """
     engine = lane.engine
     assert engine is not None
-    engine.growth = _ReplayGrowth(lane.settings, engine.brands)
+    growth = engine.growth = _ReplayGrowth(lane.settings, engine.brands)
     if exact:
         return
+    growth.posts = ReplayChannelPosts(lane.settings.engagement_growth)
     engine.spike = _ReplaySpike(lane.settings, engine.brands)
     engine.index_drop = _ReplayIndexDrop(lane.settings, engine.brands, engine.index_drop.first_seen)
-    lane.complaints = _ReplayComplaints(engine.brands, engine.recurring.history_days)
+    settings = lane.settings
+    lane.complaints = ReplayComplaints(
+        engine.brands, engine.recurring.history_days, engine.words, settings.recurring_problem.max_candidates
+    )
     engine.complaints = lane.complaints
+    engine.recent_words = lane.complaints.recent_words
+    engine.copies = ReplayCopies(settings)
+    engine.recurring = ReplayRecurring(settings, engine.recurring.first_seen, engine.copies.copies)
+    lane.authors = ReplayRepeatComplainer(settings, engine.brands)
+    engine.repeat_complainer = lane.authors
 
 
 def _throwaway_store(path: Path) -> Store:
@@ -550,11 +568,22 @@ class _ReplayGrowth(EngagementGrowth):
     The rule keeps a channel's usual for six hours from whenever it was first asked for it; in a replay
     that skips quiet minutes, "first asked" would depend on which minutes ran. Taking it at the grid's
     turns makes it the same whichever minutes run, as ``exact`` checks (``run`` keeps it six hours from
-    its own start, an equally arbitrary phase).
+    its own start, an equally arbitrary phase). Outside ``exact`` the posts it is a quantile of are
+    kept as they are stored (:class:`~loyalty_monitor.backtest_text.ReplayChannelPosts`).
     """
 
+    posts: ReplayChannelPosts | None = None
+
     def usual(self, conn: Connection, channel: str, now: datetime) -> float:
-        return super().usual(conn, channel, _floor_step(now, _BASELINE_EVERY))
+        at = _floor_step(now, _BASELINE_EVERY)
+        cached = self._usual.get(channel)
+        if self.posts is None or (cached is not None and timedelta(0) <= at - cached[0] < _BASELINE_EVERY):
+            return super().usual(conn, channel, at)
+        usual = self.posts.usual(channel, at)
+        if usual is None:
+            return super().usual(conn, channel, at)
+        self._usual[channel] = (at, usual)
+        return usual
 
 
 class _ReplaySpike(NegativeSpike):
@@ -719,51 +748,6 @@ class _ReplayIndexDrop(IndexDrop):
         while self._dropped < floor and self._minutes:
             self._minutes.popleft()
             self._dropped += 1
-
-
-class _ReplayComplaints:
-    """A brand's recent complaints kept in memory as the replay stores them, newest first on request.
-
-    The text rules compare each fresh complaint with the brand's complaints of the last weeks
-    (:func:`alerts.rules.queries.recent_complaints`, up to ``max_candidates``): on a busy history that is
-    thousands of rows read back for every batch with a complaint. In a replay every complaint is stored
-    in order of publication before the rules run, so the same list is the tail of what was stored: the
-    counted negative links of each brand, oldest dropped as the window moves. Complaints published at the
-    same instant come newest id first (the query leaves their order to the database).
-    """
-
-    def __init__(self, brands: Sequence[str], days: float) -> None:
-        self._days = timedelta(days=days)
-        self._kept: dict[str, deque[Complaint]] = {b: deque() for b in brands}
-
-    def add(self, brand: str, label: str, mention_id: int, published_at: datetime, mention: Mention) -> None:
-        """Keep one stored, counted link if it is a complaint about an alerting brand."""
-        kept = self._kept.get(brand)
-        if kept is None or label != "negative":
-            return
-        thread = mention.parent_external_id or f"#{mention_id}"
-        kept.append(
-            Complaint(mention_id, mention.text, mention.author, mention.channel, published_at, thread)
-        )
-
-    def __call__(
-        self, conn: Connection, brand: str, now: datetime, days: float, limit: int
-    ) -> list[Complaint]:
-        """:func:`~alerts.rules.queries.recent_complaints` answered from memory (``conn`` is not read)."""
-        kept = self._kept.get(brand)
-        if kept is None:
-            return []
-        keep = max(self._days, timedelta(days=days))
-        while kept and kept[0].published_at < now - keep:
-            kept.popleft()
-        since = now - timedelta(days=days)
-        out: list[Complaint] = []
-        for c in reversed(kept):
-            if c.published_at < since or len(out) >= limit:
-                break
-            if c.published_at <= now:
-                out.append(c)
-        return out
 
 
 class _Replay:
@@ -946,6 +930,10 @@ class _Replay:
         store = lane.store
         links = {(m.source, m.external_id): ls for m, ls in batch}
         new = store.upsert_mentions([m for m, _ in batch])
+        growth = lane.engine.growth
+        posts = growth.posts if isinstance(growth, _ReplayGrowth) else None
+        if posts is not None and len(new) < len(links):
+            posts.valid = False  # a mention stored again: the store refreshed its counters
         if not new:
             return []
         rows: list[Any] = []
@@ -969,15 +957,20 @@ class _Replay:
             for r in rows
         ]
         store.save_tags(tagged)
+        if posts is not None:
+            mentions = {(m.source, m.external_id): m for m, _ in batch}
+            for r in sorted(rows, key=lambda r: (r.published_at, r.id)):
+                if r.duplicate_of is None:
+                    posts.add(r.channel, r.published_at, mentions[(r.source, r.external_id)])
         self.result.linked += sum(len(t.links) for t in tagged)
-        if lane.complaints is not None:
+        if lane.complaints is not None and lane.authors is not None:
             mentions = {(m.source, m.external_id): m for m, _ in batch}
             for t, r in sorted(zip(tagged, rows, strict=True), key=lambda tr: (tr[1].published_at, tr[1].id)):
                 if t.mention.counted:
+                    mention = mentions[(r.source, r.external_id)]
                     for lk in t.links:
-                        lane.complaints.add(
-                            lk.brand, lk.label, r.id, r.published_at, mentions[(r.source, r.external_id)]
-                        )
+                        lane.complaints.add(lk.brand, lk.label, r.id, r.published_at, mention)
+                        lane.authors.add(lk.brand, lk.label, r.id, r.published_at, mention)
         if isinstance(lane.engine.index_drop, _ReplayIndexDrop):
             add = lane.engine.index_drop.add
             for t in tagged:

@@ -12,8 +12,9 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import Protocol
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import ColumnElement, and_, func, select
 from sqlalchemy.engine import Connection
 
 from alerts.lifecycle import Candidate
@@ -21,9 +22,20 @@ from alerts.rules.queries import Link, top_mentions
 from alerts.settings import AlertsSettings
 from storage.schema import MentionBrand, MentionRow, effective_label
 
-__all__ = ["RULE", "RepeatComplainer"]
+__all__ = ["RULE", "AuthorRow", "RepeatComplainer"]
 
 RULE = "repeat_complainer"
+
+
+class AuthorRow(Protocol):
+    """One of an author's complaints as the rule reads it (a query row, or a backtest's own record)."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def parent_external_id(self) -> str | None: ...
+    @property
+    def channel(self) -> str: ...
 
 
 class RepeatComplainer:
@@ -43,28 +55,12 @@ class RepeatComplainer:
         for brand, author in sorted({(lk.brand, lk.author) for lk in negative if lk.author}):
             if self._ambiguous is not None and self._ambiguous.fullmatch(author):
                 continue  # "Светлана К." on a review site is many people, not one complainer
-            mine = and_(
-                MentionRow.author == author,
-                MentionBrand.brand == brand,
-                MentionBrand.counted.is_(True),
-                MentionBrand.published_at >= since,
-                MentionBrand.published_at <= now,
-            )
-            rows = conn.execute(
-                select(MentionRow.id, MentionRow.parent_external_id, MentionRow.channel)
-                .join(MentionBrand, MentionBrand.mention_id == MentionRow.id)
-                .where(and_(mine, effective_label() == "negative"))
-            ).all()
+            rows = self.negative_rows(conn, brand, author, since, now)
             # Comments in one thread are one complaint: count threads (own posts, or the post answered).
             threads = {r.parent_external_id or f"#{r.id}" for r in rows}
             if len(threads) < rule.complaints:
                 continue
-            everything = conn.execute(
-                select(func.count())
-                .select_from(MentionRow)
-                .join(MentionBrand, MentionBrand.mention_id == MentionRow.id)
-                .where(mine)
-            ).scalar_one()
+            everything = self.all_count(conn, brand, author, since, now)
             if len(rows) < rule.min_negative_share * everything:
                 continue  # a prolific author with mixed feelings, not an unhappy customer
             ids = sorted(r.id for r in rows)
@@ -85,3 +81,34 @@ class RepeatComplainer:
                 )
             )
         return out
+
+    def negative_rows(
+        self, conn: Connection, brand: str, author: str, since: datetime, now: datetime
+    ) -> Sequence[AuthorRow]:
+        """The author's counted negative mentions of ``brand`` published in ``[since, now]``."""
+        return conn.execute(
+            select(MentionRow.id, MentionRow.parent_external_id, MentionRow.channel)
+            .join(MentionBrand, MentionBrand.mention_id == MentionRow.id)
+            .where(and_(_mine(brand, author, since, now), effective_label() == "negative"))
+        ).all()
+
+    def all_count(self, conn: Connection, brand: str, author: str, since: datetime, now: datetime) -> int:
+        """How many counted mentions of ``brand`` the author published in ``[since, now]``, any label."""
+        return int(
+            conn.execute(
+                select(func.count())
+                .select_from(MentionRow)
+                .join(MentionBrand, MentionBrand.mention_id == MentionRow.id)
+                .where(_mine(brand, author, since, now))
+            ).scalar_one()
+        )
+
+
+def _mine(brand: str, author: str, since: datetime, now: datetime) -> ColumnElement[bool]:
+    return and_(
+        MentionRow.author == author,
+        MentionBrand.brand == brand,
+        MentionBrand.counted.is_(True),
+        MentionBrand.published_at >= since,
+        MentionBrand.published_at <= now,
+    )

@@ -317,11 +317,14 @@ def test_replay_twins_answer_as_the_queries_they_replace(tmp_path: Path) -> None
     """What the replay keeps as it stores links answers as the rules' queries over the same store, every
     hour of a random stream with copies (not counted), replies, mentions of no brand, unlabelled links and
     quiet hours: the index-drop windows (``index_window``, per brand and per channel; a window off the
-    minute grid is read by the query itself) and the brands' recent complaints (``recent_complaints``;
-    complaints published at the same second may come in either order from the query)."""
+    minute grid is read by the query itself), the brands' recent complaints (``recent_complaints``, and
+    with their word sets as the text rules read them; complaints published at the same second may come in
+    either order from the query), each author's complaints and mentions (the repeat-complainer
+    rule's two queries) and each channel's usual engagement (the spreading rule's baseline)."""
     import random
 
     from alerts.engine import AlertEngine
+    from alerts.rules.engagement_growth import EngagementGrowth
     from alerts.rules.queries import recent_complaints
     from loyalty_index.index import index_window
     from storage.store import BrandLabel
@@ -330,6 +333,7 @@ def test_replay_twins_answer_as_the_queries_they_replace(tmp_path: Path) -> None
     store = bt._throwaway_store(tmp_path / "lane.db")
     try:
         engine = AlertEngine(store, cfg.alerts, cfg.alert_brands())
+        live = AlertEngine(store, cfg.alerts, cfg.alert_brands())  # the rules' own queries
         lane = bt.Lane("config", cfg.alerts, store=store, engine=engine)
         bt._fit_for_replay(lane, exact=False)
         twin = engine.index_drop
@@ -349,8 +353,10 @@ def test_replay_twins_answer_as_the_queries_they_replace(tmp_path: Path) -> None
         period = timedelta(days=1)
         now = START + timedelta(hours=1)
         compared = 0
+        usuals = 0
 
         def check(now: datetime) -> int:
+            nonlocal usuals
             n = 0
             for since, until in ((now - period, now), (now - 2 * period, now - period)):
                 for by_channel in (False, True):
@@ -364,6 +370,33 @@ def test_replay_twins_answer_as_the_queries_they_replace(tmp_path: Path) -> None
                         want_c.sort(key=lambda c: (c.published_at, c.id), reverse=True)
                         assert engine.complaints(conn, brand, now, days, limit) == want_c, (now, brand, days)
                         n += len(want_c)
+                    if brand == engine.brands[0]:  # per channel, not per brand
+                        for ch in ("vk", "telegram", "news"):
+                            at = bt._floor_step(now, bt._BASELINE_EVERY)
+                            want_u = EngagementGrowth(cfg.alerts, engine.brands).usual(conn, ch, at)
+                            assert isinstance(engine.growth, bt._ReplayGrowth) and engine.growth.posts
+                            assert engine.growth.posts.usual(ch, at) == want_u, (now, ch)
+                            assert engine.growth.usual(conn, ch, now) == want_u, (now, ch)
+                            usuals += want_u > 0
+                    want_r = live.words.recent(
+                        recent_complaints(conn, brand, now, live.recurring.history_days, 5000)
+                    )
+                    want_r.sort(key=lambda r: (r.published_at, r.id), reverse=True)
+                    assert list(engine.recent_words(conn, brand, now)) == want_r, (now, brand)
+                    for author in ("anna", "boris", f"u{rnd.randrange(3000)}"):
+                        since = now - timedelta(days=7)
+                        got = sorted(
+                            (r.id, r.parent_external_id, r.channel)
+                            for r in engine.repeat_complainer.negative_rows(conn, brand, author, since, now)
+                        )
+                        assert got == sorted(
+                            (r.id, r.parent_external_id, r.channel)
+                            for r in live.repeat_complainer.negative_rows(conn, brand, author, since, now)
+                        ), (now, brand, author)
+                        assert engine.repeat_complainer.all_count(
+                            conn, brand, author, since, now
+                        ) == live.repeat_complainer.all_count(conn, brand, author, since, now)
+                        n += len(got)
             return n
 
         for i, at in enumerate([*times, START + timedelta(days=5)]):
@@ -389,16 +422,118 @@ def test_replay_twins_answer_as_the_queries_they_replace(tmp_path: Path) -> None
                 published_at=at,
                 author=rnd.choice((None, "anna", "boris", f"u{i}")),
                 parent_external_id=str(rnd.randrange(i)) if i and rnd.random() < 0.2 else None,
+                author_reach=rnd.choice((None, rnd.randrange(100_000))),
+                reposts=rnd.choice((None, rnd.randrange(50))),
+                comments=rnd.randrange(30),
+                views=rnd.choice((None, rnd.randrange(10_000))),
             )
             m.collected_at = at
             pending.append((m, links))
             if rnd.random() < 0.3:  # stored a minute at a time, or together with later quiet minutes
                 replay._store(lane, pending)
                 pending = []
-        assert compared > 10_000
+        assert compared > 10_000 and usuals > 50
         off = now - timedelta(seconds=30)
         assert twin.window(store, off - period, off, True) == index_window(
             store, off - period, off, engine.brands
         )
+    finally:
+        store.close()
+
+
+def test_replay_text_scans_answer_as_the_rules_scans(tmp_path: Path) -> None:
+    """The replay's recurring-problem and copies scans (word sets pre-filtered by hashed masks) give the
+    rules' own scans' candidates, fresh complaint by fresh complaint, on a random stream of complaints
+    built from a small vocabulary: variants of a few problems (some rising in the last days), long posts
+    and their near copies by other authors, replies in shared threads and unrelated complaints."""
+    import random
+
+    from alerts.rules.copies_across_channels import CopiesAcrossChannels, CopiesScan
+    from alerts.rules.queries import FirstSeen, Link
+    from alerts.rules.recurring_problem import RecurringProblem, RecurringScan
+    from alerts.rules.texts import WordSets
+    from loyalty_monitor.backtest_text import ReplayComplaints, ReplayCopies, ReplayRecurring
+
+    class Seen(FirstSeen):
+        def __call__(self, conn: object, brand: str) -> datetime | None:
+            return START
+
+    cfg = config(recurring_problem={"min_authors": 4, "rise": 2.0}, copies_across_channels={"min_copies": 2})
+    settings = cfg.alerts
+    words = WordSets(cfg.alert_brands())
+    rnd = random.Random(5)
+    vocab = [f"слово{chr(0x430 + i // 20)}{chr(0x430 + i % 20)}" for i in range(120)]
+    problems = [rnd.sample(vocab, rnd.choice((4, 6, 8))) for _ in range(6)]
+    posts = [rnd.sample(vocab, rnd.randrange(20, 34)) for _ in range(8)]
+    end = START + timedelta(days=20)
+    complaints = ReplayComplaints(["Альфа"], 17.0, words, 5000)
+    links: list[Link] = []
+    for i in range(2500):
+        at = START + timedelta(seconds=rnd.randrange(20 * 86400))
+        late = at > end - timedelta(days=3)
+        kind = rnd.random()
+        if kind < (0.5 if late else 0.2):
+            base = list(rnd.choice(problems[:3] if late else problems))
+            for _ in range(rnd.randrange(3)):
+                base[rnd.randrange(len(base))] = rnd.choice(vocab)
+            text = base + rnd.sample(vocab, rnd.randrange(2))
+        elif kind < 0.65:
+            post = rnd.choice(posts)
+            text = rnd.sample(post, int(len(post) * rnd.uniform(0.7, 1.0))) + rnd.sample(vocab, 2)
+        else:
+            text = rnd.sample(vocab, rnd.randrange(1, 30))
+        links.append(
+            Link(
+                id=i + 1,
+                brand="Альфа",
+                channel=rnd.choice(("vk", "telegram", "news")),
+                label="negative",
+                counted=True,
+                text="Альфа " + " ".join(text),
+                author=rnd.choice((None, f"a{rnd.randrange(40)}", f"u{i}")),
+                reach=100,
+                url=None,
+                published_at=at,
+                duplicate_of=None,
+                source="t",
+                parent_external_id=f"p{rnd.randrange(30)}" if rnd.random() < 0.2 else None,
+            )
+        )
+    links.sort(key=lambda lk: (lk.published_at, lk.id))
+    for lk in links:
+        m = Mention(
+            source="t",
+            external_id=str(lk.id),
+            channel=lk.channel,
+            text=lk.text,
+            published_at=lk.published_at,
+            author=lk.author,
+            parent_external_id=lk.parent_external_id,
+        )
+        complaints.add("Альфа", "negative", lk.id, lk.published_at, m)
+    store = bt._throwaway_store(tmp_path / "lane.db")
+    try:
+        copies, fast_copies = CopiesAcrossChannels(settings), ReplayCopies(settings)
+        rule = RecurringProblem(settings, Seen(), copies.copies)
+        fast_rule = ReplayRecurring(settings, Seen(), fast_copies.copies)
+        found = {"copies": 0, "recurring": 0}
+        with store.engine.connect() as conn:
+            for hours in range(0, 7 * 24, 5):
+                now = end - timedelta(hours=hours)
+                recent = complaints.recent_words(conn, "Альфа", now)
+                plain = list(recent)
+                fresh = [lk for lk in links if now - timedelta(hours=2) < lk.published_at <= now]
+                scans: list[tuple[CopiesScan | RecurringScan, CopiesScan | RecurringScan]] = [
+                    (copies.scan(conn, "Альфа", plain, now), fast_copies.scan(conn, "Альфа", recent, now)),
+                    (rule.scan(conn, "Альфа", plain, now), fast_rule.scan(conn, "Альфа", recent, now)),
+                ]
+                assert type(scans[0][1]) is not type(scans[0][0])  # the fast scan is the one compared
+                for lk in fresh:
+                    w = words.of(lk.id, lk.text)
+                    for (slow, fast), name in zip(scans, ("copies", "recurring"), strict=True):
+                        want = slow.check(lk, w)
+                        assert fast.check(lk, w) == want, (now, lk.id, name)
+                        found[name] += want is not None
+        assert found["copies"] > 5 and found["recurring"] > 5, found
     finally:
         store.close()
