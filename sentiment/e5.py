@@ -335,14 +335,13 @@ class E5SentimentModel:
         return head_logits(self.tokenizer, self.runner, self.head, rows, batch_size)
 
     def blend(
-        self, fast_raw: torch.Tensor, e5: torch.Tensor, news: Sequence[bool] | None = None
+        self, fast_raw: torch.Tensor, e5: torch.Tensor, w: torch.Tensor, bias: torch.Tensor
     ) -> torch.Tensor:
         """Blended log-probabilities plus offsets; ``fast_raw``: the entity head's logits, no offsets.
 
-        ``news`` (one flag per row) gives the rows read as news the model's news weight and offsets when
-        meta.json has them.
+        ``w`` (N, 1) and ``bias`` (N, 3) are each row's blend weight and offsets (:meth:`_blend_params`:
+        the news pair's for rows read as news when meta.json has one).
         """
-        w, bias = self._blend_params(len(e5), news)
         mixed = w * torch.log_softmax(e5, -1)
         if bool((w < 1).any()):
             mixed = mixed + (1 - w) * torch.log_softmax(fast_raw, -1)
@@ -383,16 +382,15 @@ class E5SentimentModel:
         if targeted:
             chosen = [items[i] for i in targeted]
             news = self.news(chosen)
-            scores = self._blended(chosen, batch_size, news)
+            w, bias = self._blend_params(len(chosen), news)
+            scores = self._blended(chosen, batch_size, w, bias)
             c = self.meta.clause_weight
             if c > 0:
                 reads, plan = clause_plan(chosen)
                 if reads:
-                    read_news = reads_news(news, plan, len(reads))
-                    _, read_bias = self._blend_params(len(reads), read_news)
-                    raw = self._blended(reads, batch_size, read_news) - read_bias
+                    read_w, read_bias = self._blend_params(len(reads), reads_news(news, plan, len(reads)))
+                    raw = self._blended(reads, batch_size, read_w, read_bias) - read_bias
                     split, read, mirrored = gather_reads(raw, plan)
-                    _, bias = self._blend_params(len(chosen), news)
                     mix = clause_mix(self.meta, mirrored)
                     scores[split] = (1 - mix) * scores[split] + mix * (read + bias[split])
                 scores = scores + stance_prior(chosen, self.meta.stance_weight)
@@ -400,17 +398,21 @@ class E5SentimentModel:
         return out
 
     def _blended(
-        self, chosen: Sequence[SentimentInput], batch_size: int, news: Sequence[bool] | None = None
+        self,
+        chosen: Sequence[SentimentInput],
+        batch_size: int,
+        w: torch.Tensor,
+        bias: torch.Tensor,
     ) -> torch.Tensor:
-        """Blended scores (N, 3) of targeted items, offsets included (``news``: see :meth:`blend`)."""
+        """Blended scores (N, 3) of targeted items, offsets included; ``w`` and ``bias`` per row from
+        :meth:`_blend_params` (computed once per call by the caller: see :meth:`blend`)."""
         e5 = self.e5_logits(self.encode(chosen), min(batch_size, 64))
-        w, _ = self._blend_params(len(chosen), news)
         need = [i for i in range(len(chosen)) if float(w[i]) < 1]
         raw = torch.zeros_like(e5)  # e5 alone: the fast model is not run for those items
         if need:
             # The blend was tuned on the entity head's raw logits (no offsets).
             raw[need] = self.fast.logits([chosen[i] for i in need], batch_size) - self.fast._bias[1]
-        return self.blend(raw, e5, news)
+        return self.blend(raw, e5, w, bias)
 
     def predict(self, items: Sequence[SentimentInput], batch_size: int = 256) -> list[SentimentResult]:
         """Label every item, in order."""

@@ -249,8 +249,8 @@ def test_a_clause_read_takes_the_register_of_its_whole_text(
     model.meta.clause_weight, model.meta.news_weight, model.meta.news_bias = 0.7, 1.0, [0.0, 0.0, 0.0]
     reads, plan = clause_plan([item])
     assert reads and model.news([item]) == [True] and model.news(reads) == [False] * len(reads)
-    whole = model._blended([item], 64, [True])
-    read = model._blended(reads, 64, [True] * len(reads))
+    whole = model._blended([item], 64, *model._blend_params(1, [True]))
+    read = model._blended(reads, 64, *model._blend_params(len(reads), [True] * len(reads)))
     _, clause, _ = gather_reads(read, plan)
     torch.testing.assert_close(model.logits([item]), 0.3 * whole + 0.7 * clause)
 
