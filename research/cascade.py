@@ -1,6 +1,7 @@
 """What the confidence cascade costs: skip the e5 read where the fast model is sure.
 
     python -m research.cascade --cache /work/runs/distil-L7-int8.pt [--meta sentiment/e5_model/meta.json]
+    python -m research.cascade --cache ... --write DIR [--version V]   # store dev's margin in DIR/meta.json
     python -m research.cascade --cache ... --read-news      # the rule of round sixteen: news skipped too
     python -m research.cascade --agreement [--model default] [--margin 0.8]
 
@@ -12,8 +13,8 @@ post needs the clause reading, which needs e5) and the text does not read as new
 news far worse). From the logits in a :mod:`research.choose` cache (fast and e5 per pair), this prints
 for each threshold and each part the share of pairs skipped, the labels that change against the
 un-cascaded model and the F_PN change, plus the share skipped on the speed benchmark's generated pairs
-(``generate`` in ``bench/sentiment_speed.py``). A threshold is chosen on dev alone; the splits only show
-what it does.
+(``generate`` in ``bench/sentiment_speed.py``). The margin is chosen on dev alone (:func:`choose_margin`:
+the lowest that moves neither of dev's parts by more than 0.003 F_PN); the splits only show what it does.
 
 The cache scores every pair in one int8 call sequence. The model itself leaves the skipped pairs out of
 the e5 batches, and int8 scales activations per call, so the pairs it still reads can move slightly.
@@ -41,10 +42,21 @@ from sentiment.e5 import E5Meta, E5SentimentModel, cascade_skips
 from sentiment.fast import FastSentimentModel, set_threads
 from sentiment.registry import E5_DIR, FAST_DIR, load_model
 
-__all__ = ["THRESHOLDS", "agreement", "bench_items", "default_scores", "main", "margins"]
+__all__ = [
+    "DEV_TOLERANCE",
+    "THRESHOLDS",
+    "agreement",
+    "bench_items",
+    "choose_margin",
+    "default_scores",
+    "main",
+    "margins",
+    "write_margin",
+]
 
 _BENCH = Path(__file__).parent.parent / "bench" / "sentiment_speed.py"
 THRESHOLDS = (0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95, 0.98)
+DEV_TOLERANCE = 0.003  # the most F_PN the cascade may move either of dev's parts by
 
 
 def margins(fast_own: torch.Tensor) -> torch.Tensor:
@@ -102,6 +114,7 @@ def from_cache(args: argparse.Namespace) -> None:
     news = news_masks(parts)
     inputs = {name: as_inputs(examples) for name, examples in parts.items()}
     bench = _bench_share(fast, args.bench, args.read_news)
+    rows: list[dict[str, object]] = []
     for t in THRESHOLDS:
         row: dict[str, object] = {"threshold": t, "bench/skipped": bench[t]}
         for name, examples in parts.items():
@@ -113,7 +126,42 @@ def from_cache(args: argparse.Namespace) -> None:
             row[f"{name}/skipped"] = round(float(skip.float().mean()), 4)
             row[f"{name}/labels_changed"] = int((cascade.argmax(-1) != full.argmax(-1)).sum())
             row.update(_changes(name, examples, full, cascade))
+        rows.append(row)
         print(json.dumps(row, ensure_ascii=False), flush=True)  # noqa: T201
+    margin = choose_margin(rows)
+    print(f"chosen on dev: {margin}", flush=True)  # noqa: T201
+    if args.write is not None:
+        if margin is None:
+            raise SystemExit("no margin keeps dev within the tolerance: nothing written")
+        write_margin(args.write / "meta.json", margin, args.version)
+
+
+def choose_margin(rows: list[dict[str, object]], tolerance: float = DEV_TOLERANCE) -> float | None:
+    """The lowest margin whose rows leave dev's tweets and dev's news both within ``tolerance`` F_PN
+    (None when none does): dev alone decides, the splits only show what the choice does."""
+    ok = [
+        float(str(r["threshold"]))
+        for r in rows
+        if all(abs(float(str(r[f"dev_{part}/f_pn_change"]))) <= tolerance for part in ("tweets", "news"))
+    ]
+    return min(ok) if ok else None
+
+
+def write_margin(meta_path: Path, margin: float, version: str | None) -> None:
+    """Store ``margin`` as the model's ``cascade_margin`` (and ``version`` when given) in its meta.json,
+    with a note in ``trained_on`` (replacing an earlier cascade note)."""
+    meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    meta["cascade_margin"] = margin
+    if version:
+        meta["version"] = version
+    note = (
+        f"confidence cascade at margin {margin} (pairs naming no competitor and not read as news, on which "
+        "the fast model's probability margin is above it, take the fast model's label) chosen on the "
+        "validation dev set (research/cascade.py)"
+    )
+    kept = [t for t in meta.get("trained_on", []) if "research/cascade.py" not in t]
+    meta["trained_on"] = [*kept, note]
+    meta_path.write_text(json.dumps(meta, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
 
 
 def _changes(
@@ -206,11 +254,15 @@ def main(argv: list[str] | None = None) -> None:
         action="store_true",
         help="label every part with the model with and without its cascade (the real batches)",
     )
+    parser.add_argument("--write", type=Path, default=None, help="with --cache: store dev's margin in DIR")
+    parser.add_argument("--version", default=None, help="with --write: the version id to give the model")
     parser.add_argument("--model", default="default", help="with --agreement: the model spec")
     parser.add_argument("--margin", type=float, default=None, help="with --agreement: instead of meta's")
     args = parser.parse_args(argv)
     if args.agreement == (args.cache is not None):
         parser.error("give either --cache (the threshold table) or --agreement (the real model)")
+    if args.write is not None and (args.agreement or args.read_news):
+        parser.error("--write stores the rule the model runs: with --cache, without --read-news")
     set_threads()
     if args.agreement:
         measure_agreement(args)
