@@ -38,7 +38,7 @@ from research.choose import _figures, _mixed, evaluation_parts, f_pn_fast, news_
 from sentiment.base import LABELS, SentimentInput
 from sentiment.corpora import as_inputs
 from sentiment.data import Example
-from sentiment.e5 import E5Meta, E5SentimentModel, cascade_skips
+from sentiment.e5 import E5Meta, E5SentimentModel, cascade_skips, stance_prior
 from sentiment.fast import FastSentimentModel, set_threads
 from sentiment.registry import E5_DIR, FAST_DIR, load_model
 
@@ -68,10 +68,10 @@ def margins(fast_own: torch.Tensor) -> torch.Tensor:
 def default_scores(entry: dict[str, torch.Tensor], meta: E5Meta, news: torch.Tensor) -> torch.Tensor:
     """The default's scores as ``meta`` blends them (the register's news blend where meta has one)."""
     if meta.news_weight is None:
-        return _mixed(entry, meta.weight, meta.clause_weight) + torch.tensor(meta.bias)
+        return _mixed(entry, meta.weight, meta.clause_weight, meta.mirror_weight) + torch.tensor(meta.bias)
     w = torch.where(news, float(meta.news_weight), float(meta.weight))
     bias = torch.where(news.unsqueeze(-1), torch.tensor(meta.news_bias or meta.bias), torch.tensor(meta.bias))
-    return _mixed(entry, w, meta.clause_weight) + bias
+    return _mixed(entry, w, meta.clause_weight, meta.mirror_weight) + bias
 
 
 def bench_items(n: int) -> list[SentimentInput]:
@@ -113,6 +113,8 @@ def from_cache(args: argparse.Namespace) -> None:
     own_bias = fast._bias[1]
     news = news_masks(parts)
     inputs = {name: as_inputs(examples) for name, examples in parts.items()}
+    for name in parts:  # the model's stance prior, from the texts (as research.choose adds it)
+        cache[name]["stance"] = stance_prior(inputs[name], meta.stance_weight)
     bench = _bench_share(fast, args.bench, args.read_news)
     rows: list[dict[str, object]] = []
     for t in THRESHOLDS:
