@@ -432,9 +432,10 @@ class E5SentimentModel:
         (its entity head with its own offsets) where :func:`cascade_skips` says so, blended elsewhere.
 
         The fast model runs once over every item: its scores decide the skip and are the blend's fast
-        share. Only the items read go to e5, so a skipped pair costs no e5 time. (int8 scales
-        activations per call, so a batch without the skipped pairs can move the other pairs' e5 logits
-        slightly; the model card gives the label agreement measured with ``research/cascade.py``.)
+        share. Only the items read go to e5, so a skipped pair costs no e5 time. (int8 scales each
+        batch's activations by one factor, so batches without the skipped pairs move the other pairs'
+        e5 logits as any other change of batch does; the model card's limits give the size, measured
+        with ``python -m research.cascade --agreement``.)
         """
         own = self.fast.logits(chosen, batch_size)
         skip = cascade_skips(chosen, own, margin)
