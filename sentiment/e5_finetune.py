@@ -41,6 +41,7 @@ __all__ = [
     "fine_tune",
     "optimiser",
     "train_e5",
+    "train_step",
     "with_news_repeated",
 ]
 
@@ -104,6 +105,29 @@ def optimiser(
     return opt, sched
 
 
+def train_step(
+    loss: torch.Tensor,
+    opt: torch.optim.Optimizer,
+    sched: torch.optim.lr_scheduler.LRScheduler,
+    step: int,
+    steps: int,
+    started: float,
+    log: Log,
+) -> None:
+    """One optimiser step on ``loss`` (zero the gradients, back-propagate, step, advance the schedule),
+    logged every 50 steps with the loss and the seconds since ``started``.
+
+    Shared by :func:`fine_tune` and the distillation (``research/distil.py``), so the two recipes step
+    and log alike.
+    """
+    opt.zero_grad()
+    loss.backward()  # type: ignore[no-untyped-call]
+    opt.step()
+    sched.step()
+    if step % 50 == 0:
+        log(f"  step {step}/{steps} loss {float(loss.detach()):.3f} {time.time() - started:.0f}s")
+
+
 def fine_tune(
     train: Sequence[Example],
     dev: Sequence[Example],
@@ -140,12 +164,7 @@ def fine_tune(
         for k, b in enumerate(batches):
             ids, mask = tok.pad_ids([train_ids[j] for j in b])
             loss = nn.functional.cross_entropy(head(enc.pool(enc(ids, mask), mask)), gold[b], weight=weight)
-            opt.zero_grad()
-            loss.backward()  # type: ignore[no-untyped-call]
-            opt.step()
-            sched.step()
-            if k % 50 == 0:
-                log(f"  step {k}/{len(batches)} loss {float(loss.detach()):.3f} {time.time() - t0:.0f}s")
+            train_step(loss, opt, sched, k, len(batches), t0, log)
         dev_logp = torch.log_softmax(head_logits(tok, enc, head, dev_ids), -1)
         log(f"epoch {epoch + 1}/{epochs}: dev F_PN {f_pn_of(dev_logp, dev):.4f}, {time.time() - t0:.0f}s")
     return tok, enc, head

@@ -45,7 +45,11 @@ def test_the_news_blend_moves_only_the_pairs_read_as_news() -> None:
 
 def test_write_choice_stores_the_news_blend_or_removes_it(tmp_path: Path) -> None:
     meta_path = tmp_path / "meta.json"
-    meta_path.write_text(json.dumps({"version": "v", "weight": 0.5, "trained_on": []}), encoding="utf-8")
+    cascade = "confidence cascade at margin 0.8, chosen on dev (research/cascade.py)"
+    meta_path.write_text(
+        json.dumps({"version": "v", "weight": 0.5, "cascade_margin": 0.8, "trained_on": [cascade]}),
+        encoding="utf-8",
+    )
     best: dict[str, object] = {
         "weight": 0.5,
         "clause_weight": 0.7,
@@ -58,6 +62,8 @@ def test_write_choice_stores_the_news_blend_or_removes_it(tmp_path: Path) -> Non
     meta = json.loads(meta_path.read_text(encoding="utf-8"))
     assert meta["news_weight"] == 1.0 and meta["news_bias"] == [0.8, 0.0, 1.3]
     assert meta["metrics"] == {"dev/worst_f_pn_macro": 0.4}
+    # a cascade margin chosen against the blend replaced goes with it
+    assert "cascade_margin" not in meta and cascade not in meta["trained_on"]
     del best["news_weight"], best["news_bias"]
     write_choice(meta_path, best, "int8", "v2")
     meta = json.loads(meta_path.read_text(encoding="utf-8"))

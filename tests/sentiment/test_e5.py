@@ -14,6 +14,7 @@ from sentiment.e5 import (
     E5Meta,
     E5SentimentModel,
     base_digest,
+    cascade_skips,
     clause_plan,
     dequantise_q4,
     gather_reads,
@@ -249,8 +250,8 @@ def test_a_clause_read_takes_the_register_of_its_whole_text(
     model.meta.clause_weight, model.meta.news_weight, model.meta.news_bias = 0.7, 1.0, [0.0, 0.0, 0.0]
     reads, plan = clause_plan([item])
     assert reads and model.news([item]) == [True] and model.news(reads) == [False] * len(reads)
-    whole = model._blended([item], 64, [True])
-    read = model._blended(reads, 64, [True] * len(reads))
+    whole = model._blended([item], 64, *model._blend_params(1, [True]))
+    read = model._blended(reads, 64, *model._blend_params(len(reads), [True] * len(reads)))
     _, clause, _ = gather_reads(read, plan)
     torch.testing.assert_close(model.logits([item]), 0.3 * whole + 0.7 * clause)
 
@@ -343,3 +344,104 @@ def test_a_model_without_a_layers_key_uses_all_twelve(
     meta_path.write_text(json.dumps(meta), encoding="utf-8")
     with pytest.raises(ModelLoadError, match=r"meta.json: layers must be an integer from 1 to 12, not 13"):
         E5SentimentModel.load(tmp_path / "e5", tiny_fast)
+
+
+def _e5_rows(model: E5SentimentModel, monkeypatch: pytest.MonkeyPatch) -> list[list[list[int]]]:
+    """Record the rows of every call that reaches the e5 encoder (the calls still run)."""
+    calls: list[list[list[int]]] = []
+    real = model.e5_logits
+
+    def spy(rows: Any, batch_size: int = 64) -> torch.Tensor:
+        calls.append(list(rows))
+        return real(rows, batch_size)
+
+    monkeypatch.setattr(model, "e5_logits", spy)
+    return calls
+
+
+def test_cascade_skips_e5_only_for_sure_pairs_without_competitors_or_news(
+    tiny_fast: FastSentimentModel, base: tuple[Any, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    model = _model(tiny_fast, base, 0.5, top=1)
+    sure_or_not = [
+        SentimentInput("Поляр опять завис, верните деньги", "Полярбанк", ("Поляр",)),
+        SentimentInput("Спасибо Поляру, карту выпустили за день", "Полярбанк", ("Поляр",)),
+    ]
+    m = torch.softmax(tiny_fast.logits(sure_or_not), -1).topk(2, -1).values
+    margin = m[:, 0] - m[:, 1]
+    assert float(margin[0]) != float(margin[1])
+    sure, unsure = (0, 1) if margin[0] > margin[1] else (1, 0)
+    competitor = SentimentInput(
+        sure_or_not[sure].text + " Не то что Волнаком.", "Полярбанк", ("Поляр",), ("Волнаком",)
+    )
+    news = SentimentInput(NEWS, "Волнаком")
+    items = [sure_or_not[sure], competitor, ITEMS[1], sure_or_not[unsure], news]
+    plain = model.logits(items)
+    calls = _e5_rows(model, monkeypatch)
+    # however sure the fast model is, a pair naming a competitor or reading as news is read
+    assert cascade_skips([competitor, news], tiny_fast.logits([competitor, news]), 0.0) == [False, False]
+    # a margin between the two: the sure pair takes the fast model's own scores and never reaches e5
+    model.meta.cascade_margin = float(margin[[sure, unsure]].mean())
+    got = model.logits(items)
+    assert calls == [model.encode([competitor, sure_or_not[unsure], news])]
+    torch.testing.assert_close(got[0], tiny_fast.logits([items[0]])[0], atol=1e-6, rtol=0)
+    # the pairs read, and the untargeted item, as without the cascade (float32: no per-call scales)
+    torch.testing.assert_close(got[1:], plain[1:], atol=1e-5, rtol=0)
+    calls.clear()
+    model.meta.cascade_margin = 0.999  # nothing that sure: every targeted pair is read, as before
+    torch.testing.assert_close(model.logits(items), plain, atol=1e-5, rtol=0)
+    assert len(calls[0]) == 4
+
+
+def test_cascade_never_skips_the_clause_reads_of_a_comparison(
+    tiny_fast: FastSentimentModel, base: tuple[Any, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    model = _model(tiny_fast, base, 0.5, top=1)
+    model.meta.clause_weight = 0.5
+    text = "У Волнакома связь пропадает, а у Линкора ловит везде."
+    items = [SentimentInput(text, "Линкор", other_brands=("Волнаком",)), ITEMS[3]]
+    plain = model.logits(items)
+    calls = _e5_rows(model, monkeypatch)
+    model.meta.cascade_margin = 0.0
+    got = model.logits(items)
+    reads, _ = clause_plan(items[:1])
+    assert calls == [model.encode(items[:1]), model.encode(reads)]  # the whole post, then its clause
+    torch.testing.assert_close(got[0], plain[0], atol=1e-5, rtol=0)
+    torch.testing.assert_close(got[1], tiny_fast.logits(items[1:])[0], atol=1e-6, rtol=0)
+
+
+def test_cascade_skips_rule() -> None:
+    """Sure (margin above) and alone and not news: skipped; anything else, or no target: read."""
+    sure, unsure = [4.0, 0.0, -4.0], [1.0, 0.8, 0.0]
+    items = [
+        SentimentInput("Поляр опять завис", "Полярбанк"),
+        SentimentInput("Поляр опять завис", "Полярбанк"),
+        SentimentInput("Поляр опять завис, не то что Волнаком", "Полярбанк", other_brands=("Волнаком",)),
+        SentimentInput(NEWS, "Волнаком"),
+        SentimentInput("Поляр опять завис"),
+    ]
+    own = torch.tensor([sure, unsure, sure, sure, sure])
+    assert cascade_skips(items, own, 0.8) == [True, False, False, False, False]
+    assert cascade_skips(items, own, 0.99) == [False] * 5  # margin 0.98 is not above 0.99
+
+
+def test_a_model_without_a_cascade_margin_reads_every_pair(
+    tiny_fast: FastSentimentModel, base: tuple[Any, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _model(tiny_fast, base, 0.5, top=1).save(tmp_path / "e5")
+    meta_path = tmp_path / "e5" / "meta.json"
+    meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    del meta["cascade_margin"]  # a model written before the cascade existed
+    meta_path.write_text(json.dumps(meta), encoding="utf-8")
+    loaded = E5SentimentModel.load(tmp_path / "e5", tiny_fast, precision="float32")
+    assert loaded.meta.cascade_margin is None
+    calls = _e5_rows(loaded, monkeypatch)
+    loaded.logits(ITEMS)
+    assert calls == [loaded.encode([ITEMS[0], ITEMS[2], ITEMS[3]])]
+    for bad in (1.5, "0.8", True):
+        meta["cascade_margin"] = bad
+        meta_path.write_text(json.dumps(meta), encoding="utf-8")
+        with pytest.raises(
+            ModelLoadError, match=r"meta.json: cascade_margin must be a number from 0 up to 1"
+        ):
+            E5SentimentModel.load(tmp_path / "e5", tiny_fast)

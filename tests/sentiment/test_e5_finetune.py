@@ -95,3 +95,18 @@ def test_a_shallow_model_trains_saves_and_reloads(tiny_fast: FastSentimentModel,
     assert len(reloaded.encoder.layers) == 2
     dev = [e for e in load_corpora(DATASETS, holdout=False).dev if e.target][:16]
     assert reloaded.predict(_inputs(dev)) == model.predict(_inputs(dev))
+
+
+def test_train_step_steps_the_optimiser_and_the_schedule_and_logs_every_50() -> None:
+    from sentiment.e5_finetune import train_step
+
+    w = torch.nn.Parameter(torch.tensor([1.0, -2.0]))
+    opt = torch.optim.SGD([w], lr=0.5)
+    sched = torch.optim.lr_scheduler.StepLR(opt, step_size=1, gamma=0.1)
+    lines: list[str] = []
+    for step in (50, 51):
+        train_step((w**2).sum(), opt, sched, step, 100, 0.0, lines.append)
+    # w - 0.5 * 2w = 0 after the first step; the schedule cut the rate before the second
+    torch.testing.assert_close(w.detach(), torch.zeros(2))
+    assert opt.param_groups[0]["lr"] == pytest.approx(0.005)
+    assert len(lines) == 1 and lines[0].startswith("  step 50/100 loss 5.000")
