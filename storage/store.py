@@ -269,8 +269,24 @@ class Store:
             self._refresh_counters(conn, existing, now)
         if inserted:
             self._mark_duplicates(conn, {r.id: r.text_hash for r in inserted})
-            _link_threads(conn, [r.id for r in inserted], [(r.source, r.external_id) for r in inserted])
+            self._link_new_threads(
+                conn, [r.id for r in inserted], [(r.source, r.external_id) for r in inserted], unique
+            )
         return sorted(new_ids)
+
+    def _link_new_threads(
+        self,
+        conn: Connection,
+        new_ids: Sequence[int],
+        new_keys: Sequence[tuple[str, str]],
+        mentions: Mapping[tuple[str, str], Mention],
+    ) -> None:
+        """Link the threads of freshly inserted mentions (``mentions``: the page by key, for subclasses).
+
+        A method so that a store that knows more about what it holds (the backtest's throwaway store, which
+        knows whether any reply was ever stored) can skip look-ups that provably match nothing.
+        """
+        _link_threads(conn, new_ids, new_keys)
 
     def _mark_duplicates(self, conn: Connection, new: dict[int, str]) -> None:
         """Point each new copy of an already-stored text at the first stored copy."""

@@ -537,3 +537,75 @@ def test_replay_text_scans_answer_as_the_rules_scans(tmp_path: Path) -> None:
         assert found["copies"] > 5 and found["recurring"] > 5, found
     finally:
         store.close()
+
+
+def test_replay_store_links_threads_as_the_store_does_and_skips_only_while_no_reply_is_stored(
+    tmp_path: Path,
+) -> None:
+    """The throwaway store skips thread linking only while it holds no reply, and stores what ``Store`` does.
+
+    Replies arrive after a reply-free start, to a parent stored before them (the parent was stored while
+    linking was skipped) and to one stored after them, so skipping too long or too widely leaves a
+    ``parent_id`` unset that the plain store sets; repeated texts check duplicate marking along the way.
+    """
+    from sqlalchemy import event
+
+    from storage.schema import MentionRow
+
+    def m(i: int, text: str, parent: str | None = None) -> Mention:
+        at = START + timedelta(minutes=i)
+        return Mention(
+            source="t" if i % 3 else "vk",
+            external_id=f"p{i}",
+            channel="telegram",
+            text=text,
+            published_at=at,
+            parent_external_id=parent,
+            collected_at=at,
+        )
+
+    batches = [
+        [m(1, "one"), m(2, "two"), m(3, "one")],
+        [m(4, "four"), m(5, "two")],  # p4 (source "t") is the parent the first reply finds stored
+        [
+            m(7, "reply to p4", parent="p4"),
+            m(8, "reply to p10", parent="p10"),
+            m(11, "again to p4", parent="p4"),
+        ],
+        [m(10, "ten"), m(13, "four")],  # p10 arrives after its reply
+        [m(14, "more"), m(16, "reply to p3", parent="p3")],  # p3 is "vk", p16 "t": no link
+    ]
+    fast = bt._throwaway_store(tmp_path / "fast.db")
+    plain = Store.open(f"sqlite:///{tmp_path / 'plain.db'}")
+    linking: list[str] = []
+
+    @event.listens_for(fast.engine, "before_cursor_execute")
+    def _seen(_conn: object, _cur: object, statement: str, *_args: object) -> None:
+        if statement.lstrip().upper().startswith("UPDATE") and "parent_id" in statement:
+            linking.append(statement)
+
+    try:
+        assert isinstance(fast, bt.ReplayStore)
+        for n, batch in enumerate(batches):
+            assert fast.upsert_mentions(batch) == plain.upsert_mentions(batch)
+            if n < 2:
+                assert not fast.threaded and not linking, "nothing can link yet: no statement is needed"
+        assert fast.threaded and linking
+
+        def stored(store: Store) -> list[tuple[object, ...]]:
+            cols = (MentionRow.id, MentionRow.source, MentionRow.external_id)
+            extra = (MentionRow.parent_external_id, MentionRow.parent_id, MentionRow.duplicate_of)
+            with store.engine.connect() as conn:
+                return [tuple(r) for r in conn.execute(select(*cols, *extra).order_by(MentionRow.id)).all()]
+
+        want = stored(plain)
+        assert stored(fast) == want
+        parents = {ext: pid for _i, _s, ext, _p, pid, _d in want}
+        ids = {(s, ext): i for i, s, ext, *_ in want}
+        assert parents["p7"] == parents["p11"] == ids[("t", "p4")]
+        assert parents["p8"] == ids[("t", "p10")]
+        assert parents["p16"] is None
+        assert sum(d is not None for *_, d in want) == 3  # p3, p5 and p13 repeat earlier texts
+    finally:
+        fast.close()
+        plain.close()
