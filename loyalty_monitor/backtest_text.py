@@ -30,7 +30,7 @@ from alerts.rules.engagement_growth import quantile, reach_factor, weighted_enga
 from alerts.rules.queries import Complaint, Link
 from alerts.rules.recurring_problem import RecurringProblem, RecurringScan
 from alerts.rules.repeat_complainer import RepeatComplainer
-from alerts.rules.texts import Recent, WordSets
+from alerts.rules.texts import Recent, WordSets, jaccard
 from alerts.settings import AlertsSettings, SpreadRule
 from core.mention import Mention
 
@@ -223,23 +223,21 @@ class _RecurringScan(RecurringScan):
             return None
         similarity = self._rule.rule.similarity
         is_copy = self._rule.is_copy
-        mask = word_mask(words)
-        # shared <= common bits + collisions: compared with the bound, the collisions move to its side.
-        bound = similarity * len(words) - 1 - (len(words) - mask.bit_count())
+        mask, size = word_mask(words), len(words)
+        need = similarity * size - 1
 
         def alike(r: Recent) -> bool:
             if r.id == lk.id:
                 return True
-            shared = len(words & r.tokens)
-            if shared / (len(words) + len(r.tokens) - shared) < similarity:
-                return False  # the rule's jaccard(words, r.tokens), from the same two counts
+            if jaccard(words, r.tokens) < similarity:
+                return False  # the cheaper half of the rule's test first
             return not (is_copy(words, r.tokens) or is_copy(r.tokens, words))
 
         def alike_in(items: list[Recent], masks: list[int]) -> list[Recent]:
             return [
                 items[i]
                 for i, m in enumerate(masks)
-                if ((mask & m).bit_count() > bound or items[i].id == lk.id) and alike(items[i])
+                if (shared_bound(mask, size, m) > need or items[i].id == lk.id) and alike(items[i])
             ]
 
         similar = alike_in(self._window, self._window_masks)

@@ -269,9 +269,7 @@ class Store:
             self._refresh_counters(conn, existing, now)
         if inserted:
             self._mark_duplicates(conn, {r.id: r.text_hash for r in inserted})
-            self._link_new_threads(
-                conn, [r.id for r in inserted], [(r.source, r.external_id) for r in inserted], unique
-            )
+            self._link_new_threads(conn, new_ids, [(r.source, r.external_id) for r in inserted], unique)
         return sorted(new_ids)
 
     def _link_new_threads(
